@@ -1,0 +1,8 @@
+//! codex-img: generate images through a person's own signed-in Codex CLI.
+//!
+//! The crate drives one warm `codex app-server` child over JSON-RPC on stdio and turns each request into
+//! one ephemeral Codex thread whose only job is to call the built-in image tool. Data flows one way: a face
+//! (the `codex-img` binary or the stdio bridge) builds a request, [`session`] runs it on the warm child,
+//! [`protocol`] carries it on the wire, and [`image`] checks and saves what comes back.
+
+pub mod image;
