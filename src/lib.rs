@@ -6,3 +6,4 @@
 //! [`protocol`] carries it on the wire, and [`image`] checks and saves what comes back.
 
 pub mod image;
+pub mod protocol;

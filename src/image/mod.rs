@@ -1,1 +1,165 @@
 //! Image bytes: sniffing, measuring, hashing and atomic no-clobber saving. Uses nothing else of the crate.
+//!
+//! Whatever Codex hands back is checked here before anyone trusts it: [`inspect`] decides the format from
+//! magic bytes and reads the size from the header by hand, [`sha256_hex`] names the content, and
+//! [`save_atomic`] puts it on disk so that a reader sees either no file or the whole file, never a
+//! partial one, and never an existing file silently replaced or a symlink followed.
+
+mod error;
+#[cfg(test)]
+mod fixtures;
+mod measure;
+mod save;
+mod sniff;
+
+pub use error::{ImageError, SaveError};
+pub use measure::dimensions;
+pub use save::{save_atomic, SaveOptions};
+pub use sniff::{sniff, ImageFormat};
+
+use sha2::{Digest, Sha256};
+
+/// What an image is, as far as its header tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct ImageInfo {
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The format and size of `bytes`; bytes that are not a known image format are
+/// [`ImageError::Unrecognized`].
+pub fn inspect(bytes: &[u8]) -> Result<ImageInfo, ImageError> {
+    let format = sniff(bytes).ok_or(ImageError::Unrecognized)?;
+    let (width, height) = dimensions(format, bytes)?;
+    Ok(ImageInfo {
+        format,
+        width,
+        height,
+    })
+}
+
+/// The SHA-256 of `bytes` as 64 lowercase hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn inspects_each_format() {
+        let got = vec![
+            inspect(&fixtures::png(3, 2)),
+            inspect(&fixtures::jpeg(0xC0, 800, 600)),
+            inspect(&fixtures::webp_vp8l(5, 9)),
+            inspect(&fixtures::gif(1, 1)),
+        ];
+        let info = |format, width, height| {
+            Ok(ImageInfo {
+                format,
+                width,
+                height,
+            })
+        };
+        assert_eq!(
+            got,
+            vec![
+                info(ImageFormat::Png, 3, 2),
+                info(ImageFormat::Jpeg, 800, 600),
+                info(ImageFormat::Webp, 5, 9),
+                info(ImageFormat::Gif, 1, 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_or_short_bytes_are_errors() {
+        let png = fixtures::png(3, 2);
+        assert_eq!(
+            vec![
+                inspect(b""),
+                inspect(b"<!doctype html>"),
+                inspect(&png[..7]),
+                inspect(&png[..20]),
+            ],
+            vec![
+                Err(ImageError::Unrecognized),
+                Err(ImageError::Unrecognized),
+                Err(ImageError::Unrecognized),
+                Err(ImageError::Truncated {
+                    format: ImageFormat::Png
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn info_serializes_with_lowercase_format() {
+        let info = inspect(&fixtures::webp_vp8x(7, 8));
+        assert_eq!(
+            info.map(|i| serde_json::to_string(&i).ok()),
+            Ok(Some(
+                r#"{"format":"webp","width":7,"height":8}"#.to_string()
+            ))
+        );
+    }
+
+    #[test]
+    fn sha256_is_lowercase_hex() {
+        assert_eq!(
+            vec![sha256_hex(b""), sha256_hex(b"abc")],
+            vec![
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_string(),
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn error_messages_say_what_to_do() {
+        let errors = [
+            ImageError::Unrecognized,
+            ImageError::Truncated {
+                format: ImageFormat::Jpeg,
+            },
+            ImageError::Malformed {
+                format: ImageFormat::Png,
+                reason: "first chunk is not IHDR",
+            },
+        ];
+        let rows: Vec<_> = errors.iter().map(|e| (e.code(), e.to_string())).collect();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "image_unrecognized",
+                    "unrecognized image data: not a PNG, JPEG, WebP or GIF file; the image may be corrupt, \
+                     try generating it again"
+                        .to_string()
+                ),
+                (
+                    "image_truncated",
+                    "truncated JPEG image: the data ends inside its header; the image was cut short, try \
+                     generating it again"
+                        .to_string()
+                ),
+                (
+                    "image_malformed",
+                    "malformed PNG image: first chunk is not IHDR; the image is corrupt, try generating it \
+                     again"
+                        .to_string()
+                ),
+            ]
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! The two ways image handling fails: bytes that are not an image we can measure ([`ImageError`]) and a
+//! save that could not happen ([`SaveError`]). Each message says what went wrong and what to try next, and
+//! each variant has a stable `code()` so faces can report failures without matching on message text.
+
+use std::io;
+use std::path::PathBuf;
+
+use super::ImageFormat;
+
+/// The bytes are not an image whose format and size we can read from its header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageError {
+    /// The leading bytes match none of PNG, JPEG, WebP or GIF.
+    #[error(
+        "unrecognized image data: not a PNG, JPEG, WebP or GIF file; the image may be corrupt, try generating it again"
+    )]
+    Unrecognized,
+    /// The data ends before the header that holds the image's size.
+    #[error("truncated {format} image: the data ends inside its header; the image was cut short, try generating it again")]
+    Truncated { format: ImageFormat },
+    /// The header is present but breaks the format's rules.
+    #[error("malformed {format} image: {reason}; the image is corrupt, try generating it again")]
+    Malformed {
+        format: ImageFormat,
+        reason: &'static str,
+    },
+}
+
+impl ImageError {
+    /// A stable identifier for this kind of failure, for logs and machine-readable output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unrecognized => "image_unrecognized",
+            Self::Truncated { .. } => "image_truncated",
+            Self::Malformed { .. } => "image_malformed",
+        }
+    }
+}
+
+/// Saving image bytes to a path failed; nothing was written at the target.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SaveError {
+    /// The target already exists and overwriting was not asked for.
+    #[error("{} already exists; pass --overwrite or choose another path", path.display())]
+    Exists { path: PathBuf },
+    /// The target can never be written as asked: it is a directory, a link, or has no parent directory.
+    #[error("cannot save to {}: {reason}", path.display())]
+    InvalidTarget { path: PathBuf, reason: String },
+    /// The operating system refused a step of the write; the cause is in `source`.
+    #[error("could not write {}; check that its directory is writable and has free space", path.display())]
+    WriteFailed {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl SaveError {
+    /// A stable identifier for this kind of failure, for logs and machine-readable output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Exists { .. } => "save_exists",
+            Self::InvalidTarget { .. } => "save_invalid_target",
+            Self::WriteFailed { .. } => "save_write_failed",
+        }
+    }
+
+    /// The path the failed save was aimed at.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            Self::Exists { path }
+            | Self::InvalidTarget { path, .. }
+            | Self::WriteFailed { path, .. } => path,
+        }
+    }
+}
