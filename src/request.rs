@@ -1,0 +1,370 @@
+//! What a caller asks for: the prompt, optional input and reference images, and honest hints.
+//!
+//! Validation happens before anything reaches Codex, so bad input costs no quota: the prompt must be
+//! non-empty and bounded, every image must be a recognised format (by its magic bytes) within the size
+//! limit. Size, aspect, quality and background are hints written into the prompt: Codex's built-in tool
+//! always asks its backend for `auto`, so codex-img reports what really came back instead of promising.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::image::{self, ImageFormat};
+use crate::progress::{Progress, ProgressFn};
+
+/// The longest prompt accepted, in characters.
+pub const MAX_PROMPT_CHARS: usize = 32_000;
+/// The most reference images one request may carry (besides the primary input image).
+pub const MAX_REFERENCES: usize = 4;
+/// The largest input image accepted, in bytes.
+pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
+
+/// An input image, by path or by bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+impl From<PathBuf> for ImageSource {
+    fn from(p: PathBuf) -> Self {
+        Self::Path(p)
+    }
+}
+
+impl From<&std::path::Path> for ImageSource {
+    fn from(p: &std::path::Path) -> Self {
+        Self::Path(p.to_path_buf())
+    }
+}
+
+impl From<Vec<u8>> for ImageSource {
+    fn from(b: Vec<u8>) -> Self {
+        Self::Bytes(b)
+    }
+}
+
+/// A requested size in pixels (a hint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A requested aspect ratio (a hint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aspect {
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quality {
+    Low,
+    Medium,
+    High,
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Background {
+    Transparent,
+    Opaque,
+    Auto,
+}
+
+/// Hints passed to the model in the prompt text; none of them is guaranteed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hints {
+    pub size: Option<Size>,
+    pub aspect: Option<Aspect>,
+    pub quality: Option<Quality>,
+    pub background: Option<Background>,
+}
+
+/// One image generation.
+#[derive(Clone)]
+pub struct GenerateRequest {
+    pub prompt: String,
+    /// The image to edit (image-to-image).
+    pub image: Option<ImageSource>,
+    /// Reference images, in the order given.
+    pub references: Vec<ImageSource>,
+    pub hints: Hints,
+    /// Overrides the client's per-request deadline.
+    pub timeout: Option<Duration>,
+    pub(crate) progress: Option<ProgressFn>,
+}
+
+impl fmt::Debug for GenerateRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GenerateRequest")
+            .field("prompt", &self.prompt)
+            .field("image", &self.image.as_ref().map(source_label))
+            .field("references", &self.references.iter().map(source_label).collect::<Vec<_>>())
+            .field("hints", &self.hints)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+fn source_label(s: &ImageSource) -> String {
+    match s {
+        ImageSource::Path(p) => p.display().to_string(),
+        ImageSource::Bytes(b) => format!("<{} bytes>", b.len()),
+    }
+}
+
+impl GenerateRequest {
+    pub fn new(prompt: impl Into<String>) -> Self {
+        Self {
+            prompt: prompt.into(),
+            image: None,
+            references: Vec::new(),
+            hints: Hints::default(),
+            timeout: None,
+            progress: None,
+        }
+    }
+
+    pub fn image(mut self, source: impl Into<ImageSource>) -> Self {
+        self.image = Some(source.into());
+        self
+    }
+
+    pub fn reference(mut self, source: impl Into<ImageSource>) -> Self {
+        self.references.push(source.into());
+        self
+    }
+
+    pub fn hints(mut self, hints: Hints) -> Self {
+        self.hints = hints;
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Calls `f` at each phase of the generation. It runs on the session's tasks, so keep it quick.
+    pub fn on_progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+}
+
+/// A checked input image, read into memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InputImage {
+    pub bytes: Vec<u8>,
+    pub format: ImageFormat,
+}
+
+/// A request that passed validation.
+#[derive(Debug, Clone)]
+pub(crate) struct Checked {
+    pub prompt: String,
+    pub image: Option<InputImage>,
+    pub references: Vec<InputImage>,
+    pub hints: Hints,
+}
+
+pub(crate) fn check_prompt(prompt: &str) -> Result<String> {
+    let trimmed = prompt.trim();
+    let invalid = |reason: &str| Err(Error::InvalidPrompt { reason: reason.to_owned() });
+    if trimmed.is_empty() {
+        return invalid("the prompt is empty; describe the image to generate");
+    }
+    let chars = trimmed.chars().count();
+    if chars > MAX_PROMPT_CHARS {
+        return Err(Error::InvalidPrompt {
+            reason: format!("the prompt has {chars} characters; the limit is {MAX_PROMPT_CHARS}"),
+        });
+    }
+    if trimmed.contains('\0') {
+        return invalid("the prompt contains a NUL character");
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Validates the request and reads its images. Nothing here talks to Codex.
+pub(crate) async fn check(request: &GenerateRequest) -> Result<Checked> {
+    let prompt = check_prompt(&request.prompt)?;
+    if request.references.len() > MAX_REFERENCES {
+        return Err(Error::InvalidImage {
+            which: "references".to_owned(),
+            reason: format!("{} reference images given; at most {MAX_REFERENCES} are allowed", request.references.len()),
+        });
+    }
+    let image = match &request.image {
+        Some(source) => Some(read_image(source, "input image").await?),
+        None => None,
+    };
+    let mut references = Vec::with_capacity(request.references.len());
+    for (i, source) in request.references.iter().enumerate() {
+        references.push(read_image(source, &format!("reference {}", i + 1)).await?);
+    }
+    Ok(Checked { prompt, image, references, hints: request.hints })
+}
+
+async fn read_image(source: &ImageSource, role: &str) -> Result<InputImage> {
+    let (which, bytes) = match source {
+        ImageSource::Path(path) => {
+            let which = format!("{role} `{}`", path.display());
+            let meta = tokio::fs::metadata(path)
+                .await
+                .map_err(|e| Error::InvalidImage { which: which.clone(), reason: format!("cannot read it: {e}") })?;
+            if !meta.is_file() {
+                return Err(Error::InvalidImage { which, reason: "not a regular file".to_owned() });
+            }
+            if meta.len() > MAX_IMAGE_BYTES as u64 {
+                return Err(too_big(which, meta.len()));
+            }
+            let bytes = tokio::fs::read(path)
+                .await
+                .map_err(|e| Error::InvalidImage { which: which.clone(), reason: format!("cannot read it: {e}") })?;
+            (which, bytes)
+        }
+        ImageSource::Bytes(bytes) => (role.to_owned(), bytes.clone()),
+    };
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(too_big(which, bytes.len() as u64));
+    }
+    match image::inspect(&bytes) {
+        Ok(info) => Ok(InputImage { bytes, format: info.format }),
+        Err(e) => Err(Error::InvalidImage { which, reason: format!("{e}; use a PNG, JPEG, WebP or GIF file") }),
+    }
+}
+
+fn too_big(which: String, len: u64) -> Error {
+    Error::InvalidImage { which, reason: format!("it has {len} bytes; the limit is {MAX_IMAGE_BYTES}") }
+}
+
+/// The text of the turn: the prompt, then the hints and the roles of the attached images, each
+/// attached image named by its neutral staged name.
+pub(crate) fn turn_text(checked: &Checked, staged_names: &[String]) -> String {
+    let mut text = checked.prompt.clone();
+    let h = &checked.hints;
+    let mut hints = Vec::new();
+    if let Some(s) = h.size {
+        hints.push(format!("size {}x{} pixels", s.width, s.height));
+    }
+    if let Some(a) = h.aspect {
+        hints.push(format!("aspect ratio {}:{}", a.width, a.height));
+    }
+    if let Some(q) = h.quality {
+        hints.push(format!("quality {}", q.as_str()));
+    }
+    if let Some(b) = h.background {
+        hints.push(format!("{} background", b.as_str()));
+    }
+    if !hints.is_empty() {
+        text.push_str(&format!("\n\nPreferences for the image (follow them as far as the image tool allows): {}.", hints.join(", ")));
+    }
+    let mut names = staged_names.iter();
+    if checked.image.is_some() {
+        if let Some(name) = names.next() {
+            text.push_str(&format!("\n\nEdit the attached image {name}."));
+        }
+    }
+    let refs: Vec<&str> = names.map(String::as_str).collect();
+    if !refs.is_empty() {
+        text.push_str(&format!("\n\nUse the attached image(s) {} as references, in that order.", refs.join(", ")));
+    }
+    text
+}
+
+macro_rules! word_enum {
+    ($ty:ident, $what:literal, { $($variant:ident => $word:literal),* }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $word),* }
+            }
+        }
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s.to_ascii_lowercase().as_str() {
+                    $($word => Ok(Self::$variant),)*
+                    _ => Err(format!(concat!("unknown ", $what, " `{}`; use one of: ", $($word, " "),*), s)),
+                }
+            }
+        }
+    };
+}
+
+word_enum!(Quality, "quality", { Low => "low", Medium => "medium", High => "high", Auto => "auto" });
+word_enum!(Background, "background", { Transparent => "transparent", Opaque => "opaque", Auto => "auto" });
+
+fn two_numbers(s: &str, sep: char, what: &str, example: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("invalid {what} `{s}`; write it like {example}");
+    let (a, b) = s.split_once(sep).ok_or_else(bad)?;
+    let a: u32 = a.trim().parse().map_err(|_| bad())?;
+    let b: u32 = b.trim().parse().map_err(|_| bad())?;
+    if a == 0 || b == 0 || a > 16_384 || b > 16_384 {
+        return Err(bad());
+    }
+    Ok((a, b))
+}
+
+impl FromStr for Size {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (width, height) = two_numbers(&s.to_ascii_lowercase(), 'x', "size", "1024x1536")?;
+        Ok(Self { width, height })
+    }
+}
+
+impl FromStr for Aspect {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (width, height) = two_numbers(s, ':', "aspect ratio", "16:9")?;
+        Ok(Self { width, height })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn prompt_rules() {
+        assert_eq!(check_prompt("  a red fox  ").ok(), Some("a red fox".to_owned()));
+        assert!(matches!(check_prompt(" \n "), Err(Error::InvalidPrompt { .. })));
+        assert!(matches!(check_prompt(&"x".repeat(MAX_PROMPT_CHARS + 1)), Err(Error::InvalidPrompt { .. })));
+        assert!(matches!(check_prompt("a\0b"), Err(Error::InvalidPrompt { .. })));
+    }
+
+    #[test]
+    fn hint_parsing() {
+        assert_eq!("1024x1536".parse::<Size>(), Ok(Size { width: 1024, height: 1536 }));
+        assert_eq!("16:9".parse::<Aspect>(), Ok(Aspect { width: 16, height: 9 }));
+        assert!("0x5".parse::<Size>().is_err());
+        assert!("16/9".parse::<Aspect>().is_err());
+        assert_eq!("HIGH".parse::<Quality>(), Ok(Quality::High));
+        assert_eq!(
+            "clear".parse::<Background>(),
+            Err("unknown background `clear`; use one of: transparent opaque auto ".to_owned())
+        );
+    }
+
+    #[test]
+    fn turn_text_names_only_staged_files() {
+        let png = vec![0u8; 1];
+        let checked = Checked {
+            prompt: "a cat".into(),
+            image: Some(InputImage { bytes: png.clone(), format: ImageFormat::Png }),
+            references: vec![InputImage { bytes: png, format: ImageFormat::Png }],
+            hints: Hints { size: Some(Size { width: 512, height: 512 }), background: Some(Background::Transparent), ..Hints::default() },
+        };
+        assert_eq!(
+            turn_text(&checked, &["input-1.png".into(), "ref-1.png".into()]),
+            "a cat\n\nPreferences for the image (follow them as far as the image tool allows): size 512x512 pixels, transparent background.\n\nEdit the attached image input-1.png.\n\nUse the attached image(s) ref-1.png as references, in that order."
+        );
+    }
+}

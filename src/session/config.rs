@@ -1,0 +1,71 @@
+//! Client configuration: which Codex to run, where its home is, what to pass it, and the limits that
+//! keep a long-running host safe (concurrency, deadlines, idle shutdown).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use semver::Version;
+
+/// The oldest Codex release codex-img supports: image generation is on by default from here.
+pub const MIN_CODEX_VERSION: Version = Version::new(0, 122, 0);
+/// The newest release codex-img was tested against; newer ones get a warning, not a refusal.
+pub const NEWEST_TESTED_VERSION: Version = Version::new(0, 169, 0);
+/// Each generation spends quota, so only a few run at once unless the caller asks for more.
+pub const DEFAULT_CONCURRENCY: usize = 2;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Overrides that keep the app-server's start lean and its attack surface small: no user MCP servers.
+/// The user's own `-c` overrides come after these and win.
+pub const LEAN_OVERRIDES: &[&str] = &["mcp_servers={}"];
+
+/// Environment variables removed from the child, so the paid API path is never taken silently.
+pub const REMOVED_ENV: &[&str] = &["OPENAI_API_KEY", "CODEX_API_KEY"];
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The `codex` executable: `CODEX_BIN`, else `codex` on `PATH`.
+    pub codex_bin: OsString,
+    /// `CODEX_HOME` for the child; `None` leaves the user's own.
+    pub codex_home: Option<PathBuf>,
+    /// Extra `-c key=value` overrides.
+    pub overrides: Vec<String>,
+    /// Extra environment for the child (tests point Codex at a loopback backend this way).
+    pub env: Vec<(OsString, OsString)>,
+    pub min_version: Version,
+    pub concurrency: usize,
+    pub request_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// How long `initialize` may take on a fresh process.
+    pub start_timeout: Duration,
+    /// How long a graceful shutdown waits before killing.
+    pub shutdown_grace: Duration,
+    /// How long to wait for the turn to end after `turn/interrupt`.
+    pub interrupt_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            codex_bin: std::env::var_os("CODEX_BIN").filter(|v| !v.is_empty()).unwrap_or_else(|| "codex".into()),
+            codex_home: std::env::var_os("CODEX_HOME").filter(|v| !v.is_empty()).map(PathBuf::from),
+            overrides: Vec::new(),
+            env: Vec::new(),
+            min_version: MIN_CODEX_VERSION,
+            concurrency: DEFAULT_CONCURRENCY,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            start_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(2),
+            interrupt_grace: Duration::from_secs(3),
+        }
+    }
+}
+
+impl Config {
+    /// The `-c` overrides passed to the child, lean ones first.
+    pub fn child_overrides(&self) -> Vec<String> {
+        LEAN_OVERRIDES.iter().map(|s| (*s).to_owned()).chain(self.overrides.iter().cloned()).collect()
+    }
+}

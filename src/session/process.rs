@@ -1,0 +1,186 @@
+//! The `codex app-server` child: how it is started, how its stderr is kept, and how it is stopped so
+//! that nothing outlives it.
+//!
+//! The `codex` on PATH is usually npm's Node launcher, whose child is the real server, which starts
+//! helpers of its own. Killing the direct child would leave those running, so the child leads its own
+//! process group and every signal goes to the group. Stderr carries only logs: it goes to `tracing` and
+//! into a bounded tail that error messages quote; it is never parsed.
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use crate::error::{Error, Result};
+use crate::session::config::{Config, REMOVED_ENV};
+
+const TAIL_LINES: usize = 40;
+const TAIL_LINE_BYTES: usize = 1024;
+
+/// The last lines the child wrote to stderr.
+#[derive(Debug, Clone, Default)]
+pub struct StderrTail(Arc<Mutex<VecDeque<String>>>);
+
+impl StderrTail {
+    fn push(&self, line: &str) {
+        let mut line = line.trim_end().to_owned();
+        if line.len() > TAIL_LINE_BYTES {
+            let mut cut = TAIL_LINE_BYTES;
+            while !line.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            line.truncate(cut);
+            line.push('…');
+        }
+        if let Ok(mut tail) = self.0.lock() {
+            if tail.len() == TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.0.lock().map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default()
+    }
+}
+
+/// A running app-server, its private working directory, and its stderr tail.
+#[derive(Debug)]
+pub struct AppServerProcess {
+    child: Child,
+    pgid: Option<i32>,
+    tail: StderrTail,
+    workdir: tempfile::TempDir,
+    /// Set once the group was swept, so `Drop` never signals a process-group id that may be reused.
+    stopped: bool,
+}
+
+/// The pipes of a freshly spawned process, handed to the transport.
+pub struct Spawned {
+    pub process: AppServerProcess,
+    pub stdin: ChildStdin,
+    pub stdout: ChildStdout,
+}
+
+pub fn spawn(config: &Config) -> Result<Spawned> {
+    // A private, empty working directory: no AGENTS.md or project config is picked up, and staged input
+    // images live here under neutral names.
+    let workdir = tempfile::Builder::new()
+        .prefix("codex-img-")
+        .tempdir()
+        .map_err(|e| Error::CodexMissing { detail: format!("cannot create a private working directory: {e}") })?;
+    let mut cmd = Command::new(&config.codex_bin);
+    cmd.arg("app-server");
+    for o in config.child_overrides() {
+        cmd.arg("-c").arg(o);
+    }
+    cmd.current_dir(workdir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for key in REMOVED_ENV {
+        cmd.env_remove(key);
+    }
+    if let Some(home) = &config.codex_home {
+        cmd.env("CODEX_HOME", home);
+    }
+    cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let shown = config.codex_bin.to_string_lossy();
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::CodexMissing { detail: format!("no `{shown}` on PATH") },
+        _ => Error::CodexMissing { detail: format!("cannot start `{shown} app-server`: {e}") },
+    })?;
+    let pid = child.id().and_then(|p| i32::try_from(p).ok());
+    let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take()) else {
+        return Err(Error::CodexMissing { detail: "the app-server's pipes were not created".to_owned() });
+    };
+    let tail = StderrTail::default();
+    let sink = tail.clone();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::debug!(target: "codex_img::app_server", "{line}");
+            sink.push(&line);
+        }
+    });
+    tracing::info!(pid, bin = %shown, "started codex app-server");
+    Ok(Spawned { process: AppServerProcess { child, pgid: pid, tail, workdir, stopped: false }, stdin, stdout })
+}
+
+impl AppServerProcess {
+    pub fn tail(&self) -> StderrTail {
+        self.tail.clone()
+    }
+
+    pub fn workdir(&self) -> &std::path::Path {
+        self.workdir.path()
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        self.pgid
+    }
+
+    /// The exit status, if the process has ended.
+    pub fn exit_status(&mut self) -> Option<String> {
+        self.child.try_wait().ok().flatten().map(|s| s.to_string())
+    }
+
+    /// Waits for the process to end after its stdin was closed; after `grace`, terminates the group,
+    /// then kills it. Helpers left in the group are killed too, even when the leader exited cleanly.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let exited = tokio::time::timeout(grace, self.child.wait()).await.is_ok();
+        if !exited {
+            tracing::warn!(pid = self.pgid, "app-server did not exit after stdin closed; terminating it");
+            self.signal_group(Signal::Term);
+            if tokio::time::timeout(Duration::from_secs(1), self.child.wait()).await.is_err() {
+                self.signal_group(Signal::Kill);
+                let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+            }
+        }
+        // Helpers the server started share its group; a short TERM-then-KILL sweep ends them.
+        if self.signal_group(Signal::Term) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.signal_group(Signal::Kill);
+        }
+        self.stopped = true;
+        tracing::info!(pid = self.pgid, "app-server stopped");
+    }
+
+    /// Signals the whole group; true if any process was there to receive it.
+    fn signal_group(&self, signal: Signal) -> bool {
+        #[cfg(unix)]
+        if let Some(pgid) = self.pgid {
+            let sig = match signal {
+                Signal::Term => libc::SIGTERM,
+                Signal::Kill => libc::SIGKILL,
+            };
+            // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
+            return unsafe { libc::kill(-pgid, sig) } == 0;
+        }
+        #[cfg(not(unix))]
+        let _ = signal;
+        false
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Signal {
+    Term,
+    Kill,
+}
+
+impl Drop for AppServerProcess {
+    fn drop(&mut self) {
+        // `kill_on_drop` reaches only the direct child; the group holds the real server and its helpers.
+        if !self.stopped {
+            self.signal_group(Signal::Kill);
+        }
+    }
+}

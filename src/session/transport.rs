@@ -1,0 +1,355 @@
+//! The connection to one app-server: a single worker task owns the child's pipes, the map of pending
+//! requests and the routes of notifications to threads. Callers hold a cheap [`Connection`] (a channel
+//! sender), so no lock guards any of that state.
+//!
+//! Routing is by thread: each generation runs on its own thread, and asks to be subscribed to the thread
+//! named in its `thread/start` response. The worker registers that route while it handles the response
+//! line, so every later line reaches it in order; lines for the thread that came earlier (Codex can emit
+//! `thread/started` before answering) wait in a small buffer and are delivered first. Per-thread queues are
+//! unbounded, never lossy: a dropped `item/completed` would lose an image that was already paid for.
+//! Server requests are answered here, by [`policy`], and never wait on a caller.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::protocol::envelope::{ErrorResponse, Notification, Request, Response};
+use crate::protocol::{ClientRequest, ErrorObject, Message, RequestId, ServerNotification, ServerRequest};
+use crate::session::codec::{CodecError, LineReader};
+use crate::session::policy::{self, Answer};
+
+/// Threads whose early lines are buffered at once, and lines per thread; beyond that the oldest
+/// thread's buffer is dropped (it belongs to a thread nobody subscribed to).
+const EARLY_THREADS: usize = 64;
+const EARLY_PER_THREAD: usize = 256;
+
+/// What a thread's subscriber receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Notification(ServerNotification),
+    /// A line for this connection that could not be read; the generation may be missing a message.
+    Invalid(String),
+    /// The app-server is gone.
+    Exited,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RpcError {
+    #[error("the app-server answered with error {}: {}", .0.code.0, .0.message)]
+    Server(ErrorObject),
+    #[error("the app-server exited")]
+    Exited,
+    #[error("the app-server's answer could not be read: {0}")]
+    Decode(String),
+}
+
+enum Command {
+    Request {
+        method: &'static str,
+        params: Option<Value>,
+        reply: oneshot::Sender<Result<Value, RpcError>>,
+        subscribe: Option<mpsc::UnboundedSender<Event>>,
+    },
+    Notify {
+        method: &'static str,
+    },
+    Unsubscribe {
+        thread_id: String,
+    },
+    CloseStdin,
+}
+
+/// A handle to the worker. Cloning is cheap; when every clone is gone the worker closes stdin and ends.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    tx: mpsc::UnboundedSender<Command>,
+    closed: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+impl Connection {
+    /// Starts the worker over the child's pipes.
+    pub fn start<R, W>(stdout: R, stdin: W, max_line: usize) -> Self
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (closed_tx, closed) = watch::channel(false);
+        let worker = Worker {
+            reader: LineReader::new(stdout, max_line),
+            stdin: Some(stdin),
+            rx,
+            next_id: 1,
+            pending: HashMap::new(),
+            routes: HashMap::new(),
+            early: VecDeque::new(),
+        };
+        tokio::spawn(async move {
+            worker.run().await;
+            let _ = closed_tx.send(true);
+        });
+        Self { tx, closed }
+    }
+
+    /// Sends a request and waits for its typed response.
+    pub async fn request<R: ClientRequest>(&self, params: &R::Params) -> Result<R::Response, RpcError> {
+        self.send::<R>(params, None).await
+    }
+
+    /// Like [`request`](Self::request), and routes the notifications of the thread named in the response
+    /// (`result.thread.id`) to `events`, starting with any that arrived before the response.
+    pub async fn request_subscribing<R: ClientRequest>(
+        &self,
+        params: &R::Params,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Result<R::Response, RpcError> {
+        self.send::<R>(params, Some(events)).await
+    }
+
+    async fn send<R: ClientRequest>(
+        &self,
+        params: &R::Params,
+        subscribe: Option<mpsc::UnboundedSender<Event>>,
+    ) -> Result<R::Response, RpcError> {
+        let params = to_params(params)?;
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Request { method: R::METHOD, params, reply, subscribe })
+            .map_err(|_| RpcError::Exited)?;
+        let value = rx.await.map_err(|_| RpcError::Exited)??;
+        serde_json::from_value(value).map_err(|e| RpcError::Decode(format!("`{}` response: {e}", R::METHOD)))
+    }
+
+    /// Sends a notification without params (`initialized`).
+    pub fn notify(&self, method: &'static str) {
+        let _ = self.tx.send(Command::Notify { method });
+    }
+
+    /// Stops routing a thread's notifications.
+    pub fn unsubscribe(&self, thread_id: &str) {
+        let _ = self.tx.send(Command::Unsubscribe { thread_id: thread_id.to_owned() });
+    }
+
+    /// Closes the child's stdin: the graceful way to ask the app-server to exit.
+    pub fn close_stdin(&self) {
+        let _ = self.tx.send(Command::CloseStdin);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+
+    /// Resolves when the worker has ended (the app-server closed its stdout).
+    pub async fn closed(&self) {
+        let mut closed = self.closed.clone();
+        let _ = closed.wait_for(|c| *c).await;
+    }
+}
+
+fn to_params<P: Serialize>(params: &P) -> Result<Option<Value>, RpcError> {
+    match serde_json::to_value(params) {
+        Ok(Value::Null) => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(e) => Err(RpcError::Decode(format!("cannot encode params: {e}"))),
+    }
+}
+
+struct Pending {
+    reply: oneshot::Sender<Result<Value, RpcError>>,
+    subscribe: Option<mpsc::UnboundedSender<Event>>,
+}
+
+struct Worker<R, W> {
+    reader: LineReader<R>,
+    stdin: Option<W>,
+    rx: mpsc::UnboundedReceiver<Command>,
+    next_id: i64,
+    pending: HashMap<RequestId, Pending>,
+    routes: HashMap<String, mpsc::UnboundedSender<Event>>,
+    early: VecDeque<(String, Vec<Event>)>,
+}
+
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
+    async fn run(mut self) {
+        loop {
+            tokio::select! {
+                command = self.rx.recv() => match command {
+                    Some(command) => self.command(command).await,
+                    // Every handle is gone: close stdin and let the reader see the server exit.
+                    None => { self.stdin = None; self.drain_until_eof().await; break; }
+                },
+                line = self.reader.next_line() => match line {
+                    Ok(Some(line)) => self.line(&line).await,
+                    Ok(None) => break,
+                    Err(CodecError::TooLong { limit }) => {
+                        tracing::warn!(limit, "skipped an over-long message from the app-server");
+                        let detail = format!("a message longer than {limit} bytes was skipped");
+                        self.broadcast(Event::Invalid(detail));
+                    }
+                    Err(CodecError::Io(e)) => { tracing::warn!("reading from the app-server failed: {e}"); break; }
+                },
+            }
+        }
+        for (_, pending) in self.pending.drain() {
+            let _ = pending.reply.send(Err(RpcError::Exited));
+        }
+        self.broadcast(Event::Exited);
+    }
+
+    async fn drain_until_eof(&mut self) {
+        while let Ok(Some(_)) = self.reader.next_line().await {}
+    }
+
+    async fn command(&mut self, command: Command) {
+        match command {
+            Command::Request { method, params, reply, subscribe } => {
+                let id = RequestId::Integer(self.next_id);
+                self.next_id += 1;
+                let message = Message::Request(Request { id: id.clone(), method: method.to_owned(), params });
+                tracing::trace!(%id, method, "request");
+                if self.write(&message).await {
+                    self.pending.insert(id, Pending { reply, subscribe });
+                } else {
+                    let _ = reply.send(Err(RpcError::Exited));
+                }
+            }
+            Command::Notify { method } => {
+                self.write(&Message::Notification(Notification { method: method.to_owned(), params: None })).await;
+            }
+            Command::Unsubscribe { thread_id } => {
+                self.routes.remove(&thread_id);
+                self.early.retain(|(t, _)| *t != thread_id);
+            }
+            Command::CloseStdin => self.stdin = None,
+        }
+    }
+
+    async fn write(&mut self, message: &Message) -> bool {
+        let Some(stdin) = self.stdin.as_mut() else { return false };
+        let line = message.to_line();
+        match async {
+            stdin.write_all(&line).await?;
+            stdin.flush().await
+        }
+        .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("writing to the app-server failed: {e}");
+                false
+            }
+        }
+    }
+
+    async fn line(&mut self, line: &[u8]) {
+        let message = match Message::parse(line) {
+            Ok(m) => m,
+            Err(e) => {
+                let preview: String = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
+                tracing::warn!(%preview, "unreadable line from the app-server: {e}");
+                self.broadcast(Event::Invalid(format!("{e}")));
+                return;
+            }
+        };
+        match message {
+            Message::Response(Response { id, result }) => self.resolve(id, Ok(result)),
+            Message::Error(ErrorResponse { id: Some(id), error }) => self.resolve(id, Err(RpcError::Server(error))),
+            Message::Error(ErrorResponse { id: None, error }) => {
+                tracing::warn!(code = error.code.0, message = %error.message, "app-server error without a request id");
+            }
+            Message::Notification(Notification { method, params }) => self.notification(method, params),
+            Message::Request(Request { id, method, params }) => self.server_request(id, method, params).await,
+        }
+    }
+
+    fn resolve(&mut self, id: RequestId, result: Result<Value, RpcError>) {
+        let Some(pending) = self.pending.remove(&id) else {
+            tracing::debug!(%id, "response to a request nobody waits for");
+            return;
+        };
+        if let (Some(events), Ok(result)) = (pending.subscribe, &result) {
+            if let Some(thread_id) = result.pointer("/thread/id").and_then(Value::as_str) {
+                if let Some(pos) = self.early.iter().position(|(t, _)| t == thread_id) {
+                    if let Some((_, buffered)) = self.early.remove(pos) {
+                        for event in buffered {
+                            let _ = events.send(event);
+                        }
+                    }
+                }
+                self.routes.insert(thread_id.to_owned(), events);
+            }
+        }
+        let _ = pending.reply.send(result);
+    }
+
+    fn notification(&mut self, method: String, params: Option<Value>) {
+        let params = params.unwrap_or(Value::Null);
+        let thread_id = thread_of(&params).map(str::to_owned);
+        let event = match ServerNotification::decode(&method, params) {
+            Ok(n) => Event::Notification(n),
+            Err(e) => {
+                tracing::warn!(%method, "undecodable notification: {e}");
+                Event::Invalid(format!("`{method}` notification: {e}"))
+            }
+        };
+        let Some(thread_id) = thread_id else {
+            tracing::debug!(%method, "notification for no thread");
+            return;
+        };
+        if let Some(route) = self.routes.get(&thread_id) {
+            if route.send(event).is_err() {
+                self.routes.remove(&thread_id);
+            }
+            return;
+        }
+        match self.early.iter_mut().find(|(t, _)| *t == thread_id) {
+            Some((_, buffered)) if buffered.len() < EARLY_PER_THREAD => buffered.push(event),
+            Some(_) => tracing::debug!(%thread_id, "early buffer full; notification dropped"),
+            None => {
+                if self.early.len() == EARLY_THREADS {
+                    self.early.pop_front();
+                }
+                self.early.push_back((thread_id, vec![event]));
+            }
+        }
+    }
+
+    async fn server_request(&mut self, id: RequestId, method: String, params: Option<Value>) {
+        let params = params.unwrap_or(Value::Null);
+        let answer = match ServerRequest::decode(&method, params) {
+            Ok(request) => policy::answer(&request, SystemTime::now()),
+            Err(e) => {
+                tracing::warn!(%method, "undecodable server request, answered by method: {e}");
+                policy::answer_method(&method, SystemTime::now())
+            }
+        };
+        tracing::info!(%method, "answered a server request: {}", match &answer { Answer::Result(_) => "declined", Answer::Error(_) => "refused" });
+        let message = match answer {
+            Answer::Result(result) => Message::Response(Response { id, result }),
+            Answer::Error(error) => Message::Error(ErrorResponse { id: Some(id), error }),
+        };
+        self.write(&message).await;
+    }
+
+    fn broadcast(&mut self, event: Event) {
+        self.routes.retain(|_, route| route.send(event.clone()).is_ok());
+    }
+}
+
+/// The thread a notification belongs to: `threadId`, or `thread.id` for `thread/started`.
+fn thread_of(params: &Value) -> Option<&str> {
+    params
+        .get("threadId")
+        .and_then(Value::as_str)
+        .or_else(|| params.pointer("/thread/id").and_then(Value::as_str))
+}
