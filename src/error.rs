@@ -31,7 +31,9 @@ pub enum Error {
     #[error("image generation is not available: {reason}")]
     ImageGenerationUnavailable { reason: String },
 
-    #[error("Codex could not reach its backend ({detail}); check the network connection and try again")]
+    #[error(
+        "Codex could not reach its backend ({detail}); check the network connection and try again"
+    )]
     BackendUnreachable { detail: String },
 
     #[error("invalid prompt: {reason}")]
@@ -41,7 +43,10 @@ pub enum Error {
     InvalidImage { which: String, reason: String },
 
     #[error("the ChatGPT plan's usage limit is reached{}; wait for the reset or upgrade the plan", reset_phrase(*resets_at))]
-    UsageLimit { resets_at: Option<i64>, message: String },
+    UsageLimit {
+        resets_at: Option<i64>,
+        message: String,
+    },
 
     #[error("the request was refused: {message}")]
     Refused { message: String },
@@ -50,13 +55,20 @@ pub enum Error {
     NoImage { detail: String },
 
     #[error("no image after {}s (while {phase}); the turn was interrupted, but whether it spent quota is unknown, so codex-img does not retry it", after.as_secs())]
-    Timeout { after: Duration, phase: &'static str },
+    Timeout {
+        after: Duration,
+        phase: &'static str,
+    },
 
     #[error("the generation was cancelled")]
     Cancelled,
 
     #[error("the Codex app-server exited{}{}", exit_phrase(status.as_deref()), stderr_phrase(stderr_tail))]
-    AppServerExited { status: Option<String>, stderr_tail: String, turn_started: bool },
+    AppServerExited {
+        status: Option<String>,
+        stderr_tail: String,
+        turn_started: bool,
+    },
 
     #[error("the Codex app-server is overloaded after {attempts} attempts; try again shortly")]
     Overloaded { attempts: u32 },
@@ -128,7 +140,9 @@ impl Error {
     /// its turn may have run and spent quota.
     pub fn retryable(&self) -> bool {
         match self {
-            Self::BackendUnreachable { .. } | Self::Overloaded { .. } | Self::NoImage { .. } => true,
+            Self::BackendUnreachable { .. } | Self::Overloaded { .. } | Self::NoImage { .. } => {
+                true
+            }
             Self::AppServerExited { turn_started, .. } => !turn_started,
             _ => false,
         }
@@ -183,27 +197,74 @@ mod tests {
     #[test]
     fn codes_categories_and_retry_advice() {
         let cases: Vec<(Error, &str, Category, bool)> = vec![
-            (Error::NotSignedIn, "preflight/not_signed_in", Category::Preflight, false),
-            (Error::InvalidPrompt { reason: "empty".into() }, "request/invalid_prompt", Category::Request, false),
-            (Error::Timeout { after: Duration::from_secs(5), phase: "generating" }, "runtime/timeout", Category::Runtime, false),
-            (Error::Overloaded { attempts: 4 }, "runtime/overloaded", Category::Runtime, true),
             (
-                Error::AppServerExited { status: None, stderr_tail: String::new(), turn_started: true },
+                Error::NotSignedIn,
+                "preflight/not_signed_in",
+                Category::Preflight,
+                false,
+            ),
+            (
+                Error::InvalidPrompt {
+                    reason: "empty".into(),
+                },
+                "request/invalid_prompt",
+                Category::Request,
+                false,
+            ),
+            (
+                Error::Timeout {
+                    after: Duration::from_secs(5),
+                    phase: "generating",
+                },
+                "runtime/timeout",
+                Category::Runtime,
+                false,
+            ),
+            (
+                Error::Overloaded { attempts: 4 },
+                "runtime/overloaded",
+                Category::Runtime,
+                true,
+            ),
+            (
+                Error::AppServerExited {
+                    status: None,
+                    stderr_tail: String::new(),
+                    turn_started: true,
+                },
                 "runtime/app_server_exited",
                 Category::Runtime,
                 false,
             ),
-            (Error::InvalidMessage { detail: "x".into() }, "protocol/invalid_message", Category::Protocol, false),
-            (Error::OutputExists { path: "a.png".into() }, "output/exists", Category::Output, false),
+            (
+                Error::InvalidMessage { detail: "x".into() },
+                "protocol/invalid_message",
+                Category::Protocol,
+                false,
+            ),
+            (
+                Error::OutputExists {
+                    path: "a.png".into(),
+                },
+                "output/exists",
+                Category::Output,
+                false,
+            ),
         ];
         for (error, code, category, retryable) in cases {
-            assert_eq!((error.code(), error.category(), error.retryable()), (code, category, retryable));
+            assert_eq!(
+                (error.code(), error.category(), error.retryable()),
+                (code, category, retryable)
+            );
         }
     }
 
     #[test]
     fn usage_limit_message_names_the_reset_time() {
-        let e = Error::UsageLimit { resets_at: Some(1_800_000_000), message: String::new() };
+        let e = Error::UsageLimit {
+            resets_at: Some(1_800_000_000),
+            message: String::new(),
+        };
         assert_eq!(
             e.to_string(),
             "the ChatGPT plan's usage limit is reached until 2027-01-15T08:00:00Z (unix time 1800000000); wait for the reset or upgrade the plan"

@@ -5,6 +5,7 @@
 //! (the `codex-img` binary or the stdio bridge) builds a request, [`session`] runs it on the warm child,
 //! [`protocol`] carries it on the wire, and [`image`] checks and saves what comes back.
 
+pub mod client;
 pub mod error;
 pub mod image;
 pub mod output;
@@ -14,7 +15,9 @@ pub mod request;
 pub mod session;
 mod time;
 
+pub use client::{Client, ClientBuilder};
 pub use error::{Category, Error, Result};
 pub use output::{CodexIds, GeneratedImage, Timings};
 pub use progress::{Phase, Progress};
 pub use request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
+pub use session::preflight::{Check, PreflightReport, Status};

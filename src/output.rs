@@ -79,23 +79,33 @@ impl GeneratedImage {
     /// Writes the image to `path` atomically (temp file, fsync, rename). An existing file is an
     /// `output/exists` error unless `overwrite`; a symlink at the target is always refused.
     pub fn save(&self, path: &Path, overwrite: bool) -> Result<PathBuf> {
-        Ok(image::save_atomic(&self.bytes, path, SaveOptions { overwrite })?)
+        Ok(image::save_atomic(
+            &self.bytes,
+            path,
+            SaveOptions { overwrite },
+        )?)
     }
 
     /// Like [`save`](Self::save), but off the async runtime's worker threads.
     pub async fn save_async(&self, path: PathBuf, overwrite: bool) -> Result<PathBuf> {
         let bytes = self.bytes.clone();
-        let joined = tokio::task::spawn_blocking(move || image::save_atomic(&bytes, &path, SaveOptions { overwrite }))
-            .await
-            .map_err(|e| crate::Error::OutputWriteFailed {
-                path: PathBuf::new(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
+        let joined = tokio::task::spawn_blocking(move || {
+            image::save_atomic(&bytes, &path, SaveOptions { overwrite })
+        })
+        .await
+        .map_err(|e| crate::Error::OutputWriteFailed {
+            path: PathBuf::new(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
         Ok(joined?)
     }
 
     /// A file name for this image in a directory chosen by the caller: `codex-img-<sha8>.<ext>`.
     pub fn default_file_name(&self) -> String {
-        format!("codex-img-{}.{}", &self.sha256[..self.sha256.len().min(12)], self.format.extension())
+        format!(
+            "codex-img-{}.{}",
+            &self.sha256[..self.sha256.len().min(12)],
+            self.format.extension()
+        )
     }
 }

@@ -104,7 +104,10 @@ impl fmt::Debug for GenerateRequest {
         f.debug_struct("GenerateRequest")
             .field("prompt", &self.prompt)
             .field("image", &self.image.as_ref().map(source_label))
-            .field("references", &self.references.iter().map(source_label).collect::<Vec<_>>())
+            .field(
+                "references",
+                &self.references.iter().map(source_label).collect::<Vec<_>>(),
+            )
             .field("hints", &self.hints)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -175,7 +178,11 @@ pub(crate) struct Checked {
 
 pub(crate) fn check_prompt(prompt: &str) -> Result<String> {
     let trimmed = prompt.trim();
-    let invalid = |reason: &str| Err(Error::InvalidPrompt { reason: reason.to_owned() });
+    let invalid = |reason: &str| {
+        Err(Error::InvalidPrompt {
+            reason: reason.to_owned(),
+        })
+    };
     if trimmed.is_empty() {
         return invalid("the prompt is empty; describe the image to generate");
     }
@@ -197,7 +204,10 @@ pub(crate) async fn check(request: &GenerateRequest) -> Result<Checked> {
     if request.references.len() > MAX_REFERENCES {
         return Err(Error::InvalidImage {
             which: "references".to_owned(),
-            reason: format!("{} reference images given; at most {MAX_REFERENCES} are allowed", request.references.len()),
+            reason: format!(
+                "{} reference images given; at most {MAX_REFERENCES} are allowed",
+                request.references.len()
+            ),
         });
     }
     let image = match &request.image {
@@ -208,7 +218,12 @@ pub(crate) async fn check(request: &GenerateRequest) -> Result<Checked> {
     for (i, source) in request.references.iter().enumerate() {
         references.push(read_image(source, &format!("reference {}", i + 1)).await?);
     }
-    Ok(Checked { prompt, image, references, hints: request.hints })
+    Ok(Checked {
+        prompt,
+        image,
+        references,
+        hints: request.hints,
+    })
 }
 
 async fn read_image(source: &ImageSource, role: &str) -> Result<InputImage> {
@@ -217,16 +232,25 @@ async fn read_image(source: &ImageSource, role: &str) -> Result<InputImage> {
             let which = format!("{role} `{}`", path.display());
             let meta = tokio::fs::metadata(path)
                 .await
-                .map_err(|e| Error::InvalidImage { which: which.clone(), reason: format!("cannot read it: {e}") })?;
+                .map_err(|e| Error::InvalidImage {
+                    which: which.clone(),
+                    reason: format!("cannot read it: {e}"),
+                })?;
             if !meta.is_file() {
-                return Err(Error::InvalidImage { which, reason: "not a regular file".to_owned() });
+                return Err(Error::InvalidImage {
+                    which,
+                    reason: "not a regular file".to_owned(),
+                });
             }
             if meta.len() > MAX_IMAGE_BYTES as u64 {
                 return Err(too_big(which, meta.len()));
             }
             let bytes = tokio::fs::read(path)
                 .await
-                .map_err(|e| Error::InvalidImage { which: which.clone(), reason: format!("cannot read it: {e}") })?;
+                .map_err(|e| Error::InvalidImage {
+                    which: which.clone(),
+                    reason: format!("cannot read it: {e}"),
+                })?;
             (which, bytes)
         }
         ImageSource::Bytes(bytes) => (role.to_owned(), bytes.clone()),
@@ -235,13 +259,22 @@ async fn read_image(source: &ImageSource, role: &str) -> Result<InputImage> {
         return Err(too_big(which, bytes.len() as u64));
     }
     match image::inspect(&bytes) {
-        Ok(info) => Ok(InputImage { bytes, format: info.format }),
-        Err(e) => Err(Error::InvalidImage { which, reason: format!("{e}; use a PNG, JPEG, WebP or GIF file") }),
+        Ok(info) => Ok(InputImage {
+            bytes,
+            format: info.format,
+        }),
+        Err(e) => Err(Error::InvalidImage {
+            which,
+            reason: format!("{e}; use a PNG, JPEG, WebP or GIF file"),
+        }),
     }
 }
 
 fn too_big(which: String, len: u64) -> Error {
-    Error::InvalidImage { which, reason: format!("it has {len} bytes; the limit is {MAX_IMAGE_BYTES}") }
+    Error::InvalidImage {
+        which,
+        reason: format!("it has {len} bytes; the limit is {MAX_IMAGE_BYTES}"),
+    }
 }
 
 /// The text of the turn: the prompt, then the hints and the roles of the attached images, each
@@ -263,7 +296,10 @@ pub(crate) fn turn_text(checked: &Checked, staged_names: &[String]) -> String {
         hints.push(format!("{} background", b.as_str()));
     }
     if !hints.is_empty() {
-        text.push_str(&format!("\n\nPreferences for the image (follow them as far as the image tool allows): {}.", hints.join(", ")));
+        text.push_str(&format!(
+            "\n\nPreferences for the image (follow them as far as the image tool allows): {}.",
+            hints.join(", ")
+        ));
     }
     let mut names = staged_names.iter();
     if checked.image.is_some() {
@@ -273,7 +309,10 @@ pub(crate) fn turn_text(checked: &Checked, staged_names: &[String]) -> String {
     }
     let refs: Vec<&str> = names.map(String::as_str).collect();
     if !refs.is_empty() {
-        text.push_str(&format!("\n\nUse the attached image(s) {} as references, in that order.", refs.join(", ")));
+        text.push_str(&format!(
+            "\n\nUse the attached image(s) {} as references, in that order.",
+            refs.join(", ")
+        ));
     }
     text
 }
@@ -334,16 +373,40 @@ mod tests {
 
     #[test]
     fn prompt_rules() {
-        assert_eq!(check_prompt("  a red fox  ").ok(), Some("a red fox".to_owned()));
-        assert!(matches!(check_prompt(" \n "), Err(Error::InvalidPrompt { .. })));
-        assert!(matches!(check_prompt(&"x".repeat(MAX_PROMPT_CHARS + 1)), Err(Error::InvalidPrompt { .. })));
-        assert!(matches!(check_prompt("a\0b"), Err(Error::InvalidPrompt { .. })));
+        assert_eq!(
+            check_prompt("  a red fox  ").ok(),
+            Some("a red fox".to_owned())
+        );
+        assert!(matches!(
+            check_prompt(" \n "),
+            Err(Error::InvalidPrompt { .. })
+        ));
+        assert!(matches!(
+            check_prompt(&"x".repeat(MAX_PROMPT_CHARS + 1)),
+            Err(Error::InvalidPrompt { .. })
+        ));
+        assert!(matches!(
+            check_prompt("a\0b"),
+            Err(Error::InvalidPrompt { .. })
+        ));
     }
 
     #[test]
     fn hint_parsing() {
-        assert_eq!("1024x1536".parse::<Size>(), Ok(Size { width: 1024, height: 1536 }));
-        assert_eq!("16:9".parse::<Aspect>(), Ok(Aspect { width: 16, height: 9 }));
+        assert_eq!(
+            "1024x1536".parse::<Size>(),
+            Ok(Size {
+                width: 1024,
+                height: 1536
+            })
+        );
+        assert_eq!(
+            "16:9".parse::<Aspect>(),
+            Ok(Aspect {
+                width: 16,
+                height: 9
+            })
+        );
         assert!("0x5".parse::<Size>().is_err());
         assert!("16/9".parse::<Aspect>().is_err());
         assert_eq!("HIGH".parse::<Quality>(), Ok(Quality::High));
@@ -358,9 +421,22 @@ mod tests {
         let png = vec![0u8; 1];
         let checked = Checked {
             prompt: "a cat".into(),
-            image: Some(InputImage { bytes: png.clone(), format: ImageFormat::Png }),
-            references: vec![InputImage { bytes: png, format: ImageFormat::Png }],
-            hints: Hints { size: Some(Size { width: 512, height: 512 }), background: Some(Background::Transparent), ..Hints::default() },
+            image: Some(InputImage {
+                bytes: png.clone(),
+                format: ImageFormat::Png,
+            }),
+            references: vec![InputImage {
+                bytes: png,
+                format: ImageFormat::Png,
+            }],
+            hints: Hints {
+                size: Some(Size {
+                    width: 512,
+                    height: 512,
+                }),
+                background: Some(Background::Transparent),
+                ..Hints::default()
+            },
         };
         assert_eq!(
             turn_text(&checked, &["input-1.png".into(), "ref-1.png".into()]),

@@ -32,7 +32,14 @@ pub struct LineReader<R> {
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     pub fn new(inner: R, max: usize) -> Self {
-        Self { inner, buf: Vec::new(), scanned: 0, max, discarding: false, eof: false }
+        Self {
+            inner,
+            buf: Vec::new(),
+            scanned: 0,
+            max,
+            discarding: false,
+            eof: false,
+        }
     }
 
     /// The next non-empty line without its `\n`, `\r\n` or a leading BOM; `None` at end of stream.
@@ -110,7 +117,14 @@ mod tests {
     #[tokio::test]
     async fn splits_lines_and_tolerates_crlf_bom_blank_and_missing_final_newline() {
         let got = all_lines(b"\xEF\xBB\xBF{\"a\":1}\r\n\n  \n{\"b\":2}\n{\"c\":3}", 1024).await;
-        assert_eq!(got, vec![Ok("{\"a\":1}".into()), Ok("{\"b\":2}".into()), Ok("{\"c\":3}".into())]);
+        assert_eq!(
+            got,
+            vec![
+                Ok("{\"a\":1}".into()),
+                Ok("{\"b\":2}".into()),
+                Ok("{\"c\":3}".into())
+            ]
+        );
     }
 
     #[tokio::test]
@@ -136,12 +150,17 @@ mod tests {
         let mut reader = LineReader::new(rx, 1024);
         let line = loop {
             // A deadline shorter than the writer's pauses cancels `next_line` mid-line, repeatedly.
-            match tokio::time::timeout(std::time::Duration::from_millis(1), reader.next_line()).await {
+            match tokio::time::timeout(std::time::Duration::from_millis(1), reader.next_line())
+                .await
+            {
                 Ok(result) => break result,
                 Err(_) => continue,
             }
         };
-        assert_eq!(line.ok().flatten(), Some(b"{\"method\":\"x\",\"params\":{}}".to_vec()));
+        assert_eq!(
+            line.ok().flatten(),
+            Some(b"{\"method\":\"x\",\"params\":{}}".to_vec())
+        );
         assert!(matches!(writer.await, Ok(Ok(()))));
     }
 }

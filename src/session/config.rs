@@ -48,8 +48,12 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            codex_bin: std::env::var_os("CODEX_BIN").filter(|v| !v.is_empty()).unwrap_or_else(|| "codex".into()),
-            codex_home: std::env::var_os("CODEX_HOME").filter(|v| !v.is_empty()).map(PathBuf::from),
+            codex_bin: std::env::var_os("CODEX_BIN")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "codex".into()),
+            codex_home: std::env::var_os("CODEX_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             overrides: Vec::new(),
             env: Vec::new(),
             min_version: MIN_CODEX_VERSION,
@@ -66,6 +70,10 @@ impl Default for Config {
 impl Config {
     /// The `-c` overrides passed to the child, lean ones first.
     pub fn child_overrides(&self) -> Vec<String> {
-        LEAN_OVERRIDES.iter().map(|s| (*s).to_owned()).chain(self.overrides.iter().cloned()).collect()
+        LEAN_OVERRIDES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(self.overrides.iter().cloned())
+            .collect()
     }
 }

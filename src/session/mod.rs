@@ -4,8 +4,11 @@
 
 pub mod codec;
 pub mod config;
+pub mod generation;
+pub mod manager;
 pub mod params;
 pub mod policy;
+pub mod preflight;
 pub mod process;
 pub mod transport;
 pub mod version;

@@ -32,7 +32,9 @@ pub fn initialize(client_version: &str) -> InitializeParams {
 }
 
 pub fn account_read() -> GetAccountParams {
-    GetAccountParams { refresh_token: Some(false) }
+    GetAccountParams {
+        refresh_token: Some(false),
+    }
 }
 
 /// An ephemeral, read-only thread in the private working directory `cwd`. Ephemeral threads leave no
@@ -52,19 +54,33 @@ pub fn thread_start(cwd: &Path, model: Option<&str>) -> ThreadStartParams {
 
 /// The turn input: the text, then each staged image as a `localImage` by its neutral path.
 pub fn turn_start(thread_id: &str, text: &str, staged_images: &[&Path]) -> TurnStartParams {
-    let mut input = vec![UserInput::Text(TextUserInput { text: text.to_owned(), text_elements: Vec::new() })];
+    let mut input = vec![UserInput::Text(TextUserInput {
+        text: text.to_owned(),
+        text_elements: Vec::new(),
+    })];
     input.extend(staged_images.iter().map(|path| {
-        UserInput::LocalImage(LocalImageUserInput { path: path.to_string_lossy().into_owned(), detail: None })
+        UserInput::LocalImage(LocalImageUserInput {
+            path: path.to_string_lossy().into_owned(),
+            detail: None,
+        })
     }));
-    TurnStartParams { thread_id: thread_id.to_owned(), input }
+    TurnStartParams {
+        thread_id: thread_id.to_owned(),
+        input,
+    }
 }
 
 pub fn turn_interrupt(thread_id: &str, turn_id: &str) -> TurnInterruptParams {
-    TurnInterruptParams { thread_id: thread_id.to_owned(), turn_id: turn_id.to_owned() }
+    TurnInterruptParams {
+        thread_id: thread_id.to_owned(),
+        turn_id: turn_id.to_owned(),
+    }
 }
 
 /// Releases a thread so the server does not keep it loaded. (`thread/archive` fails on ephemeral
 /// threads: they have no rollout.)
 pub fn thread_unsubscribe(thread_id: &str) -> ThreadUnsubscribeParams {
-    ThreadUnsubscribeParams { thread_id: thread_id.to_owned() }
+    ThreadUnsubscribeParams {
+        thread_id: thread_id.to_owned(),
+    }
 }

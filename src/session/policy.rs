@@ -11,10 +11,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::protocol::{
-    CommandExecutionApprovalDecision, CommandExecutionRequestApprovalResponse, ErrorCode, ErrorObject,
-    FileChangeApprovalDecision, FileChangeRequestApprovalResponse, GrantedPermissionProfile,
-    McpServerElicitationAction, McpServerElicitationRequestResponse, PermissionGrantScope,
-    PermissionsRequestApprovalResponse, ReviewDecision, ServerRequest, ToolRequestUserInputResponse,
+    CommandExecutionApprovalDecision, CommandExecutionRequestApprovalResponse, ErrorCode,
+    ErrorObject, FileChangeApprovalDecision, FileChangeRequestApprovalResponse,
+    GrantedPermissionProfile, McpServerElicitationAction, McpServerElicitationRequestResponse,
+    PermissionGrantScope, PermissionsRequestApprovalResponse, ReviewDecision, ServerRequest,
+    ToolRequestUserInputResponse,
 };
 
 /// What codex-img answers to one server request.
@@ -37,32 +38,46 @@ pub fn answer_method(method: &str, now: SystemTime) -> Answer {
     use crate::protocol::ServerRequestMethod as R;
     match method {
         _ if method == m::CommandExecutionRequestApproval::METHOD => {
-            result(CommandExecutionRequestApprovalResponse { decision: CommandExecutionApprovalDecision::Decline })
+            result(CommandExecutionRequestApprovalResponse {
+                decision: CommandExecutionApprovalDecision::Decline,
+            })
         }
         _ if method == m::FileChangeRequestApproval::METHOD => {
-            result(FileChangeRequestApprovalResponse { decision: FileChangeApprovalDecision::Decline })
+            result(FileChangeRequestApprovalResponse {
+                decision: FileChangeApprovalDecision::Decline,
+            })
         }
-        _ if method == m::ApplyPatchApproval::METHOD || method == m::ExecCommandApproval::METHOD => {
+        _ if method == m::ApplyPatchApproval::METHOD
+            || method == m::ExecCommandApproval::METHOD =>
+        {
             result(json!({ "decision": ReviewDecision::Abort }))
         }
-        _ if method == m::PermissionsRequestApproval::METHOD => result(PermissionsRequestApprovalResponse {
-            permissions: GrantedPermissionProfile::default(),
-            scope: Some(PermissionGrantScope::Turn),
-            strict_auto_review: None,
-        }),
-        _ if method == m::ToolRequestUserInput::METHOD => {
-            result(ToolRequestUserInputResponse { answers: Value::Object(Default::default()) })
+        _ if method == m::PermissionsRequestApproval::METHOD => {
+            result(PermissionsRequestApprovalResponse {
+                permissions: GrantedPermissionProfile::default(),
+                scope: Some(PermissionGrantScope::Turn),
+                strict_auto_review: None,
+            })
         }
-        _ if method == m::McpServerElicitationRequest::METHOD => result(McpServerElicitationRequestResponse {
-            action: McpServerElicitationAction::Cancel,
-            content: None,
-            meta: None,
+        _ if method == m::ToolRequestUserInput::METHOD => result(ToolRequestUserInputResponse {
+            answers: Value::Object(Default::default()),
         }),
-        _ if method == m::DynamicToolCall::METHOD => refuse("codex-img does not run client-side tools"),
-        _ if method == m::ChatgptAuthTokensRefresh::METHOD => {
-            refuse("codex-img does not manage ChatGPT tokens; run `codex login` to refresh the login")
+        _ if method == m::McpServerElicitationRequest::METHOD => {
+            result(McpServerElicitationRequestResponse {
+                action: McpServerElicitationAction::Cancel,
+                content: None,
+                meta: None,
+            })
         }
-        _ if method == m::AttestationGenerate::METHOD => refuse("codex-img does not provide attestations"),
+        _ if method == m::DynamicToolCall::METHOD => {
+            refuse("codex-img does not run client-side tools")
+        }
+        _ if method == m::ChatgptAuthTokensRefresh::METHOD => refuse(
+            "codex-img does not manage ChatGPT tokens; run `codex login` to refresh the login",
+        ),
+        _ if method == m::AttestationGenerate::METHOD => {
+            refuse("codex-img does not provide attestations")
+        }
         CURRENT_TIME_READ => {
             let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
             Answer::Result(json!({
@@ -86,7 +101,11 @@ fn result(response: impl Serialize) -> Answer {
 }
 
 fn refuse(message: &str) -> Answer {
-    Answer::Error(ErrorObject { code: ErrorCode::INTERNAL_ERROR, message: message.to_owned(), data: None })
+    Answer::Error(ErrorObject {
+        code: ErrorCode::INTERNAL_ERROR,
+        message: message.to_owned(),
+        data: None,
+    })
 }
 
 #[cfg(test)]
@@ -105,32 +124,81 @@ mod tests {
     fn approvals_are_declined_and_unknown_methods_rejected() {
         let ids = json!({"threadId": "t", "turnId": "u", "itemId": "i"});
         let cases = [
-            ("item/commandExecution/requestApproval", ids.clone(), Answer::Result(json!({"decision": "decline"}))),
-            ("item/fileChange/requestApproval", ids.clone(), Answer::Result(json!({"decision": "decline"}))),
-            ("execCommandApproval", json!({"conversationId": "t", "callId": "c", "command": ["ls"]}), Answer::Result(json!({"decision": "abort"}))),
-            ("applyPatchApproval", json!({"conversationId": "t", "callId": "c"}), Answer::Result(json!({"decision": "abort"}))),
-            ("item/permissions/requestApproval", ids.clone(), Answer::Result(json!({"permissions": {}, "scope": "turn"}))),
-            ("item/tool/requestUserInput", ids.clone(), Answer::Result(json!({"answers": {}}))),
-            ("mcpServer/elicitation/request", json!({"threadId": "t", "serverName": "s"}), Answer::Result(json!({"action": "cancel"}))),
+            (
+                "item/commandExecution/requestApproval",
+                ids.clone(),
+                Answer::Result(json!({"decision": "decline"})),
+            ),
+            (
+                "item/fileChange/requestApproval",
+                ids.clone(),
+                Answer::Result(json!({"decision": "decline"})),
+            ),
+            (
+                "execCommandApproval",
+                json!({"conversationId": "t", "callId": "c", "command": ["ls"]}),
+                Answer::Result(json!({"decision": "abort"})),
+            ),
+            (
+                "applyPatchApproval",
+                json!({"conversationId": "t", "callId": "c"}),
+                Answer::Result(json!({"decision": "abort"})),
+            ),
+            (
+                "item/permissions/requestApproval",
+                ids.clone(),
+                Answer::Result(json!({"permissions": {}, "scope": "turn"})),
+            ),
+            (
+                "item/tool/requestUserInput",
+                ids.clone(),
+                Answer::Result(json!({"answers": {}})),
+            ),
+            (
+                "mcpServer/elicitation/request",
+                json!({"threadId": "t", "serverName": "s"}),
+                Answer::Result(json!({"action": "cancel"})),
+            ),
             (
                 "future/thing",
                 json!({}),
-                Answer::Error(ErrorObject { code: ErrorCode::METHOD_NOT_FOUND, message: "codex-img does not handle `future/thing`".into(), data: None }),
+                Answer::Error(ErrorObject {
+                    code: ErrorCode::METHOD_NOT_FOUND,
+                    message: "codex-img does not handle `future/thing`".into(),
+                    data: None,
+                }),
             ),
         ];
         for (method, params, expected) in cases {
-            assert_eq!(answer(&decode(method, params), UNIX_EPOCH), expected, "{method}");
+            assert_eq!(
+                answer(&decode(method, params), UNIX_EPOCH),
+                expected,
+                "{method}"
+            );
         }
     }
 
     #[test]
     fn tool_calls_and_token_refresh_get_errors_and_time_is_told() {
-        let call = decode("item/tool/call", json!({"threadId": "t", "turnId": "u", "callId": "c", "tool": "x", "arguments": {}}));
-        assert!(matches!(answer(&call, UNIX_EPOCH), Answer::Error(e) if e.code == ErrorCode::INTERNAL_ERROR));
-        let refresh = decode("account/chatgptAuthTokens/refresh", json!({"reason": "unauthorized"}));
+        let call = decode(
+            "item/tool/call",
+            json!({"threadId": "t", "turnId": "u", "callId": "c", "tool": "x", "arguments": {}}),
+        );
+        assert!(
+            matches!(answer(&call, UNIX_EPOCH), Answer::Error(e) if e.code == ErrorCode::INTERNAL_ERROR)
+        );
+        let refresh = decode(
+            "account/chatgptAuthTokens/refresh",
+            json!({"reason": "unauthorized"}),
+        );
         assert!(matches!(answer(&refresh, UNIX_EPOCH), Answer::Error(_)));
         let time = decode("currentTime/read", json!({}));
         let at = UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
-        assert_eq!(answer(&time, at), Answer::Result(json!({"currentTimeMs": 1_700_000_000_123u64, "currentTime": 1_700_000_000u64})));
+        assert_eq!(
+            answer(&time, at),
+            Answer::Result(
+                json!({"currentTimeMs": 1_700_000_000_123u64, "currentTime": 1_700_000_000u64})
+            )
+        );
     }
 }

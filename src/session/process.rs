@@ -44,7 +44,10 @@ impl StderrTail {
     }
 
     pub fn text(&self) -> String {
-        self.0.lock().map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default()
     }
 }
 
@@ -72,7 +75,9 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
     let workdir = tempfile::Builder::new()
         .prefix("codex-img-")
         .tempdir()
-        .map_err(|e| Error::CodexMissing { detail: format!("cannot create a private working directory: {e}") })?;
+        .map_err(|e| Error::CodexMissing {
+            detail: format!("cannot create a private working directory: {e}"),
+        })?;
     let mut cmd = Command::new(&config.codex_bin);
     cmd.arg("app-server");
     for o in config.child_overrides() {
@@ -94,12 +99,20 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
     cmd.process_group(0);
     let shown = config.codex_bin.to_string_lossy();
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::CodexMissing { detail: format!("no `{shown}` on PATH") },
-        _ => Error::CodexMissing { detail: format!("cannot start `{shown} app-server`: {e}") },
+        std::io::ErrorKind::NotFound => Error::CodexMissing {
+            detail: format!("no `{shown}` on PATH"),
+        },
+        _ => Error::CodexMissing {
+            detail: format!("cannot start `{shown} app-server`: {e}"),
+        },
     })?;
     let pid = child.id().and_then(|p| i32::try_from(p).ok());
-    let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take()) else {
-        return Err(Error::CodexMissing { detail: "the app-server's pipes were not created".to_owned() });
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(Error::CodexMissing {
+            detail: "the app-server's pipes were not created".to_owned(),
+        });
     };
     let tail = StderrTail::default();
     let sink = tail.clone();
@@ -111,7 +124,17 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
         }
     });
     tracing::info!(pid, bin = %shown, "started codex app-server");
-    Ok(Spawned { process: AppServerProcess { child, pgid: pid, tail, workdir, stopped: false }, stdin, stdout })
+    Ok(Spawned {
+        process: AppServerProcess {
+            child,
+            pgid: pid,
+            tail,
+            workdir,
+            stopped: false,
+        },
+        stdin,
+        stdout,
+    })
 }
 
 impl AppServerProcess {
@@ -137,9 +160,15 @@ impl AppServerProcess {
     pub async fn shutdown(mut self, grace: Duration) {
         let exited = tokio::time::timeout(grace, self.child.wait()).await.is_ok();
         if !exited {
-            tracing::warn!(pid = self.pgid, "app-server did not exit after stdin closed; terminating it");
+            tracing::warn!(
+                pid = self.pgid,
+                "app-server did not exit after stdin closed; terminating it"
+            );
             self.signal_group(Signal::Term);
-            if tokio::time::timeout(Duration::from_secs(1), self.child.wait()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(1), self.child.wait())
+                .await
+                .is_err()
+            {
                 self.signal_group(Signal::Kill);
                 let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
             }

@@ -18,7 +18,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::protocol::envelope::{ErrorResponse, Notification, Request, Response};
-use crate::protocol::{ClientRequest, ErrorObject, Message, RequestId, ServerNotification, ServerRequest};
+use crate::protocol::{
+    ClientRequest, ErrorObject, Message, RequestId, ServerNotification, ServerRequest,
+};
 use crate::session::codec::{CodecError, LineReader};
 use crate::session::policy::{self, Answer};
 
@@ -30,7 +32,7 @@ const EARLY_PER_THREAD: usize = 256;
 /// What a thread's subscriber receives.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Notification(ServerNotification),
+    Notification(Box<ServerNotification>),
     /// A line for this connection that could not be read; the generation may be missing a message.
     Invalid(String),
     /// The app-server is gone.
@@ -102,7 +104,10 @@ impl Connection {
     }
 
     /// Sends a request and waits for its typed response.
-    pub async fn request<R: ClientRequest>(&self, params: &R::Params) -> Result<R::Response, RpcError> {
+    pub async fn request<R: ClientRequest>(
+        &self,
+        params: &R::Params,
+    ) -> Result<R::Response, RpcError> {
         self.send::<R>(params, None).await
     }
 
@@ -124,10 +129,16 @@ impl Connection {
         let params = to_params(params)?;
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Command::Request { method: R::METHOD, params, reply, subscribe })
+            .send(Command::Request {
+                method: R::METHOD,
+                params,
+                reply,
+                subscribe,
+            })
             .map_err(|_| RpcError::Exited)?;
         let value = rx.await.map_err(|_| RpcError::Exited)??;
-        serde_json::from_value(value).map_err(|e| RpcError::Decode(format!("`{}` response: {e}", R::METHOD)))
+        serde_json::from_value(value)
+            .map_err(|e| RpcError::Decode(format!("`{}` response: {e}", R::METHOD)))
     }
 
     /// Sends a notification without params (`initialized`).
@@ -137,7 +148,9 @@ impl Connection {
 
     /// Stops routing a thread's notifications.
     pub fn unsubscribe(&self, thread_id: &str) {
-        let _ = self.tx.send(Command::Unsubscribe { thread_id: thread_id.to_owned() });
+        let _ = self.tx.send(Command::Unsubscribe {
+            thread_id: thread_id.to_owned(),
+        });
     }
 
     /// Closes the child's stdin: the graceful way to ask the app-server to exit.
@@ -212,10 +225,19 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
 
     async fn command(&mut self, command: Command) {
         match command {
-            Command::Request { method, params, reply, subscribe } => {
+            Command::Request {
+                method,
+                params,
+                reply,
+                subscribe,
+            } => {
                 let id = RequestId::Integer(self.next_id);
                 self.next_id += 1;
-                let message = Message::Request(Request { id: id.clone(), method: method.to_owned(), params });
+                let message = Message::Request(Request {
+                    id: id.clone(),
+                    method: method.to_owned(),
+                    params,
+                });
                 tracing::trace!(%id, method, "request");
                 if self.write(&message).await {
                     self.pending.insert(id, Pending { reply, subscribe });
@@ -224,7 +246,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                 }
             }
             Command::Notify { method } => {
-                self.write(&Message::Notification(Notification { method: method.to_owned(), params: None })).await;
+                self.write(&Message::Notification(Notification {
+                    method: method.to_owned(),
+                    params: None,
+                }))
+                .await;
             }
             Command::Unsubscribe { thread_id } => {
                 self.routes.remove(&thread_id);
@@ -235,7 +261,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
     }
 
     async fn write(&mut self, message: &Message) -> bool {
-        let Some(stdin) = self.stdin.as_mut() else { return false };
+        let Some(stdin) = self.stdin.as_mut() else {
+            return false;
+        };
         let line = message.to_line();
         match async {
             stdin.write_all(&line).await?;
@@ -255,7 +283,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
         let message = match Message::parse(line) {
             Ok(m) => m,
             Err(e) => {
-                let preview: String = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
+                let preview: String =
+                    String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
                 tracing::warn!(%preview, "unreadable line from the app-server: {e}");
                 self.broadcast(Event::Invalid(format!("{e}")));
                 return;
@@ -263,12 +292,19 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
         };
         match message {
             Message::Response(Response { id, result }) => self.resolve(id, Ok(result)),
-            Message::Error(ErrorResponse { id: Some(id), error }) => self.resolve(id, Err(RpcError::Server(error))),
+            Message::Error(ErrorResponse {
+                id: Some(id),
+                error,
+            }) => self.resolve(id, Err(RpcError::Server(error))),
             Message::Error(ErrorResponse { id: None, error }) => {
                 tracing::warn!(code = error.code.0, message = %error.message, "app-server error without a request id");
             }
-            Message::Notification(Notification { method, params }) => self.notification(method, params),
-            Message::Request(Request { id, method, params }) => self.server_request(id, method, params).await,
+            Message::Notification(Notification { method, params }) => {
+                self.notification(method, params)
+            }
+            Message::Request(Request { id, method, params }) => {
+                self.server_request(id, method, params).await
+            }
         }
     }
 
@@ -296,7 +332,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
         let params = params.unwrap_or(Value::Null);
         let thread_id = thread_of(&params).map(str::to_owned);
         let event = match ServerNotification::decode(&method, params) {
-            Ok(n) => Event::Notification(n),
+            Ok(n) => Event::Notification(Box::new(n)),
             Err(e) => {
                 tracing::warn!(%method, "undecodable notification: {e}");
                 Event::Invalid(format!("`{method}` notification: {e}"))
@@ -336,13 +372,17 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
         tracing::info!(%method, "answered a server request: {}", match &answer { Answer::Result(_) => "declined", Answer::Error(_) => "refused" });
         let message = match answer {
             Answer::Result(result) => Message::Response(Response { id, result }),
-            Answer::Error(error) => Message::Error(ErrorResponse { id: Some(id), error }),
+            Answer::Error(error) => Message::Error(ErrorResponse {
+                id: Some(id),
+                error,
+            }),
         };
         self.write(&message).await;
     }
 
     fn broadcast(&mut self, event: Event) {
-        self.routes.retain(|_, route| route.send(event.clone()).is_ok());
+        self.routes
+            .retain(|_, route| route.send(event.clone()).is_ok());
     }
 }
 

@@ -32,15 +32,30 @@ pub fn parse_user_agent_version(user_agent: &str) -> Option<Version> {
 /// Runs `codex --version` with a deadline.
 pub async fn probe(bin: &OsStr, timeout: Duration) -> Result<Version> {
     let shown = bin.to_string_lossy().into_owned();
-    let run = Command::new(bin).arg("--version").kill_on_drop(true).stdin(std::process::Stdio::null()).output();
+    let run = Command::new(bin)
+        .arg("--version")
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null())
+        .output();
     let output = match tokio::time::timeout(timeout, run).await {
         Err(_) => {
-            return Err(Error::CodexMissing { detail: format!("`{shown} --version` did not answer within {}s", timeout.as_secs()) })
+            return Err(Error::CodexMissing {
+                detail: format!(
+                    "`{shown} --version` did not answer within {}s",
+                    timeout.as_secs()
+                ),
+            })
         }
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::CodexMissing { detail: format!("no `{shown}` on PATH") })
+            return Err(Error::CodexMissing {
+                detail: format!("no `{shown}` on PATH"),
+            })
         }
-        Ok(Err(e)) => return Err(Error::CodexMissing { detail: format!("cannot run `{shown}`: {e}") }),
+        Ok(Err(e)) => {
+            return Err(Error::CodexMissing {
+                detail: format!("cannot run `{shown}`: {e}"),
+            })
+        }
         Ok(Ok(output)) => output,
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -56,7 +71,10 @@ pub async fn probe(bin: &OsStr, timeout: Duration) -> Result<Version> {
 /// Refuses a version below the floor; warns about one newer than the newest tested.
 pub fn gate(found: &Version, floor: &Version) -> Result<()> {
     if found < floor {
-        return Err(Error::UnsupportedVersion { found: found.to_string(), floor: floor.to_string() });
+        return Err(Error::UnsupportedVersion {
+            found: found.to_string(),
+            floor: floor.to_string(),
+        });
     }
     if found > &NEWEST_TESTED_VERSION {
         tracing::warn!(
@@ -80,9 +98,15 @@ mod tests {
     #[test]
     fn parses_cli_and_user_agent_versions() {
         assert_eq!(parse_cli_version("codex-cli 0.169.0\n"), Some(v("0.169.0")));
-        assert_eq!(parse_cli_version("WARNING: alias\ncodex-cli 0.162.0-alpha.15\n"), Some(v("0.162.0-alpha.15")));
+        assert_eq!(
+            parse_cli_version("WARNING: alias\ncodex-cli 0.162.0-alpha.15\n"),
+            Some(v("0.162.0-alpha.15"))
+        );
         assert_eq!(parse_cli_version("codex 1.0"), None);
-        assert_eq!(parse_user_agent_version("codex-img/0.122.0 (Linux 6.1; x86_64) unknown"), Some(v("0.122.0")));
+        assert_eq!(
+            parse_user_agent_version("codex-img/0.122.0 (Linux 6.1; x86_64) unknown"),
+            Some(v("0.122.0"))
+        );
         assert_eq!(parse_user_agent_version("garbage"), None);
     }
 
@@ -93,7 +117,9 @@ mod tests {
         assert!(gate(&v("0.170.0"), &floor).is_ok());
         for old in ["0.116.0", "0.122.0-alpha.3", "0.40.0"] {
             match gate(&v(old), &floor) {
-                Err(Error::UnsupportedVersion { found, floor }) => assert_eq!((found.as_str(), floor.as_str()), (old, "0.122.0")),
+                Err(Error::UnsupportedVersion { found, floor }) => {
+                    assert_eq!((found.as_str(), floor.as_str()), (old, "0.122.0"))
+                }
                 other => panic!("{old}: {other:?}"),
             }
         }

@@ -1,0 +1,224 @@
+//! Shared test support: builds the fake app-server once, and sets up a private `CODEX_HOME` and record
+//! directory per test, so tests never touch the real `~/.codex`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use codex_img::{Client, ClientBuilder};
+use serde_json::Value;
+
+/// The fake `codex` binary, built on first use next to this test binary.
+pub fn fake_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "fake-app-server"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build -p fake-app-server");
+        assert!(status.success(), "building the fake app-server failed");
+        let bin = profile_dir.join("fake-app-server");
+        assert!(bin.is_file(), "no fake app-server at {}", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// A private world for one test: CODEX_HOME, a record directory, and the fake's settings.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+}
+
+impl World {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("home")).expect("home");
+        std::fs::create_dir_all(dir.path().join("record")).expect("record");
+        Self {
+            dir,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn set(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn record(&self) -> PathBuf {
+        self.dir.path().join("record")
+    }
+
+    pub fn builder(&self) -> ClientBuilder {
+        let mut b = Client::builder()
+            .codex_bin(fake_bin())
+            .codex_home(self.home())
+            .env("FAKE_RECORD_DIR", self.record())
+            .request_timeout(Duration::from_secs(30))
+            .interrupt_grace(Duration::from_secs(3))
+            .shutdown_grace(Duration::from_secs(2));
+        for (k, v) in &self.env {
+            b = b.env(k, v);
+        }
+        b
+    }
+
+    pub fn client(&self) -> Client {
+        self.builder().build()
+    }
+
+    /// Pids of every app-server process the fake started.
+    pub fn server_pids(&self) -> Vec<i32> {
+        self.files_with_prefix("pid-")
+    }
+
+    pub fn helper_pids(&self) -> Vec<i32> {
+        self.files_with_prefix("helper-")
+    }
+
+    fn files_with_prefix(&self, prefix: &str) -> Vec<i32> {
+        let mut pids: Vec<i32> = std::fs::read_dir(self.record())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().to_str()?.strip_prefix(prefix)?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        pids.sort();
+        pids
+    }
+
+    /// Every record line of every server process, in file order.
+    pub fn log(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        for pid in self.server_pids() {
+            let text = std::fs::read_to_string(self.record().join(format!("log-{pid}.jsonl")))
+                .unwrap_or_default();
+            out.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
+        }
+        out
+    }
+
+    pub fn events(&self, name: &str) -> Vec<Value> {
+        self.log()
+            .into_iter()
+            .filter(|e| e["event"] == name)
+            .collect()
+    }
+
+    /// Polls the record until `name` events reach `count`, for up to `within`.
+    pub async fn wait_events(&self, name: &str, count: usize, within: Duration) -> Vec<Value> {
+        let until = tokio::time::Instant::now() + within;
+        loop {
+            let found = self.events(name);
+            if found.len() >= count || tokio::time::Instant::now() >= until {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Entries of `$CODEX_HOME/generated_images`, which codex-img must leave empty.
+    pub fn generated_images(&self) -> Vec<String> {
+        std::fs::read_dir(self.home().join("generated_images"))
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Whether a process with this pid is alive, asked of the OS (a zombie counts as gone).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Waits up to `within` for every pid to be gone.
+pub async fn all_gone(pids: &[i32], within: Duration) -> bool {
+    let until = tokio::time::Instant::now() + within;
+    loop {
+        if pids.iter().all(|p| !alive(*p)) {
+            return true;
+        }
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A valid PNG of the given size (stored deflate), for input images.
+pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    let mut raw = Vec::new();
+    for y in 0..height {
+        raw.push(0);
+        for x in 0..width {
+            raw.extend_from_slice(&[seed, (x % 256) as u8, (y % 256) as u8]);
+        }
+    }
+    let mut z = vec![0x78, 0x01];
+    let mut blocks = raw.chunks(65_535).peekable();
+    while let Some(block) = blocks.next() {
+        z.push(u8::from(blocks.peek().is_none()));
+        let len = block.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &z);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
