@@ -5,12 +5,14 @@
 //! (the `codex-img` binary or the stdio bridge) builds a request, [`session`] runs it on the warm child,
 //! [`protocol`] carries it on the wire, and [`image`] checks and saves what comes back.
 
+pub mod bridge;
 pub mod client;
 pub mod error;
 pub mod image;
 pub mod output;
 pub mod progress;
 pub mod protocol;
+pub mod report;
 pub mod request;
 pub mod session;
 mod time;

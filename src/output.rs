@@ -100,7 +100,16 @@ impl GeneratedImage {
         Ok(joined?)
     }
 
-    /// A file name for this image in a directory chosen by the caller: `codex-img-<sha8>.<ext>`.
+    /// Where saving to `target` writes: `target` itself, or, when it is an existing directory, a file in
+    /// it named by [`default_file_name`](Self::default_file_name).
+    pub fn resolve_target(&self, target: &Path) -> PathBuf {
+        match std::fs::symlink_metadata(target) {
+            Ok(meta) if meta.is_dir() => target.join(self.default_file_name()),
+            _ => target.to_path_buf(),
+        }
+    }
+
+    /// A file name for this image in a directory chosen by the caller: `codex-img-<sha12>.<ext>`.
     pub fn default_file_name(&self) -> String {
         format!(
             "codex-img-{}.{}",
