@@ -50,10 +50,11 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
                 let rest = self.buf.split_off(end + 1);
                 let mut line = std::mem::replace(&mut self.buf, rest);
                 self.scanned = 0;
-                if std::mem::take(&mut self.discarding) {
+                line.pop();
+                // The limit applies whether the line arrived in pieces or in one read.
+                if std::mem::take(&mut self.discarding) || line.len() > self.max {
                     return Err(CodecError::TooLong { limit: self.max });
                 }
-                line.pop();
                 if let Some(line) = clean(line) {
                     return Ok(Some(line));
                 }

@@ -1,37 +1,29 @@
 //! One generation on the warm process: stage the inputs under neutral names, start an ephemeral thread,
-//! start one turn, take the first image, interrupt the turn, and clean up after it.
+//! start one turn, take the first image, and hand the thread to [`cleanup`](super::cleanup).
 //!
 //! Quota is spent from the moment `turn/start` is written, so nothing from there on is ever retried, and
 //! every way out (success, error, deadline, or the caller dropping the future) goes through the
-//! [`TurnGuard`], which interrupts the turn if it may still run, deletes the copy Codex saved under
-//! `$CODEX_HOME/generated_images/<threadId>/`, and releases the thread.
+//! `TurnGuard`, which interrupts the turn if it may still run and undoes what the generation left.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::image::{self, ImageInfo};
+use crate::image;
 use crate::output::{CodexIds, GeneratedImage, Timings};
 use crate::progress::{Phase, Progress, ProgressFn};
-use crate::protocol::items::ImagePayload;
-use crate::protocol::request::{
-    AccountRateLimitsRead, ThreadStart, ThreadUnsubscribe, TurnInterrupt, TurnStart,
-};
-use crate::protocol::{
-    CodexErrorInfo, ErrorCode, ImageGenerationThreadItem, ServerNotification, ThreadItem,
-    TurnError, TurnStatus,
-};
+use crate::protocol::request::{AccountRateLimitsRead, ThreadStart, TurnStart};
+use crate::protocol::{ErrorCode, ServerNotification, ThreadItem, TurnError};
 use crate::request::{self, Checked, GenerateRequest};
-use crate::session::manager::{Live, Manager};
+use crate::session::cleanup::TurnGuard;
+use crate::session::manager::{ActiveGuard, Live, Manager};
+use crate::session::outcome::{take_image, Ended, Found, ImageProblem};
 use crate::session::params;
 use crate::session::transport::{Event, RpcError};
 
-/// The largest image read back from `savedPath` when `result` is empty.
-const MAX_SAVED_IMAGE: u64 = 128 * 1024 * 1024;
 /// Attempts of `thread/start` while the server reports overload (it starts nothing, so it is safe).
 const OVERLOAD_ATTEMPTS: u32 = 4;
 
@@ -95,38 +87,29 @@ async fn run(
 ) -> Result<GeneratedImage> {
     let _permit = slots.acquire().await.map_err(|_| Error::Cancelled)?;
     let queue_wait = reporter.started.elapsed();
-    let (live, process_start) = manager
-        .acquire(|| reporter.enter(Phase::StartingProcess))
-        .await?;
-    if let Some(e) = live.account.blocking_error() {
-        return Err(e);
-    }
-    if live.image_generation_offered == Some(false) {
-        return Err(Error::ImageGenerationUnavailable {
-            reason: "Codex reports that its model provider does not offer image generation"
-                .to_owned(),
-        });
-    }
-    let _active = live.enter();
-
-    let staging = tempfile::Builder::new()
-        .prefix("gen-")
-        .tempdir_in(live.workdir())
-        .map_err(|e| Error::OutputWriteFailed {
-            path: live.workdir().to_path_buf(),
-            source: e,
-        })?;
-    let staged = stage_inputs(staging.path(), &checked).await?;
-    let names: Vec<String> = staged
-        .iter()
-        .filter_map(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .collect();
-
-    let (events_tx, events) = mpsc::unbounded_channel();
-    let thread_began = Instant::now();
-    let thread_id = start_thread(&live, staging.path(), events_tx).await?;
-    let thread_start = thread_began.elapsed();
+    // A process that died while idle is only noticed when used; nothing was started on it, so one
+    // fresh process may be tried.
+    let ready = match prepare(manager, &checked, reporter).await {
+        Err(Error::AppServerExited {
+            turn_started: false,
+            ..
+        }) => {
+            tracing::info!("the app-server was gone before the turn; starting a new one");
+            prepare(manager, &checked, reporter).await?
+        }
+        other => other?,
+    };
+    let Ready {
+        live,
+        process_start,
+        _active,
+        staging,
+        staged,
+        names,
+        thread_id,
+        events,
+        thread_start,
+    } = ready;
     let mut guard = TurnGuard::new(
         live.clone(),
         thread_id.clone(),
@@ -209,6 +192,63 @@ async fn run(
     Ok(image)
 }
 
+/// A thread ready for its turn, on a live process.
+struct Ready {
+    live: Arc<Live>,
+    process_start: Option<Duration>,
+    _active: ActiveGuard,
+    staging: tempfile::TempDir,
+    staged: Vec<PathBuf>,
+    names: Vec<String>,
+    thread_id: String,
+    events: mpsc::UnboundedReceiver<Event>,
+    thread_start: Duration,
+}
+
+/// Everything before `turn/start`: nothing here spends quota.
+async fn prepare(manager: &Arc<Manager>, checked: &Checked, reporter: &Reporter) -> Result<Ready> {
+    let (live, process_start) = manager
+        .acquire(|| reporter.enter(Phase::StartingProcess))
+        .await?;
+    if let Some(e) = live.account.blocking_error() {
+        return Err(e);
+    }
+    if live.image_generation_offered == Some(false) {
+        return Err(Error::ImageGenerationUnavailable {
+            reason: "Codex reports that its model provider does not offer image generation"
+                .to_owned(),
+        });
+    }
+    let _active = live.enter();
+    let staging = tempfile::Builder::new()
+        .prefix("gen-")
+        .tempdir_in(live.workdir())
+        .map_err(|e| Error::OutputWriteFailed {
+            path: live.workdir().to_path_buf(),
+            source: e,
+        })?;
+    let staged = stage_inputs(staging.path(), checked).await?;
+    let names: Vec<String> = staged
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let thread_began = Instant::now();
+    let thread_id = start_thread(&live, staging.path(), events_tx).await?;
+    Ok(Ready {
+        live,
+        process_start,
+        _active,
+        staging,
+        staged,
+        names,
+        thread_id,
+        events,
+        thread_start: thread_began.elapsed(),
+    })
+}
+
 /// When the turn said "usage limit" without a time, the rate-limit windows (read without spending
 /// anything) say when the exhausted one resets.
 async fn limit_reset(live: &Live) -> Option<i64> {
@@ -286,13 +326,6 @@ async fn start_thread(
     })
 }
 
-struct Found {
-    bytes: Vec<u8>,
-    info: ImageInfo,
-    item_id: String,
-    revised_prompt: Option<String>,
-}
-
 /// Reads the turn's events until the first usable image, or the turn's end.
 async fn wait_for_image(guard: &mut TurnGuard, live: &Live) -> Result<Found> {
     let turn_id = guard.turn_id.clone().unwrap_or_default();
@@ -347,299 +380,6 @@ async fn wait_for_image(guard: &mut TurnGuard, live: &Live) -> Result<Found> {
                 return Err(ended.into_error());
             }
             _ => {}
-        }
-    }
-}
-
-enum ImageProblem {
-    UsageLimit(Option<i64>),
-    Unusable(String),
-}
-
-async fn take_image(
-    item: &ImageGenerationThreadItem,
-    live: &Live,
-) -> std::result::Result<Found, ImageProblem> {
-    if let Some(resets_at) = item.usage_limit() {
-        return Err(ImageProblem::UsageLimit(resets_at));
-    }
-    let bytes = match item.payload() {
-        ImagePayload::Inline(b64) => decode_base64(b64).map_err(ImageProblem::Unusable)?,
-        ImagePayload::FileId(_) | ImagePayload::Missing => read_saved(item, live)
-            .await
-            .map_err(ImageProblem::Unusable)?,
-    };
-    let info = image::inspect(&bytes)
-        .map_err(|e| ImageProblem::Unusable(format!("the image bytes are not an image: {e}")))?;
-    Ok(Found {
-        bytes,
-        info,
-        item_id: item.id.clone(),
-        revised_prompt: item.revised_prompt.clone(),
-    })
-}
-
-fn decode_base64(text: &str) -> std::result::Result<Vec<u8>, String> {
-    let engine = base64::engine::general_purpose::STANDARD;
-    engine
-        .decode(text.trim())
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim()))
-        .map_err(|e| format!("the image's base64 is invalid: {e}"))
-}
-
-/// The fallback when `result` is empty: the file Codex saved, but only from inside its own
-/// `generated_images` folder.
-async fn read_saved(
-    item: &ImageGenerationThreadItem,
-    live: &Live,
-) -> std::result::Result<Vec<u8>, String> {
-    let saved = item
-        .saved_path
-        .as_deref()
-        .ok_or("the image item has neither bytes nor a saved path")?;
-    let saved = Path::new(saved);
-    let allowed = live.codex_home.as_ref().map(|h| h.join("generated_images"));
-    if !allowed.is_some_and(|dir| saved.starts_with(dir))
-        || saved.components().any(|c| c.as_os_str() == "..")
-    {
-        return Err(format!(
-            "the image's saved path {} is outside Codex's generated_images folder",
-            saved.display()
-        ));
-    }
-    let meta = tokio::fs::symlink_metadata(saved)
-        .await
-        .map_err(|e| format!("cannot read the saved image: {e}"))?;
-    if !meta.is_file() || meta.len() > MAX_SAVED_IMAGE {
-        return Err("the saved image is not a regular file of a sensible size".to_owned());
-    }
-    tokio::fs::read(saved)
-        .await
-        .map_err(|e| format!("cannot read the saved image: {e}"))
-}
-
-/// What is known when a turn ends without an image.
-struct Ended {
-    status: TurnStatus,
-    error: Option<TurnError>,
-    /// The model's last words, when it answered instead of calling the tool.
-    message: Option<String>,
-    /// An image item that came without usable bytes.
-    unusable: Option<String>,
-    /// A line of the turn's that could not be read (it may have been the image).
-    unreadable: Option<String>,
-}
-
-impl Ended {
-    fn into_error(self) -> Error {
-        if let Some(error) = self.error {
-            return from_turn_error(error);
-        }
-        if let Some(detail) = self.unusable {
-            return Error::NoImage { detail };
-        }
-        if let Some(detail) = self.unreadable {
-            return Error::InvalidMessage { detail };
-        }
-        let detail = match self.message {
-            Some(text) => format!("the model answered instead: {}", text.trim()),
-            None => format!("the turn ended ({}) without an image", self.status.as_str()),
-        };
-        Error::NoImage { detail }
-    }
-}
-
-/// Maps a failed turn's error to codex-img's taxonomy.
-pub fn from_turn_error(error: TurnError) -> Error {
-    let message = error.message.clone();
-    match error.codex_error_info {
-        Some(CodexErrorInfo::UsageLimitExceeded) => Error::UsageLimit {
-            resets_at: None,
-            message,
-        },
-        Some(
-            CodexErrorInfo::CyberPolicy
-            | CodexErrorInfo::MisalignmentPolicyViolation
-            | CodexErrorInfo::InferenceHookDenied,
-        ) => Error::Refused { message },
-        Some(CodexErrorInfo::BadRequest) if looks_like_refusal(&message) => {
-            Error::Refused { message }
-        }
-        Some(
-            CodexErrorInfo::HttpConnectionFailed(_)
-            | CodexErrorInfo::ResponseStreamConnectionFailed(_)
-            | CodexErrorInfo::ResponseStreamDisconnected(_)
-            | CodexErrorInfo::ResponseTooManyFailedAttempts(_),
-        ) => Error::BackendUnreachable { detail: message },
-        Some(CodexErrorInfo::Unauthorized) => Error::NotSignedIn,
-        _ if looks_like_refusal(&message) => Error::Refused { message },
-        _ => Error::NoImage { detail: message },
-    }
-}
-
-fn looks_like_refusal(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    ["safety", "policy", "moderation", "rejected"]
-        .iter()
-        .any(|w| m.contains(w))
-}
-
-/// Owns everything a started thread needs undone, and undoes it even when the future is dropped.
-struct TurnGuard {
-    parts: Option<Parts>,
-    events: mpsc::UnboundedReceiver<Event>,
-    turn_id: Option<String>,
-    /// From the moment `turn/start` is written until the turn is seen to end.
-    turn_may_run: bool,
-}
-
-struct Parts {
-    live: Arc<Live>,
-    thread_id: String,
-    grace: Duration,
-    staging: tempfile::TempDir,
-}
-
-impl TurnGuard {
-    fn new(
-        live: Arc<Live>,
-        thread_id: String,
-        events: mpsc::UnboundedReceiver<Event>,
-        grace: Duration,
-        staging: tempfile::TempDir,
-    ) -> Self {
-        Self {
-            parts: Some(Parts {
-                live,
-                thread_id,
-                grace,
-                staging,
-            }),
-            events,
-            turn_id: None,
-            turn_may_run: false,
-        }
-    }
-
-    async fn finish(&mut self) {
-        if let Some(parts) = self.parts.take() {
-            let events = std::mem::replace(&mut self.events, mpsc::unbounded_channel().1);
-            cleanup(parts, events, self.turn_id.take(), self.turn_may_run).await;
-        }
-    }
-}
-
-impl Drop for TurnGuard {
-    fn drop(&mut self) {
-        let Some(parts) = self.parts.take() else {
-            return;
-        };
-        let events = std::mem::replace(&mut self.events, mpsc::unbounded_channel().1);
-        let (turn_id, may_run) = (self.turn_id.take(), self.turn_may_run);
-        tracing::info!(thread = %parts.thread_id, "generation abandoned; interrupting its turn");
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(cleanup(parts, events, turn_id, may_run));
-            }
-            Err(_) => tracing::warn!("no async runtime to clean up an abandoned generation"),
-        }
-    }
-}
-
-async fn cleanup(
-    parts: Parts,
-    mut events: mpsc::UnboundedReceiver<Event>,
-    turn_id: Option<String>,
-    may_run: bool,
-) {
-    let Parts {
-        live,
-        thread_id,
-        grace,
-        staging,
-    } = parts;
-    if may_run && !live.conn.is_closed() {
-        // The turn id is unknown when the caller gave up while `turn/start` was in flight; the
-        // `turn/started` notification names it.
-        let turn_id = match turn_id {
-            Some(id) => Some(id),
-            None => tokio::time::timeout(grace, wait_turn_started(&mut events))
-                .await
-                .ok()
-                .flatten(),
-        };
-        if let Some(turn_id) = turn_id {
-            let params = params::turn_interrupt(&thread_id, &turn_id);
-            let interrupt = live.conn.request::<TurnInterrupt>(&params);
-            match tokio::time::timeout(grace, interrupt).await {
-                Ok(Ok(_)) => {
-                    let ended =
-                        tokio::time::timeout(grace, wait_turn_completed(&mut events, &turn_id))
-                            .await;
-                    if ended.is_err() {
-                        tracing::warn!(%turn_id, "the turn did not confirm the interrupt in time");
-                    }
-                }
-                Ok(Err(e)) => tracing::debug!(%turn_id, "turn/interrupt: {e}"),
-                Err(_) => tracing::warn!(%turn_id, "turn/interrupt was not answered in time"),
-            }
-        }
-    }
-    remove_generated_images(&live, &thread_id).await;
-    if !live.conn.is_closed() {
-        let params = params::thread_unsubscribe(&thread_id);
-        let release = live.conn.request::<ThreadUnsubscribe>(&params);
-        if let Ok(Err(e)) = tokio::time::timeout(grace, release).await {
-            tracing::debug!(%thread_id, "thread/unsubscribe: {e}");
-        }
-    }
-    live.conn.unsubscribe(&thread_id);
-    drop(staging);
-}
-
-async fn wait_turn_started(events: &mut mpsc::UnboundedReceiver<Event>) -> Option<String> {
-    while let Some(event) = events.recv().await {
-        match event {
-            Event::Notification(n) => {
-                if let ServerNotification::TurnStarted(n) = *n {
-                    return Some(n.turn.id);
-                }
-            }
-            Event::Exited => return None,
-            _ => {}
-        }
-    }
-    None
-}
-
-async fn wait_turn_completed(events: &mut mpsc::UnboundedReceiver<Event>, turn_id: &str) {
-    while let Some(event) = events.recv().await {
-        match event {
-            Event::Notification(n) if matches!(&*n, ServerNotification::TurnCompleted(c) if c.turn.id == turn_id) => {
-                return
-            }
-            Event::Exited => return,
-            _ => {}
-        }
-    }
-}
-
-/// Deletes `$CODEX_HOME/generated_images/<threadId>/`, which Codex writes even for ephemeral threads and
-/// never cleans. Only threads codex-img started get here, and the id must be a plain name.
-async fn remove_generated_images(live: &Live, thread_id: &str) {
-    let plain = !thread_id.is_empty()
-        && thread_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    let Some(home) = live.codex_home.as_ref().filter(|_| plain) else {
-        return;
-    };
-    let dir = home.join("generated_images").join(thread_id);
-    match tokio::fs::remove_dir_all(&dir).await {
-        Ok(()) => tracing::debug!(dir = %dir.display(), "removed Codex's copy of the image"),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), "cannot remove Codex's copy of the image: {e}")
         }
     }
 }

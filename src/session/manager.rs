@@ -95,6 +95,18 @@ impl Live {
         self.tail.text()
     }
 
+    /// Whether the process still runs and its connection is open. The OS is asked too: the worker may
+    /// not have read the end of a killed process's stdout yet.
+    pub async fn is_alive(&self) -> bool {
+        if self.conn.is_closed() {
+            return false;
+        }
+        match self.process.lock().await.as_mut() {
+            Some(process) => process.exit_status().is_none(),
+            None => false,
+        }
+    }
+
     /// The exit status if the process has ended.
     pub async fn exit_status(&self) -> Option<String> {
         self.process
@@ -186,7 +198,7 @@ impl Manager {
             tokio::spawn(reap_when_idle(Arc::downgrade(self)));
         }
         if let Some(live) = &slot.live {
-            if !live.conn.is_closed() {
+            if live.is_alive().await {
                 return Ok((live.clone(), None));
             }
             tracing::warn!("the app-server exited; a new one will be started");
@@ -285,7 +297,7 @@ async fn reap_when_idle(manager: Weak<Manager>) {
 
 /// Probes the version, spawns, handshakes, and reads the login and capabilities. Spends no quota.
 async fn start(config: &Config) -> Result<Live> {
-    let cli_version = version::probe(&config.codex_bin, Duration::from_secs(15)).await?;
+    let cli_version = version::probe(config, Duration::from_secs(15)).await?;
     version::gate(&cli_version, &config.min_version)?;
     let spawned = process::spawn(config)?;
     let conn = Connection::start(spawned.stdout, spawned.stdin, DEFAULT_MAX_LINE);

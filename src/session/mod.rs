@@ -2,10 +2,12 @@
 //! that owns the connection, the server-request policy, the version gate, and the manager that keeps
 //! one process alive across requests.
 
+mod cleanup;
 pub mod codec;
 pub mod config;
 pub mod generation;
 pub mod manager;
+mod outcome;
 pub mod params;
 pub mod policy;
 pub mod preflight;

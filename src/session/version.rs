@@ -5,14 +5,13 @@
 //! `initialize` response's user agent is `<client>/<X.Y.Z> (...)`. Versions are compared by semver
 //! ordering, never with `VersionReq`, which rejects every prerelease.
 
-use std::ffi::OsStr;
 use std::time::Duration;
 
 use semver::Version;
 use tokio::process::Command;
 
 use crate::error::{Error, Result};
-use crate::session::config::NEWEST_TESTED_VERSION;
+use crate::session::config::{Config, NEWEST_TESTED_VERSION, REMOVED_ENV};
 
 /// Parses `codex-cli 0.169.0` (surrounding noise such as a PATH warning line is tolerated).
 pub fn parse_cli_version(stdout: &str) -> Option<Version> {
@@ -29,14 +28,22 @@ pub fn parse_user_agent_version(user_agent: &str) -> Option<Version> {
     Version::parse(version).ok()
 }
 
-/// Runs `codex --version` with a deadline.
-pub async fn probe(bin: &OsStr, timeout: Duration) -> Result<Version> {
+/// Runs `codex --version` with a deadline, in the environment the app-server will get.
+pub async fn probe(config: &Config, timeout: Duration) -> Result<Version> {
+    let bin = config.codex_bin.as_os_str();
     let shown = bin.to_string_lossy().into_owned();
-    let run = Command::new(bin)
-        .arg("--version")
+    let mut cmd = Command::new(bin);
+    cmd.arg("--version")
         .kill_on_drop(true)
-        .stdin(std::process::Stdio::null())
-        .output();
+        .stdin(std::process::Stdio::null());
+    for key in REMOVED_ENV {
+        cmd.env_remove(key);
+    }
+    if let Some(home) = &config.codex_home {
+        cmd.env("CODEX_HOME", home);
+    }
+    cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
+    let run = cmd.output();
     let output = match tokio::time::timeout(timeout, run).await {
         Err(_) => {
             return Err(Error::CodexMissing {

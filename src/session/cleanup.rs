@@ -1,0 +1,175 @@
+//! Undoing what a generation started, on every way out: interrupt the turn if it may still run, wait a
+//! bounded time for it to end, delete the copy Codex saved under `$CODEX_HOME/generated_images/<threadId>/`,
+//! release the thread, and remove the staged inputs. When the caller drops the future, `Drop` hands the
+//! same work to a task, so a cancelled generation never leaves a turn spending quota.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::protocol::request::{ThreadUnsubscribe, TurnInterrupt};
+use crate::protocol::ServerNotification;
+use crate::session::manager::Live;
+use crate::session::params;
+use crate::session::transport::Event;
+
+/// Owns everything a started thread needs undone, and undoes it even when the future is dropped.
+pub(super) struct TurnGuard {
+    parts: Option<Parts>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub turn_id: Option<String>,
+    /// From the moment `turn/start` is written until the turn is seen to end.
+    pub turn_may_run: bool,
+}
+
+struct Parts {
+    live: Arc<Live>,
+    thread_id: String,
+    grace: Duration,
+    staging: tempfile::TempDir,
+}
+
+impl TurnGuard {
+    pub fn new(
+        live: Arc<Live>,
+        thread_id: String,
+        events: mpsc::UnboundedReceiver<Event>,
+        grace: Duration,
+        staging: tempfile::TempDir,
+    ) -> Self {
+        Self {
+            parts: Some(Parts {
+                live,
+                thread_id,
+                grace,
+                staging,
+            }),
+            events,
+            turn_id: None,
+            turn_may_run: false,
+        }
+    }
+
+    pub async fn finish(&mut self) {
+        if let Some(parts) = self.parts.take() {
+            let events = std::mem::replace(&mut self.events, mpsc::unbounded_channel().1);
+            cleanup(parts, events, self.turn_id.take(), self.turn_may_run).await;
+        }
+    }
+}
+
+impl Drop for TurnGuard {
+    fn drop(&mut self) {
+        let Some(parts) = self.parts.take() else {
+            return;
+        };
+        let events = std::mem::replace(&mut self.events, mpsc::unbounded_channel().1);
+        let (turn_id, may_run) = (self.turn_id.take(), self.turn_may_run);
+        tracing::info!(thread = %parts.thread_id, "generation abandoned; interrupting its turn");
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(cleanup(parts, events, turn_id, may_run));
+            }
+            Err(_) => tracing::warn!("no async runtime to clean up an abandoned generation"),
+        }
+    }
+}
+
+async fn cleanup(
+    parts: Parts,
+    mut events: mpsc::UnboundedReceiver<Event>,
+    turn_id: Option<String>,
+    may_run: bool,
+) {
+    let Parts {
+        live,
+        thread_id,
+        grace,
+        staging,
+    } = parts;
+    if may_run && !live.conn.is_closed() {
+        // The turn id is unknown when the caller gave up while `turn/start` was in flight; the
+        // `turn/started` notification names it.
+        let turn_id = match turn_id {
+            Some(id) => Some(id),
+            None => tokio::time::timeout(grace, wait_turn_started(&mut events))
+                .await
+                .ok()
+                .flatten(),
+        };
+        if let Some(turn_id) = turn_id {
+            let params = params::turn_interrupt(&thread_id, &turn_id);
+            let interrupt = live.conn.request::<TurnInterrupt>(&params);
+            match tokio::time::timeout(grace, interrupt).await {
+                Ok(Ok(_)) => {
+                    let ended =
+                        tokio::time::timeout(grace, wait_turn_completed(&mut events, &turn_id))
+                            .await;
+                    if ended.is_err() {
+                        tracing::warn!(%turn_id, "the turn did not confirm the interrupt in time");
+                    }
+                }
+                Ok(Err(e)) => tracing::debug!(%turn_id, "turn/interrupt: {e}"),
+                Err(_) => tracing::warn!(%turn_id, "turn/interrupt was not answered in time"),
+            }
+        }
+    }
+    remove_generated_images(&live, &thread_id).await;
+    if !live.conn.is_closed() {
+        let params = params::thread_unsubscribe(&thread_id);
+        let release = live.conn.request::<ThreadUnsubscribe>(&params);
+        if let Ok(Err(e)) = tokio::time::timeout(grace, release).await {
+            tracing::debug!(%thread_id, "thread/unsubscribe: {e}");
+        }
+    }
+    live.conn.unsubscribe(&thread_id);
+    drop(staging);
+}
+
+async fn wait_turn_started(events: &mut mpsc::UnboundedReceiver<Event>) -> Option<String> {
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::Notification(n) => {
+                if let ServerNotification::TurnStarted(n) = *n {
+                    return Some(n.turn.id);
+                }
+            }
+            Event::Exited => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+async fn wait_turn_completed(events: &mut mpsc::UnboundedReceiver<Event>, turn_id: &str) {
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::Notification(n) if matches!(&*n, ServerNotification::TurnCompleted(c) if c.turn.id == turn_id) => {
+                return
+            }
+            Event::Exited => return,
+            _ => {}
+        }
+    }
+}
+
+/// Deletes `$CODEX_HOME/generated_images/<threadId>/`, which Codex writes even for ephemeral threads and
+/// never cleans. Only threads codex-img started get here, and the id must be a plain name.
+async fn remove_generated_images(live: &Live, thread_id: &str) {
+    let plain = !thread_id.is_empty()
+        && thread_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let Some(home) = live.codex_home.as_ref().filter(|_| plain) else {
+        return;
+    };
+    let dir = home.join("generated_images").join(thread_id);
+    match tokio::fs::remove_dir_all(&dir).await {
+        Ok(()) => tracing::debug!(dir = %dir.display(), "removed Codex's copy of the image"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), "cannot remove Codex's copy of the image: {e}")
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Reading the outcome of a turn: the bytes of an image item (inline, or from `savedPath` when `result` is
+//! empty), and the error for a turn that ended without one, mapped from Codex's `codexErrorInfo` into
+//! codex-img's taxonomy.
+
+use std::path::Path;
+
+use base64::Engine as _;
+
+use crate::error::Error;
+use crate::image::{self, ImageInfo};
+use crate::protocol::items::ImagePayload;
+use crate::protocol::{CodexErrorInfo, ImageGenerationThreadItem, TurnError, TurnStatus};
+use crate::session::manager::Live;
+
+/// The largest image read back from `savedPath` when `result` is empty.
+const MAX_SAVED_IMAGE: u64 = 128 * 1024 * 1024;
+
+pub(super) struct Found {
+    pub bytes: Vec<u8>,
+    pub info: ImageInfo,
+    pub item_id: String,
+    pub revised_prompt: Option<String>,
+}
+
+pub(super) enum ImageProblem {
+    UsageLimit(Option<i64>),
+    Unusable(String),
+}
+
+pub(super) async fn take_image(
+    item: &ImageGenerationThreadItem,
+    live: &Live,
+) -> std::result::Result<Found, ImageProblem> {
+    if let Some(resets_at) = item.usage_limit() {
+        return Err(ImageProblem::UsageLimit(resets_at));
+    }
+    let bytes = match item.payload() {
+        ImagePayload::Inline(b64) => decode_base64(b64).map_err(ImageProblem::Unusable)?,
+        ImagePayload::FileId(_) | ImagePayload::Missing => read_saved(item, live)
+            .await
+            .map_err(ImageProblem::Unusable)?,
+    };
+    let info = image::inspect(&bytes)
+        .map_err(|e| ImageProblem::Unusable(format!("the image bytes are not an image: {e}")))?;
+    Ok(Found {
+        bytes,
+        info,
+        item_id: item.id.clone(),
+        revised_prompt: item.revised_prompt.clone(),
+    })
+}
+
+fn decode_base64(text: &str) -> std::result::Result<Vec<u8>, String> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    engine
+        .decode(text.trim())
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim()))
+        .map_err(|e| format!("the image's base64 is invalid: {e}"))
+}
+
+/// The fallback when `result` is empty: the file Codex saved, but only from inside its own
+/// `generated_images` folder.
+async fn read_saved(
+    item: &ImageGenerationThreadItem,
+    live: &Live,
+) -> std::result::Result<Vec<u8>, String> {
+    let saved = item
+        .saved_path
+        .as_deref()
+        .ok_or("the image item has neither bytes nor a saved path")?;
+    let saved = Path::new(saved);
+    let allowed = live.codex_home.as_ref().map(|h| h.join("generated_images"));
+    if !allowed.is_some_and(|dir| saved.starts_with(dir))
+        || saved.components().any(|c| c.as_os_str() == "..")
+    {
+        return Err(format!(
+            "the image's saved path {} is outside Codex's generated_images folder",
+            saved.display()
+        ));
+    }
+    let meta = tokio::fs::symlink_metadata(saved)
+        .await
+        .map_err(|e| format!("cannot read the saved image: {e}"))?;
+    if !meta.is_file() || meta.len() > MAX_SAVED_IMAGE {
+        return Err("the saved image is not a regular file of a sensible size".to_owned());
+    }
+    tokio::fs::read(saved)
+        .await
+        .map_err(|e| format!("cannot read the saved image: {e}"))
+}
+
+/// What is known when a turn ends without an image.
+pub(super) struct Ended {
+    pub status: TurnStatus,
+    pub error: Option<TurnError>,
+    /// The model's last words, when it answered instead of calling the tool.
+    pub message: Option<String>,
+    /// An image item that came without usable bytes.
+    pub unusable: Option<String>,
+    /// A line of the turn's that could not be read (it may have been the image).
+    pub unreadable: Option<String>,
+}
+
+impl Ended {
+    pub fn into_error(self) -> Error {
+        if let Some(error) = self.error {
+            return from_turn_error(error);
+        }
+        if let Some(detail) = self.unusable {
+            return Error::NoImage { detail };
+        }
+        if let Some(detail) = self.unreadable {
+            return Error::InvalidMessage { detail };
+        }
+        let detail = match self.message {
+            Some(text) => format!("the model answered instead: {}", text.trim()),
+            None => format!("the turn ended ({}) without an image", self.status.as_str()),
+        };
+        Error::NoImage { detail }
+    }
+}
+
+/// Maps a failed turn's error to codex-img's taxonomy.
+pub fn from_turn_error(error: TurnError) -> Error {
+    let message = error.message.clone();
+    match error.codex_error_info {
+        Some(CodexErrorInfo::UsageLimitExceeded) => Error::UsageLimit {
+            resets_at: None,
+            message,
+        },
+        Some(
+            CodexErrorInfo::CyberPolicy
+            | CodexErrorInfo::MisalignmentPolicyViolation
+            | CodexErrorInfo::InferenceHookDenied,
+        ) => Error::Refused { message },
+        Some(CodexErrorInfo::BadRequest) if looks_like_refusal(&message) => {
+            Error::Refused { message }
+        }
+        Some(
+            CodexErrorInfo::HttpConnectionFailed(_)
+            | CodexErrorInfo::ResponseStreamConnectionFailed(_)
+            | CodexErrorInfo::ResponseStreamDisconnected(_)
+            | CodexErrorInfo::ResponseTooManyFailedAttempts(_),
+        ) => Error::BackendUnreachable { detail: message },
+        Some(CodexErrorInfo::Unauthorized) => Error::NotSignedIn,
+        _ if looks_like_refusal(&message) => Error::Refused { message },
+        _ => Error::NoImage { detail: message },
+    }
+}
+
+fn looks_like_refusal(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    ["safety", "policy", "moderation", "rejected"]
+        .iter()
+        .any(|w| m.contains(w))
+}

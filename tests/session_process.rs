@@ -1,0 +1,210 @@
+//! The warm process's life: cancellation by drop, shutdown without orphans (checked through the OS),
+//! idle shutdown, and respawn after the process dies.
+
+mod common;
+
+use std::time::Duration;
+
+use codex_img::{GenerateRequest, Phase};
+use common::{alive, all_gone, World};
+use pretty_assertions::assert_eq;
+
+#[tokio::test]
+async fn dropping_the_future_interrupts_the_turn_and_cleans_up() {
+    let world = World::new().set("FAKE_DELAY_MS", "20000");
+    let client = world.client();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let request = GenerateRequest::new("slow one [fake:slow]").on_progress(move |p| {
+        if p.phase == Phase::Generating {
+            if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let generation = client.generate(request);
+    tokio::select! {
+        _ = generation => panic!("the slow generation finished"),
+        _ = rx => {} // the turn is running: drop the future here
+    }
+    let interrupted = world
+        .wait_events("interrupted", 1, Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        interrupted.len(),
+        1,
+        "the dropped generation's turn was not interrupted"
+    );
+    let unsubscribed = async {
+        for _ in 0..100 {
+            if world
+                .log()
+                .iter()
+                .any(|e| e["msg"]["method"] == "thread/unsubscribe")
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    };
+    assert!(unsubscribed.await, "the thread was not released");
+    assert_eq!(world.generated_images(), Vec::<String>::new());
+    // The process stays warm for the next request.
+    client
+        .generate(GenerateRequest::new("next"))
+        .await
+        .expect("image");
+    assert_eq!(world.server_pids().len(), 1);
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_leaves_no_process_of_the_group_behind() {
+    let world = World::new().set("FAKE_SPAWN_HELPER", "1");
+    let client = world.client();
+    client
+        .generate(GenerateRequest::new("x"))
+        .await
+        .expect("image");
+    let mut pids = world.server_pids();
+    pids.extend(world.helper_pids());
+    assert_eq!(pids.len(), 2, "server and helper: {pids:?}");
+    assert!(pids.iter().all(|p| alive(*p)));
+    assert_eq!(client.app_server_pid().await, Some(world.server_pids()[0]));
+    client.shutdown().await;
+    assert!(
+        all_gone(&pids, Duration::from_secs(3)).await,
+        "still alive after shutdown: {pids:?}"
+    );
+    assert_eq!(client.app_server_pid().await, None);
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_stdin_eof_is_killed_after_the_grace_period() {
+    let world = World::new()
+        .set("FAKE_SPAWN_HELPER", "1")
+        .set("FAKE_IGNORE_STDIN_EOF", "1");
+    let client = world
+        .builder()
+        .shutdown_grace(Duration::from_millis(500))
+        .build();
+    client
+        .generate(GenerateRequest::new("x"))
+        .await
+        .expect("image");
+    let mut pids = world.server_pids();
+    pids.extend(world.helper_pids());
+    let started = std::time::Instant::now();
+    client.shutdown().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        all_gone(&pids, Duration::from_secs(3)).await,
+        "still alive: {pids:?}"
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_client_kills_the_process_group() {
+    let world = World::new()
+        .set("FAKE_SPAWN_HELPER", "1")
+        .set("FAKE_IGNORE_STDIN_EOF", "1");
+    let client = world.client();
+    client
+        .generate(GenerateRequest::new("x"))
+        .await
+        .expect("image");
+    let mut pids = world.server_pids();
+    pids.extend(world.helper_pids());
+    drop(client);
+    assert!(
+        all_gone(&pids, Duration::from_secs(5)).await,
+        "still alive after drop: {pids:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_process_is_stopped_and_the_next_request_starts_another() {
+    let world = World::new();
+    let client = world
+        .builder()
+        .idle_timeout(Duration::from_millis(300))
+        .build();
+    client
+        .generate(GenerateRequest::new("x"))
+        .await
+        .expect("image");
+    let first = world.server_pids();
+    assert!(
+        all_gone(&first, Duration::from_secs(5)).await,
+        "the idle process was not stopped"
+    );
+    assert_eq!(client.app_server_pid().await, None);
+    client
+        .generate(GenerateRequest::new("y"))
+        .await
+        .expect("image");
+    assert_eq!(world.server_pids().len(), 2);
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_process_killed_between_requests_is_replaced() {
+    let world = World::new();
+    let client = world.client();
+    client
+        .generate(GenerateRequest::new("x"))
+        .await
+        .expect("image");
+    let pid = world.server_pids()[0];
+    // SAFETY: signals a process this test started (through the client), by its pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    assert!(all_gone(&[pid], Duration::from_secs(3)).await);
+    let image = client
+        .generate(GenerateRequest::new("y"))
+        .await
+        .expect("a new process serves");
+    assert_eq!(image.width, 64);
+    assert_eq!(world.server_pids().len(), 2);
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn generations_in_flight_when_the_process_dies_fail_and_are_not_rerun() {
+    let world = World::new().set("FAKE_DELAY_MS", "20000");
+    let client = world.builder().concurrency(3).build();
+    let jobs: Vec<_> = (0..3)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .generate(GenerateRequest::new(format!("slow {i} [fake:slow]")))
+                    .await
+            })
+        })
+        .collect();
+    let inputs = world
+        .wait_events("turn_inputs", 3, Duration::from_secs(5))
+        .await;
+    assert_eq!(inputs.len(), 3);
+    let pid = world.server_pids()[0];
+    // SAFETY: signals the fake app-server this test started, by its pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    for job in jobs {
+        let e = job.await.expect("join").expect_err("the process died");
+        assert_eq!(
+            (e.code(), e.retryable()),
+            ("runtime/app_server_exited", false)
+        );
+    }
+    assert_eq!(
+        world.server_pids().len(),
+        1,
+        "nothing was re-run on a new process"
+    );
+    client.shutdown().await;
+}
