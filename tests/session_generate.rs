@@ -73,7 +73,18 @@ async fn the_child_gets_a_clean_environment_and_a_private_empty_cwd() {
         &std::fs::read_to_string(world.record().join(format!("pid-{pid}"))).expect("argv"),
     )
     .expect("json");
-    assert_eq!(argv[1..], ["app-server", "-c", "mcp_servers={}"]);
+    assert_eq!(
+        argv[1..],
+        [
+            "app-server",
+            "-c",
+            "mcp_servers={}",
+            "-c",
+            "features.apps=false",
+            "-c",
+            "features.plugins=false"
+        ]
+    );
     client.shutdown().await;
     assert!(
         !std::path::Path::new(cwd).exists(),

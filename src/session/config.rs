@@ -16,9 +16,14 @@ pub const DEFAULT_CONCURRENCY: usize = 2;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Overrides that keep the app-server's start lean and its attack surface small: no user MCP servers.
-/// The user's own `-c` overrides come after these and win.
-pub const LEAN_OVERRIDES: &[&str] = &["mcp_servers={}"];
+/// Overrides that keep the app-server's start lean and its attack surface small: no user MCP servers,
+/// no ChatGPT apps connector (an MCP server of its own), no plugins. Checked to start on 0.122.0 and
+/// 0.169.0. The user's own `-c` overrides come after these and win.
+pub const LEAN_OVERRIDES: &[&str] = &[
+    "mcp_servers={}",
+    "features.apps=false",
+    "features.plugins=false",
+];
 
 /// Environment variables removed from the child, so the paid API path is never taken silently.
 pub const REMOVED_ENV: &[&str] = &["OPENAI_API_KEY", "CODEX_API_KEY"];

@@ -137,8 +137,7 @@ impl Connection {
             })
             .map_err(|_| RpcError::Exited)?;
         let value = rx.await.map_err(|_| RpcError::Exited)??;
-        serde_json::from_value(value)
-            .map_err(|e| RpcError::Decode(format!("`{}` response: {e}", R::METHOD)))
+        decode_response::<R>(value)
     }
 
     /// Sends a notification without params (`initialized`).
@@ -167,6 +166,21 @@ impl Connection {
         let mut closed = self.closed.clone();
         let _ = closed.wait_for(|c| *c).await;
     }
+}
+
+/// Some releases answer with `null` where the schema says `{}` (0.169's `turn/interrupt`), so an empty
+/// object is tried when `null` does not decode.
+fn decode_response<R: ClientRequest>(value: Value) -> Result<R::Response, RpcError> {
+    let null = value.is_null();
+    serde_json::from_value(value)
+        .or_else(|e| {
+            if null {
+                serde_json::from_value(Value::Object(Default::default()))
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(|e| RpcError::Decode(format!("`{}` response: {e}", R::METHOD)))
 }
 
 fn to_params<P: Serialize>(params: &P) -> Result<Option<Value>, RpcError> {
@@ -392,4 +406,120 @@ fn thread_of(params: &Value) -> Option<&str> {
         .get("threadId")
         .and_then(Value::as_str)
         .or_else(|| params.pointer("/thread/id").and_then(Value::as_str))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::request::{ThreadStart, TurnInterrupt};
+    use crate::protocol::{ThreadStartParams, TurnInterruptParams};
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+    use tokio::io::{AsyncBufReadExt, BufReader, DuplexStream};
+
+    /// A connection whose peer is driven by the test, line by line.
+    fn pair() -> (
+        Connection,
+        tokio::io::Lines<BufReader<DuplexStream>>,
+        DuplexStream,
+    ) {
+        let (client_out, peer_in) = tokio::io::duplex(1 << 16);
+        let (peer_out, client_in) = tokio::io::duplex(1 << 16);
+        let conn = Connection::start(client_in, client_out, 1 << 20);
+        (conn, BufReader::new(peer_in).lines(), peer_out)
+    }
+
+    async fn send(peer: &mut DuplexStream, value: Value) {
+        let mut line = serde_json::to_vec(&value).expect("json");
+        line.push(b'\n');
+        peer.write_all(&line).await.expect("write");
+    }
+
+    async fn next(lines: &mut tokio::io::Lines<BufReader<DuplexStream>>) -> Value {
+        let line = lines.next_line().await.expect("read").expect("a line");
+        serde_json::from_str(&line).expect("json")
+    }
+
+    #[tokio::test]
+    async fn a_null_answer_decodes_as_an_empty_object() {
+        let (conn, mut lines, mut peer) = pair();
+        let params = TurnInterruptParams {
+            thread_id: "t".into(),
+            turn_id: "u".into(),
+        };
+        let call = tokio::spawn(async move { conn.request::<TurnInterrupt>(&params).await });
+        let request = next(&mut lines).await;
+        assert_eq!(
+            request,
+            json!({"id": 1, "method": "turn/interrupt", "params": {"threadId": "t", "turnId": "u"}})
+        );
+        send(&mut peer, json!({"id": 1, "result": null})).await;
+        assert!(call.await.expect("join").is_ok());
+    }
+
+    #[tokio::test]
+    async fn events_before_the_response_reach_the_subscriber_first_and_in_order() {
+        let (conn, mut lines, mut peer) = pair();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let call = tokio::spawn(async move {
+            conn.request_subscribing::<ThreadStart>(&ThreadStartParams::default(), tx)
+                .await
+        });
+        let request = next(&mut lines).await;
+        assert_eq!(request["method"], "thread/start");
+        let thread = json!({"id": "th", "cliVersion": "0.169.0", "ephemeral": true, "cwd": "/w", "createdAt": 1});
+        send(
+            &mut peer,
+            json!({"method": "thread/started", "params": {"thread": thread}}),
+        )
+        .await;
+        send(
+            &mut peer,
+            json!({"method": "thread/started", "params": {"thread": {"id": "other"}}}),
+        )
+        .await;
+        send(&mut peer, json!({"id": 1, "result": {"thread": thread, "model": "m", "modelProvider": "openai", "cwd": "/w"}})).await;
+        let turn = json!({"id": "u", "items": [], "status": "inProgress"});
+        send(
+            &mut peer,
+            json!({"method": "turn/started", "params": {"threadId": "th", "turn": turn}}),
+        )
+        .await;
+        let started = call.await.expect("join").expect("response");
+        assert_eq!(started.thread.id, "th");
+        let first = rx.recv().await.expect("event");
+        assert!(
+            matches!(&first, Event::Notification(n) if n.method() == "thread/started"),
+            "{first:?}"
+        );
+        let second = rx.recv().await.expect("event");
+        assert!(
+            matches!(&second, Event::Notification(n) if n.method() == "turn/started"),
+            "{second:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn server_requests_are_answered_and_an_exit_fails_what_waits() {
+        let (conn, mut lines, mut peer) = pair();
+        send(&mut peer, json!({"id": "s1", "method": "item/fileChange/requestApproval", "params": {"threadId": "t", "turnId": "u", "itemId": "i"}})).await;
+        assert_eq!(
+            next(&mut lines).await,
+            json!({"id": "s1", "result": {"decision": "decline"}})
+        );
+        let waiting = conn.clone();
+        let call = tokio::spawn(async move {
+            waiting
+                .request::<TurnInterrupt>(&TurnInterruptParams {
+                    thread_id: "t".into(),
+                    turn_id: "u".into(),
+                })
+                .await
+        });
+        let _ = next(&mut lines).await;
+        drop(peer);
+        assert_eq!(call.await.expect("join").map(|_| ()), Err(RpcError::Exited));
+        conn.closed().await;
+        assert!(conn.is_closed());
+    }
 }
