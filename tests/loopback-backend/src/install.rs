@@ -1,0 +1,134 @@
+//! Installing Codex releases for live tests.
+//!
+//! The one list of releases the live tests cover lives here. Each release is installed from the
+//! npm registry with `npm install @openai/codex@<version>` into its own folder under a cache
+//! (`$CODEX_IMG_CODEX_CACHE`, or `<workspace>/.cache/codex`), once. Concurrent test processes are
+//! safe: each installs into a private temporary folder beside the cache entry and renames it into
+//! place; the loser of a race discards its copy and uses the winner's.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, Result};
+
+/// The oldest supported release.
+pub const FLOOR: &str = "0.122.0";
+/// The newest release tested.
+pub const NEWEST: &str = "0.169.0";
+/// A release below the floor, for the version-gate test.
+pub const BELOW_FLOOR: &str = "0.116.0";
+
+/// Every release the full live matrix covers: the floor, one release from each behavioural band
+/// (0.140 hosted image tool; 0.145 client image tool; 0.150 `failure` on the item; 0.160 HTTPS
+/// and the accounts check; 0.165 `fileId`), and the newest.
+pub const RELEASES: &[&str] = &[
+    FLOOR, "0.140.0", "0.145.0", "0.150.0", "0.160.0", "0.165.0", NEWEST,
+];
+
+/// The releases every CI run covers.
+pub const CI_RELEASES: &[&str] = &[FLOOR, NEWEST];
+
+/// The cache folder: `$CODEX_IMG_CODEX_CACHE`, else `<workspace>/.cache/codex`.
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os("CODEX_IMG_CODEX_CACHE") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("..")
+            .join(".cache")
+            .join("codex"),
+    }
+}
+
+/// The `codex` launcher inside one release's install folder.
+pub fn launcher_in(install_dir: &Path) -> PathBuf {
+    install_dir.join("node_modules").join(".bin").join("codex")
+}
+
+/// Returns the `codex` launcher of `version`, installing it first if the cache lacks it.
+pub fn ensure_codex(version: &str) -> Result<PathBuf> {
+    let valid = !version.is_empty()
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if !valid {
+        return Err(Error::new(format!("not a release version: {version:?}")));
+    }
+    let cache = cache_dir();
+    let target = cache.join(version);
+    let launcher = launcher_in(&target);
+    if launcher.exists() {
+        return Ok(launcher);
+    }
+
+    std::fs::create_dir_all(&cache)
+        .map_err(|e| Error::context(&format!("creating {}", cache.display()), e))?;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let staging = cache.join(format!(".{version}.tmp-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&staging)
+        .map_err(|e| Error::context(&format!("creating {}", staging.display()), e))?;
+    let result = npm_install(&staging, version);
+    if let Err(err) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(err);
+    }
+    if std::fs::rename(&staging, &target).is_err() {
+        // Another process won the race, or a broken folder is in the way.
+        let _ = std::fs::remove_dir_all(&staging);
+        if !launcher.exists() {
+            return Err(Error::new(format!(
+                "could not move the install of @openai/codex@{version} into {}; remove that folder and retry",
+                target.display()
+            )));
+        }
+    }
+    if launcher.exists() {
+        Ok(launcher)
+    } else {
+        Err(Error::new(format!(
+            "npm installed @openai/codex@{version} but {} is missing",
+            launcher.display()
+        )))
+    }
+}
+
+fn npm_install(dir: &Path, version: &str) -> Result<()> {
+    std::fs::write(dir.join("package.json"), "{\"private\": true}\n")
+        .map_err(|e| Error::context("writing package.json", e))?;
+    let output = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--no-save"])
+        .arg(format!("@openai/codex@{version}"))
+        .current_dir(dir)
+        .output()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::new(
+                    "npm is not on PATH: install Node.js and npm to run the live Codex tests",
+                )
+            } else {
+                Error::context("running npm", e)
+            }
+        })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: String = stderr
+            .lines()
+            .rev()
+            .take(15)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n");
+        Err(Error::new(format!(
+            "npm install @openai/codex@{version} failed ({}):\n{tail}",
+            output.status
+        )))
+    }
+}

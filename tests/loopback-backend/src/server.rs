@@ -1,0 +1,327 @@
+//! The backend's life: bind, serve, record, stop.
+//!
+//! [`Backend::start`] binds 127.0.0.1 on a free port and never any other interface. It makes a
+//! private CA (see `tls`), writes its PEM into a temporary folder the backend owns, and serves
+//! HTTP/1.1 over TLS (or plain HTTP with [`Transport::Http`]). One accept task owns every
+//! connection in a `JoinSet`; dropping the [`Backend`] aborts that task, which drops the listener
+//! and every open connection with it, and removes the temporary folder.
+//!
+//! The behaviour is set by [`Mode`] and can be changed between turns with [`Backend::set_mode`],
+//! so one Codex process can run several scenarios against one backend.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+use crate::error::{Error, Result};
+use crate::record::{EditInputs, RecordedRequest};
+use crate::routes;
+
+/// How the fake model behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// The model calls the image tool once, then answers with a short message.
+    Image,
+    /// Quota is spent. The image is refused the way the real backend refuses it: HTTP 429 with a
+    /// `usage_limit_reached` error. Releases with the hosted tool make the image inside the model
+    /// call, so that call is refused; releases with the client tool get a normal model call and a
+    /// refused images call.
+    UsageLimit {
+        /// Unix seconds when the limit resets, sent as `resets_at` (and `resets_in_seconds`).
+        resets_at: Option<i64>,
+    },
+    /// Quota is spent for the model itself: every model call gets the 429.
+    ModelUsageLimit {
+        /// Unix seconds when the limit resets.
+        resets_at: Option<i64>,
+    },
+    /// The model answers with text and never calls the image tool.
+    NoImage,
+    /// The model calls the image tool and then keeps working: every follow-up gets another tool
+    /// call (a harmless command), so the turn never ends by itself.
+    KeepWorking,
+}
+
+/// Which transport the backend serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTPS with a private CA (Codex needs `CODEX_CA_CERTIFICATE`). Works for every release.
+    Https,
+    /// Plain HTTP. Older releases accept it; 0.160 and later insist on HTTPS.
+    Http,
+}
+
+/// What to start the backend with.
+#[derive(Debug, Clone)]
+pub struct BackendConfig {
+    /// How the model behaves.
+    pub mode: Mode,
+    /// The PNG every image call returns.
+    pub image_png: Vec<u8>,
+    /// HTTPS (the default) or plain HTTP.
+    pub transport: Transport,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Image,
+            image_png: crate::png::test_png(64, 48, 7),
+            transport: Transport::Https,
+        }
+    }
+}
+
+/// State shared by every connection.
+pub(crate) struct Shared {
+    pub(crate) config: Mutex<BackendConfig>,
+    pub(crate) log: Mutex<Vec<RecordedRequest>>,
+    pub(crate) edits: Mutex<Vec<EditInputs>>,
+    pub(crate) seq: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn next_id(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: a panicked test thread must not hide the request log.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running loopback backend. Dropping it stops the server.
+pub struct Backend {
+    addr: SocketAddr,
+    transport: Transport,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+    ca_pem_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Backend {
+    /// Binds 127.0.0.1 on a free port and starts serving. Needs a tokio runtime.
+    pub async fn start(config: BackendConfig) -> Result<Backend> {
+        let dir = tempfile::Builder::new()
+            .prefix("codex-img-loopback-")
+            .tempdir()
+            .map_err(|e| Error::context("temporary folder", e))?;
+        let tls = crate::tls::make()?;
+        let ca_pem_path = dir.path().join("loopback-ca.pem");
+        std::fs::write(&ca_pem_path, &tls.ca_pem)
+            .map_err(|e| Error::context("writing the CA certificate", e))?;
+        let acceptor = match config.transport {
+            Transport::Https => Some(TlsAcceptor::from(tls.server_config)),
+            Transport::Http => None,
+        };
+
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| Error::context("binding 127.0.0.1", e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::context("reading the bound address", e))?;
+        let transport = config.transport;
+        let shared = Arc::new(Shared {
+            config: Mutex::new(config),
+            log: Mutex::new(Vec::new()),
+            edits: Mutex::new(Vec::new()),
+            seq: AtomicU64::new(0),
+        });
+        let task = tokio::spawn(accept_loop(listener, acceptor, Arc::clone(&shared)));
+        Ok(Backend {
+            addr,
+            transport,
+            shared,
+            task,
+            ca_pem_path,
+            _dir: dir,
+        })
+    }
+
+    /// `https://127.0.0.1:PORT` (or `http://` for [`Transport::Http`]), without a trailing slash.
+    pub fn base_url(&self) -> String {
+        let scheme = match self.transport {
+            Transport::Https => "https",
+            Transport::Http => "http",
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The transport this backend serves.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The PEM file holding the private CA's certificate, for `CODEX_CA_CERTIFICATE`.
+    pub fn ca_pem_path(&self) -> &Path {
+        &self.ca_pem_path
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// The model requests (Responses calls) received so far.
+    pub fn model_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(RecordedRequest::is_model_request)
+            .collect()
+    }
+
+    /// The input images of every `/images/edits` call so far, in order.
+    pub fn edit_inputs(&self) -> Vec<EditInputs> {
+        lock(&self.shared.edits).clone()
+    }
+
+    /// Forgets every recorded request and edit input.
+    pub fn clear_requests(&self) {
+        lock(&self.shared.log).clear();
+        lock(&self.shared.edits).clear();
+    }
+
+    /// Changes how the model behaves from the next request on.
+    pub fn set_mode(&self, mode: Mode) {
+        lock(&self.shared.config).mode = mode;
+    }
+
+    /// Changes the PNG served from the next image on.
+    pub fn set_image_png(&self, png: Vec<u8>) {
+        lock(&self.shared.config).image_png = png;
+    }
+
+    /// The PNG currently served.
+    pub fn image_png(&self) -> Vec<u8> {
+        lock(&self.shared.config).image_png.clone()
+    }
+
+    /// The request log as text, one summary line a request, for a failure message.
+    pub fn request_log(&self) -> String {
+        let mut out = String::new();
+        for request in self.requests() {
+            out.push_str(&request.summary());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                if let Ok((stream, _peer)) = accepted {
+                    connections.spawn(serve(stream, acceptor.clone(), Arc::clone(&shared)));
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn serve(stream: TcpStream, acceptor: Option<TlsAcceptor>, shared: Arc<Shared>) {
+    let service = service_fn(move |request| handle(request, Arc::clone(&shared)));
+    let http = hyper::server::conn::http1::Builder::new();
+    match acceptor {
+        Some(acceptor) => {
+            if let Ok(tls) = acceptor.accept(stream).await {
+                let _ = http.serve_connection(TokioIo::new(tls), service).await;
+            }
+        }
+        None => {
+            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+        }
+    }
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    shared: Arc<Shared>,
+) -> std::result::Result<Response<Full<Bytes>>, Infallible> {
+    let at = SystemTime::now();
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(_) => Vec::new(),
+    };
+    let body = match parts.headers.get("content-encoding").map(|v| v.as_bytes()) {
+        Some(b"zstd") => decode_zstd(&body).unwrap_or(body),
+        _ => body,
+    };
+    let mut recorded = RecordedRequest {
+        method: parts.method.to_string(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_else(|| parts.uri.path().to_string()),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+        at,
+        status: 0,
+    };
+    let reply = routes::answer(&shared, &recorded).await;
+    recorded.status = reply.status;
+    lock(&shared.log).push(recorded);
+
+    let mut response = Response::builder().status(reply.status);
+    response = response.header("content-type", reply.content_type);
+    for (name, value) in &reply.headers {
+        response = response.header(name.as_str(), value.as_str());
+    }
+    let response = response
+        .body(Full::new(Bytes::from(reply.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+    Ok(response)
+}
+
+/// Codex compresses large request bodies with zstd (`content-encoding: zstd`); tests want JSON.
+fn decode_zstd(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut reader = body;
+    let mut decoder = ruzstd::decoding::StreamingDecoder::new(&mut reader).ok()?;
+    let mut out = Vec::new();
+    decoder.read_to_end(&mut out).ok()?;
+    Some(out)
+}
