@@ -99,20 +99,18 @@ async fn cleanup(
                 .flatten(),
         };
         if let Some(turn_id) = turn_id {
+            // The turn's end is the signal, not the interrupt's answer: 0.122.0 never answers an
+            // interrupt that races the turn ending by itself.
             let params = params::turn_interrupt(&thread_id, &turn_id);
-            let interrupt = live.conn.request::<TurnInterrupt>(&params);
-            match tokio::time::timeout(grace, interrupt).await {
-                Ok(Ok(_)) => {
-                    let ended =
-                        tokio::time::timeout(grace, wait_turn_completed(&mut events, &turn_id))
-                            .await;
-                    if ended.is_err() {
-                        tracing::warn!(%turn_id, "the turn did not confirm the interrupt in time");
-                    }
-                }
-                Ok(Err(e)) => tracing::debug!(%turn_id, "turn/interrupt: {e}"),
-                Err(_) => tracing::warn!(%turn_id, "turn/interrupt was not answered in time"),
+            let conn = live.conn.clone();
+            let interrupt =
+                tokio::spawn(async move { conn.request::<TurnInterrupt>(&params).await });
+            let ended =
+                tokio::time::timeout(grace, wait_turn_completed(&mut events, &turn_id)).await;
+            if ended.is_err() {
+                tracing::warn!(%turn_id, "the turn did not end within {grace:?} of turn/interrupt");
             }
+            interrupt.abort();
         }
     }
     remove_generated_images(&live, &thread_id).await;

@@ -254,6 +254,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                 });
                 tracing::trace!(%id, method, "request");
                 if self.write(&message).await {
+                    // Callers that gave up (a deadline, an interrupt whose answer never comes) leave
+                    // closed entries behind; sweeping them here keeps the map small over hours.
+                    self.pending.retain(|_, p| !p.reply.is_closed());
                     self.pending.insert(id, Pending { reply, subscribe });
                 } else {
                     let _ = reply.send(Err(RpcError::Exited));
