@@ -272,3 +272,37 @@ async fn a_missing_codex_says_how_to_install_it() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn a_login_fixed_while_the_host_runs_is_seen_without_a_restart() {
+    let world = World::new();
+    // Codex reads the login when it starts; a wrapper gives each new fake process the login kind that
+    // a file holds at that moment, as `codex login` rewrites auth.json.
+    let login = world.dir.path().join("login-kind");
+    std::fs::write(&login, "none").expect("write");
+    let wrapper = world.dir.path().join("codex");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nFAKE_LOGIN=$(cat '{}') exec '{}' \"$@\"\n",
+            login.display(),
+            common::fake_bin().display()
+        ),
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let client = world.builder().codex_bin(&wrapper).build();
+    let e = client
+        .generate(GenerateRequest::new("x"))
+        .await
+        .expect_err("not signed in");
+    assert_eq!(e.code(), "preflight/not_signed_in");
+    std::fs::write(&login, "chatgpt").expect("write");
+    client
+        .generate(GenerateRequest::new("x"))
+        .await
+        .expect("the new login is used");
+    assert_eq!(world.server_pids().len(), 2);
+    client.shutdown().await;
+}

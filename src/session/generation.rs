@@ -211,6 +211,7 @@ async fn prepare(manager: &Arc<Manager>, checked: &Checked, reporter: &Reporter)
         .acquire(|| reporter.enter(Phase::StartingProcess))
         .await?;
     if let Some(e) = live.account.blocking_error() {
+        manager.retire(&live).await;
         return Err(e);
     }
     if live.image_generation_offered == Some(false) {

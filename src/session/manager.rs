@@ -248,6 +248,22 @@ impl Manager {
         slot.retry_at = None;
     }
 
+    /// Replaces `live` on the next request: its login was read at start, and a person who fixes their
+    /// login (`codex login`) must not have to restart a long-running host to be seen.
+    pub async fn retire(&self, live: &Arc<Live>) {
+        let mut slot = self.slot.lock().await;
+        if slot
+            .live
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, live))
+        {
+            if let Some(old) = slot.live.take() {
+                let grace = self.config.shutdown_grace;
+                tokio::spawn(async move { old.stop(grace).await });
+            }
+        }
+    }
+
     /// The current process, if one is running.
     pub async fn current(&self) -> Option<Arc<Live>> {
         self.slot.lock().await.live.clone()

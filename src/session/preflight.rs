@@ -228,6 +228,10 @@ pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
         }
     }
     report.image_generation = live.image_generation_offered;
+    if live.account.blocking_error().is_some() {
+        // The next check or request starts a process that reads the login afresh.
+        manager.retire(&live).await;
+    }
 
     if report.login.as_deref() == Some("chatgpt") {
         let read = live.conn.request::<AccountRateLimitsRead>(&());
