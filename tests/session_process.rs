@@ -208,3 +208,34 @@ async fn generations_in_flight_when_the_process_dies_fail_and_are_not_rerun() {
     );
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_right_after_a_cancel_still_interrupts_the_turn() {
+    let world = World::new().set("FAKE_DELAY_MS", "20000");
+    let client = world.client();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let request = GenerateRequest::new("slow [fake:slow]").on_progress(move |p| {
+        if p.phase == Phase::Generating {
+            if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
+                let _ = tx.send(());
+            }
+        }
+    });
+    tokio::select! {
+        _ = client.generate(request) => panic!("finished"),
+        _ = rx => {}
+    }
+    client.shutdown().await;
+    let log = world.log();
+    let interrupted = log.iter().position(|e| e["event"] == "interrupted");
+    let eof = log.iter().position(|e| e["event"] == "stdin_eof");
+    assert!(
+        interrupted.is_some(),
+        "the cancelled turn was never interrupted"
+    );
+    assert!(
+        interrupted < eof,
+        "stdin closed before the interrupt: {interrupted:?} {eof:?}"
+    );
+}

@@ -44,6 +44,23 @@ fn write_failed(target: &Path, source: io::Error) -> SaveError {
     }
 }
 
+/// Checks, before any image exists, that [`save_atomic`] could write `target` as asked: the same refusals
+/// it makes, plus proof that a file can be created in the target's directory. Callers run this before
+/// spending quota; the save checks again, so a file that appears meanwhile is still not clobbered.
+pub fn precheck(target: &Path, opts: SaveOptions) -> Result<(), SaveError> {
+    let dir = check_target(target, opts)?;
+    tempfile::Builder::new()
+        .prefix(".codex-img-probe-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| {
+            invalid(
+                target,
+                format!("cannot create files in {}: {e}", dir.display()),
+            )
+        })
+}
+
 /// Refuses targets that can never be written as asked and returns the directory to write in.
 fn check_target(target: &Path, opts: SaveOptions) -> Result<&Path, SaveError> {
     // `Path` normalizes away a trailing separator or `.`, so look at the text as given.

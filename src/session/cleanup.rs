@@ -69,7 +69,11 @@ impl Drop for TurnGuard {
         tracing::info!(thread = %parts.thread_id, "generation abandoned; interrupting its turn");
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
-                handle.spawn(cleanup(parts, events, turn_id, may_run));
+                let token = parts.live.begin_cleanup();
+                handle.spawn(async move {
+                    cleanup(parts, events, turn_id, may_run).await;
+                    drop(token);
+                });
             }
             Err(_) => tracing::warn!("no async runtime to clean up an abandoned generation"),
         }

@@ -42,6 +42,7 @@ pub struct Live {
     pub account: AccountCheck,
     /// `modelProvider/capabilities/read`'s answer; `None` on releases without it.
     pub image_generation_offered: Option<bool>,
+    cleanups: tokio::sync::watch::Sender<usize>,
 }
 
 /// The outcome of `account/read` at process start.
@@ -93,6 +94,23 @@ impl Live {
 
     pub fn stderr_tail(&self) -> String {
         self.tail.text()
+    }
+
+    /// Counts a cleanup in progress (an interrupt and its wait) until the token drops, so a shutdown can
+    /// let it finish: a cancelled generation must still reach `turn/interrupt` before stdin closes.
+    pub fn begin_cleanup(self: &Arc<Self>) -> CleanupToken {
+        self.cleanups.send_modify(|n| *n += 1);
+        CleanupToken(self.clone())
+    }
+
+    async fn cleanups_done(&self, within: Duration) {
+        let mut pending = self.cleanups.subscribe();
+        if tokio::time::timeout(within, pending.wait_for(|n| *n == 0))
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutting down with a cleanup still running");
+        }
     }
 
     /// Whether the process still runs and its connection is open. The OS is asked too: the worker may
@@ -150,6 +168,15 @@ impl Live {
 }
 
 pub struct ActiveGuard(Arc<Live>);
+
+/// See [`Live::begin_cleanup`].
+pub struct CleanupToken(Arc<Live>);
+
+impl Drop for CleanupToken {
+    fn drop(&mut self) {
+        self.0.cleanups.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
@@ -273,6 +300,8 @@ impl Manager {
     pub async fn shutdown(&self) {
         let live = self.slot.lock().await.live.take();
         if let Some(live) = live {
+            // Abandoned generations are interrupting their turns; each waits at most the grace.
+            live.cleanups_done(self.config.interrupt_grace * 2).await;
             live.stop(self.config.shutdown_grace).await;
         }
     }
@@ -398,6 +427,7 @@ async fn start(config: &Config) -> Result<Live> {
         last_used: StdMutex::new(Instant::now()),
         account,
         image_generation_offered,
+        cleanups: tokio::sync::watch::Sender::new(0),
     })
 }
 

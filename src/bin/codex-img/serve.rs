@@ -1,0 +1,38 @@
+//! `codex-img serve-stdio`: hands the process's stdin and stdout to the JSON-RPC bridge. Nothing else
+//! writes to stdout in this mode; logs and the final error go to stderr.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use codex_img::bridge::{serve_stdio, BridgeOptions};
+use codex_img::Client;
+
+use crate::{exit, Interrupted};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Confine output targets and input images to this directory.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+/// Serves until stdin closes. The caller shuts the client down.
+pub async fn run(
+    client: &Client,
+    args: &ServeArgs,
+    interrupted: impl std::future::Future<Output = Interrupted>,
+) -> u8 {
+    let options = BridgeOptions {
+        root: args.root.clone(),
+    };
+    tokio::select! {
+        served = serve_stdio(client.clone(), options) => match served {
+            Ok(()) => exit::SUCCESS,
+            Err(e) => {
+                eprintln!("codex-img serve-stdio: {e}");
+                exit::OTHER
+            }
+        },
+        signal = interrupted => signal.exit_code(),
+    }
+}
