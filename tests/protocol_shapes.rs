@@ -922,3 +922,18 @@ fn capabilities_without_namespace_tools_and_with() {
         );
     }
 }
+
+/// 0.160 and later send `"questions": null` on every agent message; a null list is an empty list.
+#[test]
+fn null_lists_decode_as_empty() {
+    let item: codex_img::protocol::ThreadItem = serde_json::from_value(serde_json::json!({
+        "type": "agentMessage", "id": "m", "text": "no image", "questions": null, "phase": null
+    }))
+    .expect("decodes");
+    match item {
+        codex_img::protocol::ThreadItem::AgentMessage(m) => {
+            pretty_assertions::assert_eq!((m.text.as_str(), m.questions.len()), ("no image", 0))
+        }
+        other => panic!("{other:?}"),
+    }
+}

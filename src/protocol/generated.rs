@@ -41,6 +41,7 @@ pub struct InitializeCapabilities {
     #[serde(
         rename = "optOutNotificationMethods",
         default,
+        deserialize_with = "super::support::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub opt_out_notification_methods: Vec<String>,
@@ -588,7 +589,11 @@ tagged_union!(UserInput, "type", { "text" => Text, "image" => Image, "localImage
 pub struct TextUserInput {
     pub text: String,
     /// UI-defined spans within `text` used to render or persist special elements.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "super::support::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub text_elements: Vec<serde_json::Value>,
 }
 
@@ -669,8 +674,6 @@ tagged_union!(ThreadItem, "type", { "userMessage" => UserMessage, "agentMessage"
 pub struct UserMessageThreadItem {
     #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    pub content: Vec<UserInput>,
-    pub id: String,
     /// Unix timestamp in milliseconds when the item completed, if recorded.
     #[serde(
         rename = "completedAtMs",
@@ -678,6 +681,8 @@ pub struct UserMessageThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub completed_at_ms: Option<i64>,
+    pub content: Vec<UserInput>,
+    pub id: String,
     /// Unix timestamp in milliseconds when the item started, if recorded.
     #[serde(
         rename = "startedAtMs",
@@ -689,6 +694,13 @@ pub struct UserMessageThreadItem {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentMessageThreadItem {
+    /// Unix timestamp in milliseconds when the item completed, if recorded.
+    #[serde(
+        rename = "completedAtMs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub completed_at_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<String>,
     pub id: String,
@@ -702,16 +714,12 @@ pub struct AgentMessageThreadItem {
     pub moderation: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub questions: Vec<serde_json::Value>,
-    pub text: String,
-    /// Unix timestamp in milliseconds when the item completed, if recorded.
     #[serde(
-        rename = "completedAtMs",
         default,
-        skip_serializing_if = "Option::is_none"
+        deserialize_with = "super::support::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
     )]
-    pub completed_at_ms: Option<i64>,
+    pub questions: Vec<serde_json::Value>,
     /// Unix timestamp in milliseconds when the item started, if recorded.
     #[serde(
         rename = "startedAtMs",
@@ -719,15 +727,11 @@ pub struct AgentMessageThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub started_at_ms: Option<i64>,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReasoningThreadItem {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub content: Vec<String>,
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub summary: Vec<String>,
     /// Unix timestamp in milliseconds when the item completed, if recorded.
     #[serde(
         rename = "completedAtMs",
@@ -735,6 +739,13 @@ pub struct ReasoningThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub completed_at_ms: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "super::support::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub content: Vec<String>,
+    pub id: String,
     /// Unix timestamp in milliseconds when the item started, if recorded.
     #[serde(
         rename = "startedAtMs",
@@ -742,6 +753,12 @@ pub struct ReasoningThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub started_at_ms: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "super::support::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub summary: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -758,6 +775,13 @@ pub struct CommandExecutionThreadItem {
     /// A best-effort parsing of the command to understand the action(s) it will perform. This returns a list of CommandAction objects because a single shell command may be composed of many commands piped together.
     #[serde(rename = "commandActions")]
     pub command_actions: Vec<serde_json::Value>,
+    /// Unix timestamp in milliseconds when the item completed, if recorded.
+    #[serde(
+        rename = "completedAtMs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub completed_at_ms: Option<i64>,
     /// The command's working directory.
     pub cwd: String,
     /// The duration of the command execution in milliseconds.
@@ -786,14 +810,6 @@ pub struct CommandExecutionThreadItem {
     pub script_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    pub status: String,
-    /// Unix timestamp in milliseconds when the item completed, if recorded.
-    #[serde(
-        rename = "completedAtMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub completed_at_ms: Option<i64>,
     /// Unix timestamp in milliseconds when the item started, if recorded.
     #[serde(
         rename = "startedAtMs",
@@ -801,6 +817,7 @@ pub struct CommandExecutionThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub started_at_ms: Option<i64>,
+    pub status: String,
 }
 
 /// Either inline generated-image data or its durable attachment-store identity.
@@ -808,6 +825,13 @@ pub struct CommandExecutionThreadItem {
 /// `File` must remain first so rollouts written during the migration, which contain both an empty `result` and a `fileId`, retain the file reference when deserialized.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageGenerationThreadItem {
+    /// Unix timestamp in milliseconds when the item completed, if recorded.
+    #[serde(
+        rename = "completedAtMs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub completed_at_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<ImageGenerationFailure>,
     /// Image generation identifier for the generated image, when provided by the image backend.
@@ -819,7 +843,12 @@ pub struct ImageGenerationThreadItem {
     pub generation_id: Option<String>,
     pub id: String,
     /// Observed local inputs for a completed generation, absent on older items.
-    #[serde(rename = "inputImages", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "inputImages",
+        default,
+        deserialize_with = "super::support::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub input_images: Vec<ImageGenerationInputImage>,
     #[serde(
         rename = "revisedPrompt",
@@ -829,20 +858,6 @@ pub struct ImageGenerationThreadItem {
     pub revised_prompt: Option<String>,
     #[serde(rename = "savedPath", default, skip_serializing_if = "Option::is_none")]
     pub saved_path: Option<String>,
-    pub status: String,
-    #[serde(
-        rename = "transparentBackground",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub transparent_background: Option<bool>,
-    /// Unix timestamp in milliseconds when the item completed, if recorded.
-    #[serde(
-        rename = "completedAtMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub completed_at_ms: Option<i64>,
     /// Unix timestamp in milliseconds when the item started, if recorded.
     #[serde(
         rename = "startedAtMs",
@@ -850,6 +865,13 @@ pub struct ImageGenerationThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub started_at_ms: Option<i64>,
+    pub status: String,
+    #[serde(
+        rename = "transparentBackground",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub transparent_background: Option<bool>,
     #[serde(rename = "fileId", default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -174,3 +174,12 @@ pub fn decode_entry<T: serde::de::DeserializeOwned, E: serde::de::Error>(
         _ => Err(E::custom(format!("`{key}`: expected an object"))),
     }
 }
+
+/// Decodes `null` as the type's default: some releases send `null` where the schema's list is absent.
+pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}

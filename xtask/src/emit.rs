@@ -107,9 +107,11 @@ impl<'a> Emitter<'a> {
                 }
                 let _ = writeln!(fields, "    pub {field}: {ty},");
             } else if ty.starts_with("Vec<") {
+                // Releases send `null` for absent lists (0.160's `agentMessage.questions`), which
+                // `default` alone does not accept.
                 let _ = writeln!(
                     fields,
-                    "    #[serde({rename}default, skip_serializing_if = \"Vec::is_empty\")]"
+                    "    #[serde({rename}default, deserialize_with = \"super::support::null_as_default\", skip_serializing_if = \"Vec::is_empty\")]"
                 );
                 let _ = writeln!(fields, "    pub {field}: {ty},");
             } else {
