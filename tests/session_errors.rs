@@ -114,6 +114,7 @@ async fn turn_failures_map_to_codes() {
         ("cyber-policy", "runtime/refused"),
         ("stream-error", "preflight/backend_unreachable"),
         ("unknown-error-info", "runtime/no_image"),
+        ("tool-failed", "runtime/no_image"),
     ] {
         let world = World::new();
         let e = fail(&world, &format!("x [fake:{scenario}]")).await;

@@ -150,6 +150,10 @@ async fn wait_turn_completed(events: &mut mpsc::UnboundedReceiver<Event>, turn_i
             Event::Notification(n) if matches!(&*n, ServerNotification::TurnCompleted(c) if c.turn.id == turn_id) => {
                 return
             }
+            Event::Invalid {
+                ended_turn: Some(ended),
+                ..
+            } if ended == turn_id => return,
             Event::Exited => return,
             _ => {}
         }

@@ -15,12 +15,12 @@ use crate::error::{Error, Result};
 use crate::image;
 use crate::output::{CodexIds, GeneratedImage, Timings};
 use crate::progress::{Phase, Progress, ProgressFn};
-use crate::protocol::request::{AccountRateLimitsRead, ThreadStart, TurnStart};
-use crate::protocol::{ErrorCode, ServerNotification, ThreadItem, TurnError};
+use crate::protocol::request::{ThreadStart, TurnStart};
+use crate::protocol::{ErrorCode, ServerNotification, ThreadItem, TurnError, TurnStatus};
 use crate::request::{self, Checked, GenerateRequest};
 use crate::session::cleanup::TurnGuard;
 use crate::session::manager::{ActiveGuard, Live, Manager};
-use crate::session::outcome::{take_image, Ended, Found, ImageProblem};
+use crate::session::outcome::{spent_window, take_image, Ended, Found, ImageProblem};
 use crate::session::params;
 use crate::session::transport::{Event, RpcError};
 
@@ -160,7 +160,7 @@ async fn run(
             message,
         }) => {
             return Err(Error::UsageLimit {
-                resets_at: limit_reset(&live).await,
+                resets_at: spent_window(&live).await.flatten(),
                 message,
             })
         }
@@ -250,23 +250,6 @@ async fn prepare(manager: &Arc<Manager>, checked: &Checked, reporter: &Reporter)
     })
 }
 
-/// When the turn said "usage limit" without a time, the rate-limit windows (read without spending
-/// anything) say when the exhausted one resets.
-async fn limit_reset(live: &Live) -> Option<i64> {
-    let read = live.conn.request::<AccountRateLimitsRead>(&());
-    let limits = tokio::time::timeout(Duration::from_secs(5), read)
-        .await
-        .ok()?
-        .ok()?
-        .rate_limits;
-    [limits.primary, limits.secondary]
-        .into_iter()
-        .flatten()
-        .filter(|w| w.used_percent >= 100)
-        .filter_map(|w| w.resets_at)
-        .max()
-}
-
 /// Copies the inputs into the private staging folder as `input-1.<ext>` and `ref-N.<ext>`: Codex shows
 /// the model each local image's path, and the user's own folder and file names must not leave the machine.
 async fn stage_inputs(dir: &Path, checked: &Checked) -> Result<Vec<PathBuf>> {
@@ -340,7 +323,18 @@ async fn wait_for_image(guard: &mut TurnGuard, live: &Live) -> Result<Found> {
         };
         let notification = match event {
             Event::Exited => return Err(live.exited_error(true).await),
-            Event::Invalid(detail) => {
+            Event::Invalid { detail, ended_turn } => {
+                if ended_turn.as_deref() == Some(turn_id.as_str()) {
+                    guard.turn_may_run = false;
+                    let ended = Ended {
+                        status: TurnStatus::Unrecognized("unreadable".to_owned()),
+                        error: last_error,
+                        message: last_message,
+                        unusable,
+                        unreadable: Some(detail),
+                    };
+                    return Err(ended.into_error());
+                }
                 unreadable = Some(detail);
                 continue;
             }
@@ -356,6 +350,19 @@ async fn wait_for_image(guard: &mut TurnGuard, live: &Live) -> Result<Found> {
                             message: "the image tool reported that the usage limit is reached"
                                 .to_owned(),
                         })
+                    }
+                    Err(ImageProblem::ToolFailed) => {
+                        // Stop here rather than let the model try again on the same quota.
+                        return Err(match spent_window(live).await {
+                            Some(resets_at) => Error::UsageLimit {
+                                resets_at,
+                                message: "the image tool failed while a usage window is at 100%"
+                                    .to_owned(),
+                            },
+                            None => Error::NoImage {
+                                detail: "the image tool failed without saying why".to_owned(),
+                            },
+                        });
                     }
                     Err(ImageProblem::Unusable(detail)) => {
                         tracing::warn!(item = %item.id, "image item without usable bytes: {detail}");

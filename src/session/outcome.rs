@@ -3,13 +3,17 @@
 //! codex-img's taxonomy.
 
 use std::path::Path;
+use std::time::Duration;
 
 use base64::Engine as _;
 
 use crate::error::Error;
 use crate::image::{self, ImageInfo};
 use crate::protocol::items::ImagePayload;
-use crate::protocol::{CodexErrorInfo, ImageGenerationThreadItem, TurnError, TurnStatus};
+use crate::protocol::request::AccountRateLimitsRead;
+use crate::protocol::{
+    CodexErrorInfo, ImageGenerationThreadItem, RateLimitSnapshot, TurnError, TurnStatus,
+};
 use crate::session::manager::Live;
 
 /// The largest image read back from `savedPath` when `result` is empty.
@@ -24,6 +28,8 @@ pub(super) struct Found {
 
 pub(super) enum ImageProblem {
     UsageLimit(Option<i64>),
+    /// The tool failed and said no more (0.145 reports a spent images quota this way).
+    ToolFailed,
     Unusable(String),
 }
 
@@ -33,6 +39,12 @@ pub(super) async fn take_image(
 ) -> std::result::Result<Found, ImageProblem> {
     if let Some(resets_at) = item.usage_limit() {
         return Err(ImageProblem::UsageLimit(resets_at));
+    }
+    if item.status == "failed"
+        && item.payload() == ImagePayload::Missing
+        && item.saved_path.is_none()
+    {
+        return Err(ImageProblem::ToolFailed);
     }
     let bytes = match item.payload() {
         ImagePayload::Inline(b64) => decode_base64(b64).map_err(ImageProblem::Unusable)?,
@@ -48,6 +60,36 @@ pub(super) async fn take_image(
         item_id: item.id.clone(),
         revised_prompt: item.revised_prompt.clone(),
     })
+}
+
+/// Whether a usage window is spent, read without spending anything: `Some(resets_at)` when one is at
+/// 100%, looking at every bucket (`rateLimitsByLimitId` holds the image generation limit apart from the
+/// main one).
+pub(super) async fn spent_window(live: &Live) -> Option<Option<i64>> {
+    let read = live.conn.request::<AccountRateLimitsRead>(&());
+    let limits = tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .ok()?
+        .ok()?;
+    let by_id = limits
+        .rate_limits_by_limit_id
+        .as_ref()
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter_map(|v| serde_json::from_value::<RateLimitSnapshot>(v.clone()).ok());
+    let spent: Vec<Option<i64>> = std::iter::once(limits.rate_limits)
+        .chain(by_id)
+        .flat_map(|snapshot| [snapshot.primary, snapshot.secondary])
+        .flatten()
+        .filter(|w| w.used_percent >= 100)
+        .map(|w| w.resets_at)
+        .collect();
+    if spent.is_empty() {
+        None
+    } else {
+        Some(spent.into_iter().flatten().max())
+    }
 }
 
 fn decode_base64(text: &str) -> std::result::Result<Vec<u8>, String> {

@@ -137,7 +137,7 @@ pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
     match &report.binary {
         Some(path) => report.push("binary", Status::Pass, path.display().to_string()),
         None => {
-            let detail = format!("no `{}` on PATH", config.codex_bin.to_string_lossy());
+            let detail = crate::session::process::not_found_detail(&config.codex_bin);
             report.fail("binary", Error::CodexMissing { detail }, INSTALL);
             report.skip_rest(&later);
             return report;

@@ -78,7 +78,10 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
         .map_err(|e| Error::CodexMissing {
             detail: format!("cannot create a private working directory: {e}"),
         })?;
-    let mut cmd = Command::new(&config.codex_bin);
+    // The child runs in its private directory, so a relative path to the binary must be made absolute
+    // first (a bare name is looked up on PATH as usual).
+    let bin = absolute_bin(&config.codex_bin);
+    let mut cmd = Command::new(&bin);
     cmd.arg("app-server");
     for o in config.child_overrides() {
         cmd.arg("-c").arg(o);
@@ -100,7 +103,7 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
     let shown = config.codex_bin.to_string_lossy();
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::CodexMissing {
-            detail: format!("no `{shown}` on PATH"),
+            detail: not_found_detail(&config.codex_bin),
         },
         _ => Error::CodexMissing {
             detail: format!("cannot start `{shown} app-server`: {e}"),
@@ -135,6 +138,27 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
         stdin,
         stdout,
     })
+}
+
+/// Why a binary was not found: a bare name is missing from `PATH`, a path names no file.
+pub fn not_found_detail(bin: &std::ffi::OsStr) -> String {
+    let shown = bin.to_string_lossy();
+    if std::path::Path::new(bin).components().count() > 1 {
+        format!("`{shown}` does not exist")
+    } else {
+        format!("no `{shown}` on PATH")
+    }
+}
+
+/// `./codex` or `bin/codex` relative to the current directory, made absolute; `codex` stays a name.
+pub fn absolute_bin(bin: &std::ffi::OsStr) -> std::path::PathBuf {
+    let path = std::path::Path::new(bin);
+    if path.is_relative() && path.components().count() > 1 {
+        if let Ok(cwd) = std::env::current_dir() {
+            return cwd.join(path);
+        }
+    }
+    path.to_path_buf()
 }
 
 impl AppServerProcess {

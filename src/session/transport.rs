@@ -34,7 +34,11 @@ const EARLY_PER_THREAD: usize = 256;
 pub enum Event {
     Notification(Box<ServerNotification>),
     /// A line for this connection that could not be read; the generation may be missing a message.
-    Invalid(String),
+    Invalid {
+        detail: String,
+        /// The turn an unreadable `turn/completed` names: that turn is over all the same.
+        ended_turn: Option<String>,
+    },
     /// The app-server is gone.
     Exited,
 }
@@ -221,7 +225,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                     Err(CodecError::TooLong { limit }) => {
                         tracing::warn!(limit, "skipped an over-long message from the app-server");
                         let detail = format!("a message longer than {limit} bytes was skipped");
-                        self.broadcast(Event::Invalid(detail));
+                        self.broadcast(Event::Invalid { detail, ended_turn: None });
                     }
                     Err(CodecError::Io(e)) => { tracing::warn!("reading from the app-server failed: {e}"); break; }
                 },
@@ -303,7 +307,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                 let preview: String =
                     String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
                 tracing::warn!(%preview, "unreadable line from the app-server: {e}");
-                self.broadcast(Event::Invalid(format!("{e}")));
+                self.broadcast(Event::Invalid {
+                    detail: e.to_string(),
+                    ended_turn: None,
+                });
                 return;
             }
         };
@@ -348,11 +355,22 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
     fn notification(&mut self, method: String, params: Option<Value>) {
         let params = params.unwrap_or(Value::Null);
         let thread_id = thread_of(&params).map(str::to_owned);
+        let ended_turn = (method == "turn/completed")
+            .then(|| {
+                params
+                    .pointer("/turn/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .flatten();
         let event = match ServerNotification::decode(&method, params) {
             Ok(n) => Event::Notification(Box::new(n)),
             Err(e) => {
                 tracing::warn!(%method, "undecodable notification: {e}");
-                Event::Invalid(format!("`{method}` notification: {e}"))
+                Event::Invalid {
+                    detail: format!("`{method}` notification: {e}"),
+                    ended_turn,
+                }
             }
         };
         let Some(thread_id) = thread_id else {

@@ -55,7 +55,7 @@ pub async fn probe(config: &Config, timeout: Duration) -> Result<Version> {
         }
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::CodexMissing {
-                detail: format!("no `{shown}` on PATH"),
+                detail: crate::session::process::not_found_detail(bin),
             })
         }
         Ok(Err(e)) => {

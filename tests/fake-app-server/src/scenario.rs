@@ -153,6 +153,7 @@ impl Turn {
             }
             "keep-working" => self.keep_working(small),
             "usage-limit-item" => self.usage_limit_item(),
+            "tool-failed" => self.tool_failed(),
             "usage-limit-turn" => {
                 let error = turn_error(USAGE_LIMIT_MESSAGE, json!("usageLimitExceeded"));
                 self.error_notification(error, false);
@@ -279,6 +280,24 @@ impl Turn {
             },
         });
         self.item_completed(item, started);
+        End::completed()
+    }
+
+    /// The 0.145 shape of a failed image call: status `failed`, no bytes, no `failure`; then the model
+    /// would carry on, so the turn waits for an interrupt like `success`.
+    fn tool_failed(&mut self) -> Result<End, Interrupted> {
+        let id = format!("ig_{}", short_id());
+        let started = now_ms();
+        self.item_started(image_in_progress(&id), started);
+        let item = json!({
+            "type": "imageGeneration",
+            "id": id,
+            "status": "failed",
+            "revisedPrompt": null,
+            "result": "",
+        });
+        self.item_completed(item, started);
+        self.wait(Duration::from_secs(10))?;
         End::completed()
     }
 
