@@ -1,11 +1,30 @@
 //! `codex-img serve-stdio`: a strict JSON-RPC 2.0 bridge on codex-img's own stdin and stdout, so hosts in
 //! any language share one warm app-server without linking Rust.
+//!
+//! | file | owns |
+//! |---|---|
+//! | [`wire`] | strict framing: what an incoming line must be, and every line written |
+//! | [`methods`] | method names and their params types, decoded strictly |
+//! | [`confine`] | `--root` path confinement and the pre-checks of an output target |
+//! | `server` | the loop that owns the table of requests in flight, the tasks, the writer |
+//!
+//! Methods: `image/generate`, `image/cancel`, `codex/doctor`, `bridge/shutdown`; the bridge sends
+//! `image/progress` notifications. `docs/bridge.md` has the method table, a wire transcript and the
+//! error table.
 
+pub mod confine;
+pub mod methods;
+mod server;
+pub mod wire;
+
+use std::io::Read;
 use std::path::PathBuf;
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::client::Client;
+
+pub use server::app_code;
 
 /// Settings of the bridge.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +34,11 @@ pub struct BridgeOptions {
 }
 
 /// Serves requests read from `input` until it closes, writing protocol messages only to `output`.
+///
+/// Returns when `input` ends (every request still in flight is answered `runtime/cancelled`), or after
+/// `bridge/shutdown` once the requests in flight are answered. Either way every task has stopped and
+/// `client` is shut down (its app-server stopped) before it returns. An error means the root is unusable
+/// or reading or writing failed.
 pub async fn serve<R, W>(
     client: Client,
     input: R,
@@ -25,11 +49,56 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let _ = (client, input, output, options);
-    Err(std::io::Error::other("serve-stdio is not implemented yet"))
+    let root = match &options.root {
+        Some(dir) => Some(confine::Root::new(dir)?),
+        None => None,
+    };
+    server::run(client, root, input, output).await
 }
 
 /// [`serve`] on the process's own stdin and stdout.
+///
+/// Stdin is read on a plain thread rather than with `tokio::io::stdin`, whose blocking read cannot be
+/// cancelled and would hold the runtime open after `bridge/shutdown` until the host closes stdin.
 pub async fn serve_stdio(client: Client, options: BridgeOptions) -> std::io::Result<()> {
-    serve(client, tokio::io::stdin(), tokio::io::stdout(), options).await
+    serve(client, stdin_pipe(), tokio::io::stdout(), options).await
+}
+
+/// The process's stdin as an async reader fed by a detached thread.
+fn stdin_pipe() -> tokio::io::DuplexStream {
+    let (reader, mut writer) = tokio::io::duplex(256 * 1024);
+    let (chunks, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let spawned = std::thread::Builder::new()
+        .name("codex-img-stdin".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        if chunks.blocking_send(buf[..n].to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        tracing::warn!("reading stdin failed: {e}; treating it as closed");
+                        return;
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the stdin reader: {e}");
+    }
+    tokio::spawn(async move {
+        while let Some(chunk) = received.recv().await {
+            if writer.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+        // Dropping the writer is the end of input for the serve loop.
+    });
+    reader
 }

@@ -12,15 +12,13 @@ use super::ImageFormat;
 #[non_exhaustive]
 pub enum ImageError {
     /// The leading bytes match none of PNG, JPEG, WebP or GIF.
-    #[error(
-        "unrecognized image data: not a PNG, JPEG, WebP or GIF file; the image may be corrupt, try generating it again"
-    )]
+    #[error("unrecognized image data: not a PNG, JPEG, WebP or GIF file")]
     Unrecognized,
     /// The data ends before the header that holds the image's size.
-    #[error("truncated {format} image: the data ends inside its header; the image was cut short, try generating it again")]
+    #[error("truncated {format} image: the data ends inside its header")]
     Truncated { format: ImageFormat },
     /// The header is present but breaks the format's rules.
-    #[error("malformed {format} image: {reason}; the image is corrupt, try generating it again")]
+    #[error("malformed {format} image: {reason}")]
     Malformed {
         format: ImageFormat,
         reason: &'static str,

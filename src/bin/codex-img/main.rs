@@ -63,7 +63,8 @@ const SERVE_HELP: &str = "\
 Example:
   codex-img serve-stdio --root ~/projects/site/images
 
-Speaks JSON-RPC 2.0 on stdin and stdout, one message per line, until stdin closes. Logs go to stderr.
+Speaks JSON-RPC 2.0 on stdin and stdout, one message per line, until stdin closes or a host sends
+bridge/shutdown. Logs go to stderr.
 Exit code: 0 when stdin closed normally, 1 otherwise.
 ";
 

@@ -16,7 +16,7 @@ pub struct ServeArgs {
     pub root: Option<PathBuf>,
 }
 
-/// Serves until stdin closes. The caller shuts the client down.
+/// Serves until stdin closes or a host asks `bridge/shutdown`. The caller shuts the client down.
 pub async fn run(
     client: &Client,
     args: &ServeArgs,

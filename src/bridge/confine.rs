@@ -1,0 +1,286 @@
+//! `--root DIR`: keeping a host's output targets and input images inside one folder, and the checks on
+//! an output target that can be made before a generation spends quota.
+//!
+//! A host may pass paths that came from its own users, so under `--root` a path is accepted only when it
+//! stays inside the root by every reading: it is relative to the root, or absolute and starting with the
+//! root (as given, or canonical); it has no `..` component; and every part of it that exists, once
+//! canonicalized, still lies inside the canonical root, so a symlinked folder cannot lead out. An output
+//! target that is itself a symlink is refused outright (the saver never writes through links); an input
+//! image may be a link, if it leads to a file inside the root. The saver writes atomically, so a refused
+//! or failed write leaves no partial file anywhere.
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::Error;
+
+/// The folder a bridge is confined to.
+#[derive(Debug, Clone)]
+pub struct Root {
+    /// Canonical: every check compares against this.
+    canonical: PathBuf,
+    /// Absolute, as the host spelled it, so absolute paths written the same way are accepted.
+    given: PathBuf,
+}
+
+impl Root {
+    /// The root must be an existing folder.
+    pub fn new(dir: &Path) -> io::Result<Self> {
+        let context =
+            |e: io::Error| io::Error::new(e.kind(), format!("--root {}: {e}", dir.display()));
+        let canonical = dir.canonicalize().map_err(context)?;
+        if !canonical.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("--root {}: not a directory", dir.display()),
+            ));
+        }
+        let given = std::path::absolute(dir).map_err(context)?;
+        Ok(Self { canonical, given })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.canonical
+    }
+
+    /// Where to save for a host's `output`: a file, or an existing folder, inside the root.
+    pub fn output_target(&self, raw: &str) -> Result<PathBuf, Error> {
+        let invalid = |reason: String| Error::OutputInvalidTarget {
+            path: PathBuf::from(raw),
+            reason,
+        };
+        let target = self.confine(raw, false).map_err(invalid)?;
+        if raw.ends_with(std::path::is_separator) && !target.is_dir() {
+            return Err(invalid(
+                "it names a folder that does not exist; create it first".to_owned(),
+            ));
+        }
+        Ok(target)
+    }
+
+    /// Where to read a host's input image from, inside the root.
+    pub fn input_image(&self, raw: &str, role: &str) -> Result<PathBuf, Error> {
+        self.confine(raw, true)
+            .map_err(|reason| Error::InvalidImage {
+                which: format!("{role} `{raw}`"),
+                reason,
+            })
+    }
+
+    /// The path inside the root that `raw` names, or why it is refused.
+    fn confine(&self, raw: &str, follow_final: bool) -> Result<PathBuf, String> {
+        if raw.is_empty() {
+            return Err("the path is empty; give a path inside the root".to_owned());
+        }
+        let path = Path::new(raw);
+        let outside = || format!("it is outside the root {}", self.canonical.display());
+        let relative = if path.is_absolute() {
+            path.strip_prefix(&self.canonical)
+                .or_else(|_| path.strip_prefix(&self.given))
+                .map_err(|_| outside())?
+        } else {
+            path
+        };
+        let mut names = Vec::new();
+        for component in relative.components() {
+            match component {
+                Component::Normal(name) => names.push(name),
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    return Err("`..` is not allowed under --root".to_owned());
+                }
+                Component::RootDir | Component::Prefix(_) => return Err(outside()),
+            }
+        }
+        let mut current = self.canonical.clone();
+        for (i, name) in names.iter().enumerate() {
+            current.push(name);
+            let last = i + 1 == names.len();
+            let meta = match std::fs::symlink_metadata(&current) {
+                Ok(meta) => meta,
+                // Nothing below a missing part can exist, so nothing below can lead out either.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(e) => return Err(format!("cannot inspect {}: {e}", current.display())),
+            };
+            if last && !follow_final && meta.file_type().is_symlink() {
+                return Err(
+                    "it is a symbolic link, and codex-img never writes through links".to_owned(),
+                );
+            }
+            let resolved = current
+                .canonicalize()
+                .map_err(|e| format!("cannot resolve {}: {e}", current.display()))?;
+            if !resolved.starts_with(&self.canonical) {
+                return Err(format!(
+                    "{} leads outside the root {} through a link",
+                    current.display(),
+                    self.canonical.display()
+                ));
+            }
+        }
+        Ok(names
+            .iter()
+            .fold(self.canonical.clone(), |p, name| p.join(name)))
+    }
+}
+
+/// The target for a host's `output` without `--root`: the path as given, relative to the bridge's
+/// working directory.
+pub fn plain_target(raw: &str) -> Result<PathBuf, Error> {
+    if raw.is_empty() {
+        return Err(Error::OutputInvalidTarget {
+            path: PathBuf::new(),
+            reason: "the path is empty; give a file path".to_owned(),
+        });
+    }
+    Ok(PathBuf::from(raw))
+}
+
+/// Refuses, before any quota is spent, a target the saver would refuse afterwards. The saver checks
+/// again when it writes; this only moves the common failures to the front.
+pub fn precheck_target(target: &Path, overwrite: bool) -> Result<(), Error> {
+    let invalid = |reason: String| Error::OutputInvalidTarget {
+        path: target.to_path_buf(),
+        reason,
+    };
+    match std::fs::symlink_metadata(target) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(invalid(
+            "it is a symbolic link, and codex-img never writes through links; give the real path"
+                .to_owned(),
+        )),
+        // A folder gets a name derived from the image, known only afterwards.
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(meta) if !meta.is_file() => {
+            Err(invalid("it exists and is not a regular file".to_owned()))
+        }
+        Ok(_) if !overwrite => Err(Error::OutputExists {
+            path: target.to_path_buf(),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if target
+                .as_os_str()
+                .to_string_lossy()
+                .ends_with(std::path::is_separator)
+            {
+                return Err(invalid(
+                    "it names a folder that does not exist; create it first".to_owned(),
+                ));
+            }
+            let dir = match target.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => Path::new("."),
+            };
+            if dir.is_dir() {
+                Ok(())
+            } else {
+                Err(invalid(format!(
+                    "the folder {} does not exist; create it first",
+                    dir.display()
+                )))
+            }
+        }
+        Err(e) => Err(invalid(format!("cannot inspect it: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn reason(e: Error) -> String {
+        match e {
+            Error::OutputInvalidTarget { reason, .. } | Error::InvalidImage { reason, .. } => {
+                reason
+            }
+            other => other.to_string(),
+        }
+    }
+
+    #[test]
+    fn confinement_cases() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = dir.path().canonicalize().expect("canonical");
+        let root_dir = base.join("root");
+        let outside = base.join("outside");
+        std::fs::create_dir_all(root_dir.join("sub")).expect("mkdir");
+        std::fs::create_dir_all(&outside).expect("mkdir");
+        std::fs::write(outside.join("secret.png"), b"x").expect("write");
+        std::fs::write(root_dir.join("in.png"), b"x").expect("write");
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&outside, root_dir.join("escape")).expect("link");
+            std::os::unix::fs::symlink(root_dir.join("sub"), root_dir.join("inner")).expect("link");
+            std::os::unix::fs::symlink(outside.join("secret.png"), root_dir.join("leak.png"))
+                .expect("link");
+        }
+        let root = Root::new(&root_dir).expect("root");
+        let out = |raw: &str| root.output_target(raw).map_err(reason);
+        let abs = |p: &Path| p.to_string_lossy().into_owned();
+        let outside_msg = format!("it is outside the root {}", root_dir.display());
+
+        assert_eq!(out("a.png"), Ok(root_dir.join("a.png")));
+        assert_eq!(out("./sub/a.png"), Ok(root_dir.join("sub/a.png")));
+        assert_eq!(
+            out(&abs(&root_dir.join("b.png"))),
+            Ok(root_dir.join("b.png"))
+        );
+        assert_eq!(out("sub"), Ok(root_dir.join("sub")));
+        assert_eq!(out("."), Ok(root_dir.clone()));
+        assert_eq!(
+            out(""),
+            Err("the path is empty; give a path inside the root".to_owned())
+        );
+        assert_eq!(out(&abs(&outside.join("a.png"))), Err(outside_msg.clone()));
+        assert_eq!(out("/etc/passwd"), Err(outside_msg));
+        assert_eq!(
+            out("../outside/a.png"),
+            Err("`..` is not allowed under --root".to_owned())
+        );
+        assert_eq!(
+            out("sub/../../outside/a.png"),
+            Err("`..` is not allowed under --root".to_owned())
+        );
+        assert_eq!(
+            out("new/"),
+            Err("it names a folder that does not exist; create it first".to_owned())
+        );
+        #[cfg(unix)]
+        {
+            assert_eq!(
+                out("escape/a.png"),
+                Err(format!(
+                    "{} leads outside the root {} through a link",
+                    root_dir.join("escape").display(),
+                    root_dir.display()
+                ))
+            );
+            assert_eq!(out("inner/a.png"), Ok(root_dir.join("inner/a.png")));
+            assert_eq!(
+                out("leak.png"),
+                Err("it is a symbolic link, and codex-img never writes through links".to_owned())
+            );
+            let input = |raw: &str| root.input_image(raw, "reference 1").map_err(reason);
+            assert_eq!(input("in.png"), Ok(root_dir.join("in.png")));
+            assert!(input("leak.png").is_err());
+            assert!(input("escape/secret.png").is_err());
+        }
+    }
+
+    #[test]
+    fn prechecks_refuse_what_the_saver_would() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let existing = dir.path().join("e.png");
+        std::fs::write(&existing, b"x").expect("write");
+        let codes = |t: &Path, overwrite| precheck_target(t, overwrite).map_err(|e| e.code());
+        assert_eq!(codes(&existing, false), Err("output/exists"));
+        assert_eq!(codes(&existing, true), Ok(()));
+        assert_eq!(codes(dir.path(), false), Ok(()));
+        assert_eq!(codes(&dir.path().join("new.png"), false), Ok(()));
+        assert_eq!(
+            codes(&dir.path().join("missing/new.png"), false),
+            Err("output/invalid_target")
+        );
+    }
+}

@@ -1,0 +1,350 @@
+//! The bridge's methods, named `<noun>/<verb>` like Codex's own, with their params types side by side.
+//!
+//! Params stay raw JSON until the method is known, then decode strictly here: unknown fields, wrong types
+//! and unparseable hints are `-32602 invalid params`, before anything runs. What codex-img's own
+//! taxonomy covers (an empty prompt, an image that is not one, a target outside `--root`) is left to
+//! the request and answered as an application error with the CLI's codes.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use base64::Engine;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::progress::{Phase, Progress};
+use crate::protocol::envelope::RequestId;
+use crate::request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
+
+use super::confine::Root;
+
+pub const GENERATE: &str = "image/generate";
+pub const CANCEL: &str = "image/cancel";
+pub const DOCTOR: &str = "codex/doctor";
+pub const SHUTDOWN: &str = "bridge/shutdown";
+/// The notification the bridge sends while a generation runs.
+pub const PROGRESS: &str = "image/progress";
+
+/// A method the bridge serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Generate,
+    Cancel,
+    Doctor,
+    Shutdown,
+}
+
+impl Method {
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            GENERATE => Some(Self::Generate),
+            CANCEL => Some(Self::Cancel),
+            DOCTOR => Some(Self::Doctor),
+            SHUTDOWN => Some(Self::Shutdown),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Generate => GENERATE,
+            Self::Cancel => CANCEL,
+            Self::Doctor => DOCTOR,
+            Self::Shutdown => SHUTDOWN,
+        }
+    }
+}
+
+/// `image/generate` params.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GenerateParams {
+    pub prompt: String,
+    /// A file to write, or an existing folder to write a generated name into.
+    #[serde(default)]
+    pub output: Option<String>,
+    /// Also return the image as base64 in the result's `base64` member.
+    #[serde(default)]
+    pub return_bytes: bool,
+    /// The image to edit.
+    #[serde(default)]
+    pub image: Option<ImageParam>,
+    #[serde(default)]
+    pub references: Vec<ImageParam>,
+    #[serde(default, deserialize_with = "parsed")]
+    pub size: Option<Size>,
+    #[serde(default, deserialize_with = "parsed")]
+    pub aspect: Option<Aspect>,
+    #[serde(default, deserialize_with = "parsed")]
+    pub quality: Option<Quality>,
+    #[serde(default, deserialize_with = "parsed")]
+    pub background: Option<Background>,
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// An input image: exactly one of `path` and `base64`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageParam {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub base64: Option<String>,
+}
+
+/// `image/cancel` params.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelParams {
+    /// The id of the request to cancel.
+    #[serde(deserialize_with = "request_id")]
+    pub id: RequestId,
+}
+
+/// `image/progress` params: which request, the phase it entered, and the time since it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressParams<'a> {
+    pub id: &'a RequestId,
+    pub phase: Phase,
+    pub elapsed_ms: u64,
+}
+
+impl<'a> ProgressParams<'a> {
+    pub fn new(id: &'a RequestId, progress: Progress) -> Self {
+        Self {
+            id,
+            phase: progress.phase,
+            elapsed_ms: u64::try_from(progress.elapsed.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// `codex/doctor` and `bridge/shutdown` take no params (absent, or `{}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+fn request_id<'de, D: Deserializer<'de>>(d: D) -> Result<RequestId, D::Error> {
+    let value = Value::deserialize(d)?;
+    match &value {
+        Value::String(s) => return Ok(RequestId::String(s.clone())),
+        Value::Number(n) => {
+            if let Some(n) = n.as_i64() {
+                return Ok(RequestId::Integer(n));
+            }
+        }
+        _ => {}
+    }
+    Err(serde::de::Error::custom(format!(
+        "`id` must be the id (a string or an integer) of a request in flight, not {value}"
+    )))
+}
+
+fn parsed<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr<Err = String>,
+{
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Decodes `params` for `method`; the error is the `-32602` message.
+pub fn decode<T: for<'de> Deserialize<'de>>(
+    method: Method,
+    params: Option<Value>,
+) -> Result<T, String> {
+    let value = match params {
+        Some(Value::Array(_)) => {
+            return Err(format!(
+                "invalid params for {}: pass params by name, as an object",
+                method.name()
+            ))
+        }
+        Some(v) => v,
+        None => Value::Object(Default::default()),
+    };
+    serde_json::from_value(value).map_err(|e| format!("invalid params for {}: {e}", method.name()))
+}
+
+/// Why a generate cannot start: bad params (`-32602`) or a codex-img error.
+#[derive(Debug)]
+pub enum Refusal {
+    Params(String),
+    App(Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Self::App(e)
+    }
+}
+
+/// A generate ready to run: the library request, where to save, what to return.
+#[derive(Debug)]
+pub struct Job {
+    pub request: GenerateRequest,
+    /// The target as checked (a file, or an existing folder).
+    pub output: Option<PathBuf>,
+    pub return_bytes: bool,
+    pub overwrite: bool,
+}
+
+impl GenerateParams {
+    /// Checks what can be checked before anything runs, so a bad target or input costs no quota.
+    pub fn into_job(self, root: Option<&Root>) -> Result<Job, Refusal> {
+        let params = |m: &str| Refusal::Params(format!("invalid params for {GENERATE}: {m}"));
+        if self.output.is_none() && !self.return_bytes {
+            return Err(params(
+                "give `output` (a file, or a folder to write into) or `returnBytes: true`, or both",
+            ));
+        }
+        let timeout = match self.timeout_secs {
+            None => None,
+            Some(secs) => match Duration::try_from_secs_f64(secs) {
+                Ok(d) if secs > 0.0 => Some(d),
+                _ => return Err(params("`timeoutSecs` must be a positive number of seconds")),
+            },
+        };
+        // Empty and NUL-bearing prompts cost nothing to refuse here, with the library's own error.
+        crate::request::check_prompt(&self.prompt)?;
+        let mut request = GenerateRequest::new(self.prompt).hints(Hints {
+            size: self.size,
+            aspect: self.aspect,
+            quality: self.quality,
+            background: self.background,
+        });
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        if let Some(image) = self.image {
+            request = request.image(image.into_source("input image", root)?);
+        }
+        let max = crate::request::MAX_REFERENCES;
+        if self.references.len() > max {
+            return Err(Refusal::App(Error::InvalidImage {
+                which: "references".to_owned(),
+                reason: format!(
+                    "{} reference images given; at most {max} are allowed",
+                    self.references.len()
+                ),
+            }));
+        }
+        for (i, reference) in self.references.into_iter().enumerate() {
+            request =
+                request.reference(reference.into_source(&format!("reference {}", i + 1), root)?);
+        }
+        let output = match self.output {
+            None => None,
+            Some(raw) => {
+                let target = match root {
+                    Some(root) => root.output_target(&raw)?,
+                    None => super::confine::plain_target(&raw)?,
+                };
+                super::confine::precheck_target(&target, self.overwrite)?;
+                Some(target)
+            }
+        };
+        Ok(Job {
+            request,
+            output,
+            return_bytes: self.return_bytes,
+            overwrite: self.overwrite,
+        })
+    }
+}
+
+impl ImageParam {
+    fn into_source(self, role: &str, root: Option<&Root>) -> Result<ImageSource, Refusal> {
+        match (self.path, self.base64) {
+            (Some(path), None) => Ok(ImageSource::Path(match root {
+                Some(root) => root.input_image(&path, role)?,
+                None => PathBuf::from(path),
+            })),
+            (None, Some(text)) => base64::engine::general_purpose::STANDARD
+                .decode(text.as_bytes())
+                .map(ImageSource::Bytes)
+                .map_err(|e| {
+                    Refusal::App(Error::InvalidImage {
+                        which: role.to_owned(),
+                        reason: format!("`base64` is not valid standard base64 ({e})"),
+                    })
+                }),
+            _ => Err(Refusal::Params(format!(
+                "invalid params for {GENERATE}: the {role} needs exactly one of `path` and `base64`"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    #[test]
+    fn generate_params_decode_strictly() {
+        let ok: Result<GenerateParams, String> = decode(
+            Method::Generate,
+            Some(
+                json!({"prompt": "a fox", "output": "fox.png", "size": "1024x1536", "quality": "high", "timeoutSecs": 90}),
+            ),
+        );
+        assert_eq!(
+            ok,
+            Ok(GenerateParams {
+                prompt: "a fox".into(),
+                output: Some("fox.png".into()),
+                return_bytes: false,
+                image: None,
+                references: vec![],
+                size: Some(Size {
+                    width: 1024,
+                    height: 1536
+                }),
+                aspect: None,
+                quality: Some(Quality::High),
+                background: None,
+                timeout_secs: Some(90.0),
+                overwrite: false,
+            })
+        );
+        let errors: Vec<String> = [
+            json!({"prompt": 5}),
+            json!({"prompt": "x", "outptu": "a.png"}),
+            json!({"prompt": "x", "aspect": "16/9"}),
+            json!([{"prompt": "x"}]),
+        ]
+        .into_iter()
+        .map(|p| decode::<GenerateParams>(Method::Generate, Some(p)).unwrap_err())
+        .collect();
+        assert_eq!(
+            errors,
+            vec![
+                "invalid params for image/generate: invalid type: integer `5`, expected a string".to_owned(),
+                "invalid params for image/generate: unknown field `outptu`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`".to_owned(),
+                "invalid params for image/generate: invalid aspect ratio `16/9`; write it like 16:9".to_owned(),
+                "invalid params for image/generate: pass params by name, as an object".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_params_means_absent_or_empty() {
+        assert_eq!(decode::<NoParams>(Method::Doctor, None), Ok(NoParams {}));
+        assert_eq!(
+            decode::<NoParams>(Method::Doctor, Some(json!({}))),
+            Ok(NoParams {})
+        );
+        assert!(decode::<NoParams>(Method::Shutdown, Some(json!({"now": true}))).is_err());
+    }
+}
