@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::login::FAKE_ACCOUNT_ID;
 use crate::record::RecordedRequest;
-use crate::server::{lock, Shared, Transport};
+use crate::server::{lock, Mode, Shared, Transport};
 
 /// An answer, before it becomes an HTTP response.
 pub(crate) struct Reply {
@@ -72,7 +72,7 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
         "GET" if route.ends_with("/wham/accounts/check") => {
             Reply::json(200, accounts_check(&origin(shared, request)))
         }
-        "GET" if route.ends_with("/wham/usage") => Reply::json(200, usage()),
+        "GET" if route.ends_with("/wham/usage") => Reply::json(200, usage(shared)),
         "GET" if route.ends_with("/codex/models") => Reply::json(200, json!({"models": []})),
         "POST" if route.ends_with("/analytics-events/events") => Reply::json(200, json!({})),
         _ => Reply::json(
@@ -118,18 +118,31 @@ fn accounts_check(origin: &str) -> serde_json::Value {
     })
 }
 
-/// Plenty of quota left, shaped like the real `/wham/usage`.
-fn usage() -> serde_json::Value {
-    let reset = now_secs() + 5 * 3600;
+/// The plan's usage, shaped like the real `/wham/usage` (what `account/rateLimits/read` reads).
+/// Normally plenty is left. In [`Mode::UsageLimit`] and [`Mode::ModelUsageLimit`] the primary window
+/// is spent (`used_percent: 100`, `limit_reached: true`) and resets at the mode's `resets_at`, or,
+/// when the mode gives none, at the backend's own window reset
+/// ([`Backend::usage_window_resets_at`](crate::Backend::usage_window_resets_at)). So a client that
+/// falls back to the rate limits when a usage-limit error carries no time finds a definite answer.
+fn usage(shared: &Shared) -> serde_json::Value {
+    let mode = lock(&shared.config).mode.clone();
+    let window_reset = shared.usage_window_resets_at;
+    let (used, reset) = match mode {
+        Mode::UsageLimit { resets_at } | Mode::ModelUsageLimit { resets_at } => {
+            (100, resets_at.unwrap_or(window_reset))
+        }
+        _ => (1, window_reset),
+    };
+    let spent = used >= 100;
     json!({
         "plan_type": "plus",
         "rate_limit": {
-            "allowed": true,
-            "limit_reached": false,
+            "allowed": !spent,
+            "limit_reached": spent,
             "primary_window": {
-                "used_percent": 1,
+                "used_percent": used,
                 "limit_window_seconds": 18000,
-                "reset_after_seconds": 18000,
+                "reset_after_seconds": (reset - now_secs()).max(0),
                 "reset_at": reset,
             },
             "secondary_window": null,

@@ -86,12 +86,18 @@ impl Default for BackendConfig {
     }
 }
 
+/// How far ahead of the backend's start its primary usage window resets (5 h 17 min: a value no
+/// test sets by accident).
+const USAGE_WINDOW_RESET_IN: i64 = 5 * 3600 + 17 * 60;
+
 /// State shared by every connection.
 pub(crate) struct Shared {
     pub(crate) config: Mutex<BackendConfig>,
     pub(crate) log: Mutex<Vec<RecordedRequest>>,
     pub(crate) edits: Mutex<Vec<EditInputs>>,
     pub(crate) seq: AtomicU64,
+    /// When the primary usage window resets (unix seconds), as `/wham/usage` reports it.
+    pub(crate) usage_window_resets_at: i64,
 }
 
 impl Shared {
@@ -145,6 +151,7 @@ impl Backend {
             log: Mutex::new(Vec::new()),
             edits: Mutex::new(Vec::new()),
             seq: AtomicU64::new(0),
+            usage_window_resets_at: crate::routes::now_secs() + USAGE_WINDOW_RESET_IN,
         });
         let task = tokio::spawn(accept_loop(listener, acceptor, Arc::clone(&shared)));
         Ok(Backend {
@@ -218,6 +225,12 @@ impl Backend {
     /// The PNG currently served.
     pub fn image_png(&self) -> Vec<u8> {
         lock(&self.shared.config).image_png.clone()
+    }
+
+    /// When the primary usage window resets (unix seconds), as `/wham/usage` reports it while a
+    /// usage-limit mode gives no `resets_at` (and always while quota is left).
+    pub fn usage_window_resets_at(&self) -> i64 {
+        self.shared.usage_window_resets_at
     }
 
     /// The request log as text, one summary line a request, for a failure message.
