@@ -194,6 +194,23 @@ async fn a_hung_turn_hits_the_deadline_is_interrupted_and_never_retried() {
 }
 
 #[tokio::test]
+async fn an_image_in_hand_is_returned_even_if_its_cleanup_outlasts_the_deadline() {
+    let world = World::new();
+    let client = world
+        .builder()
+        .request_timeout(Duration::from_millis(800))
+        .interrupt_grace(Duration::from_millis(1500))
+        .build();
+    let image = client
+        .generate(GenerateRequest::new("x [fake:image-then-hang]"))
+        .await
+        .expect("the paid-for image, not a timeout");
+    assert_eq!(image.width, 64);
+    assert_eq!(world.events("interrupt_ignored").len(), 1);
+    client.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_per_request_timeout_overrides_the_client_deadline() {
     let world = World::new().set("FAKE_DELAY_MS", "5000");
     let client = world.client();

@@ -65,27 +65,91 @@ pub async fn generate(
     };
     let checked = request::check(&request).await?;
     reporter.enter(Phase::Queued);
-    match tokio::time::timeout(deadline, run(manager, slots, checked, &reporter)).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Timeout {
-            after: deadline,
-            phase: match reporter.phase() {
-                Phase::Queued => "waiting for a free slot",
-                Phase::StartingProcess => "starting the Codex app-server",
-                Phase::ThreadStarted => "starting the turn",
-                _ => "generating",
-            },
-        }),
-    }
+    let until = tokio::time::Instant::now() + deadline;
+    // The deadline ends when the image is in hand: the cleanup after it is bounded by its own grace, and
+    // an image already paid for is never turned into a timeout by it.
+    let got = match tokio::time::timeout_at(until, until_image(manager, slots, checked, &reporter))
+        .await
+    {
+        Ok(got) => got?,
+        Err(_) => {
+            return Err(Error::Timeout {
+                after: deadline,
+                phase: match reporter.phase() {
+                    Phase::Queued => "waiting for a free slot",
+                    Phase::StartingProcess => "starting the Codex app-server",
+                    Phase::ThreadStarted => "starting the turn",
+                    _ => "generating",
+                },
+            })
+        }
+    };
+    let Got {
+        mut guard,
+        outcome,
+        live,
+        thread_id,
+        turn_id,
+        timings,
+        _permit,
+        _active,
+    } = got;
+    guard.finish().await;
+    let found = match outcome {
+        Err(Error::UsageLimit {
+            resets_at: None,
+            message,
+        }) => {
+            return Err(Error::UsageLimit {
+                resets_at: spent_window(&live).await.flatten(),
+                message,
+            })
+        }
+        other => other?,
+    };
+    manager.note_success().await;
+    let image = GeneratedImage {
+        sha256: image::sha256_hex(&found.bytes),
+        bytes: found.bytes,
+        format: found.info.format,
+        width: found.info.width,
+        height: found.info.height,
+        revised_prompt: found.revised_prompt,
+        ids: CodexIds {
+            thread_id,
+            turn_id,
+            item_id: found.item_id,
+        },
+        timings: Timings {
+            total: reporter.started.elapsed(),
+            ..timings
+        },
+        codex_version: live.version.to_string(),
+    };
+    reporter.enter(Phase::Done);
+    Ok(image)
 }
 
-async fn run(
+/// A turn that ended with an image or without one, with what its cleanup and report need.
+struct Got<'a> {
+    guard: TurnGuard,
+    outcome: Result<Found>,
+    live: Arc<Live>,
+    thread_id: String,
+    turn_id: String,
+    timings: Timings,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+    _active: ActiveGuard,
+}
+
+/// Everything up to the image (or the turn's end without one): the part the deadline covers.
+async fn until_image<'a>(
     manager: &Arc<Manager>,
-    slots: &tokio::sync::Semaphore,
+    slots: &'a tokio::sync::Semaphore,
     checked: Checked,
     reporter: &Reporter,
-) -> Result<GeneratedImage> {
-    let _permit = slots.acquire().await.map_err(|_| Error::Cancelled)?;
+) -> Result<Got<'a>> {
+    let permit = slots.acquire().await.map_err(|_| Error::Cancelled)?;
     let queue_wait = reporter.started.elapsed();
     // A process that died while idle is only noticed when used; nothing was started on it, so one
     // fresh process may be tried.
@@ -153,43 +217,22 @@ async fn run(
     if outcome.is_ok() {
         reporter.enter(Phase::ImageReceived);
     }
-    guard.finish().await;
-    let found = match outcome {
-        Err(Error::UsageLimit {
-            resets_at: None,
-            message,
-        }) => {
-            return Err(Error::UsageLimit {
-                resets_at: spent_window(&live).await.flatten(),
-                message,
-            })
-        }
-        other => other?,
-    };
-    manager.note_success().await;
-    let image = GeneratedImage {
-        sha256: image::sha256_hex(&found.bytes),
-        bytes: found.bytes,
-        format: found.info.format,
-        width: found.info.width,
-        height: found.info.height,
-        revised_prompt: found.revised_prompt,
-        ids: CodexIds {
-            thread_id,
-            turn_id: turn.id,
-            item_id: found.item_id,
-        },
+    Ok(Got {
+        guard,
+        outcome,
+        live,
+        thread_id,
+        turn_id: turn.id,
         timings: Timings {
             queue_wait,
             process_start,
             thread_start,
             time_to_image,
-            total: reporter.started.elapsed(),
+            total: Duration::ZERO,
         },
-        codex_version: live.version.to_string(),
-    };
-    reporter.enter(Phase::Done);
-    Ok(image)
+        _permit: permit,
+        _active,
+    })
 }
 
 /// A thread ready for its turn, on a live process.

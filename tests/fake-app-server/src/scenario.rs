@@ -154,6 +154,10 @@ impl Turn {
             "keep-working" => self.keep_working(small),
             "usage-limit-item" => self.usage_limit_item(),
             "tool-failed" => self.tool_failed(),
+            "image-then-hang" => {
+                self.image(Payload::Result, small);
+                self.hang()
+            }
             "usage-limit-turn" => {
                 let error = turn_error(USAGE_LIMIT_MESSAGE, json!("usageLimitExceeded"));
                 self.error_notification(error, false);
