@@ -9,24 +9,28 @@ use codex_img::{GenerateRequest, Phase};
 use common::{alive, all_gone, World};
 use pretty_assertions::assert_eq;
 
-#[tokio::test]
-async fn dropping_the_future_interrupts_the_turn_and_cleans_up() {
-    let world = World::new().set("FAKE_DELAY_MS", "20000");
-    let client = world.client();
+/// Starts a generation and drops its future once its turn is running.
+async fn drop_mid_turn(client: &codex_img::Client, prompt: &str) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let tx = std::sync::Mutex::new(Some(tx));
-    let request = GenerateRequest::new("slow one [fake:slow]").on_progress(move |p| {
+    let request = GenerateRequest::new(prompt).on_progress(move |p| {
         if p.phase == Phase::Generating {
             if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
                 let _ = tx.send(());
             }
         }
     });
-    let generation = client.generate(request);
     tokio::select! {
-        _ = generation => panic!("the slow generation finished"),
-        _ = rx => {} // the turn is running: drop the future here
+        _ = client.generate(request) => panic!("the slow generation finished"),
+        _ = rx => {} // the turn is running: the future is dropped here
     }
+}
+
+#[tokio::test]
+async fn dropping_the_future_interrupts_the_turn_and_cleans_up() {
+    let world = World::new().set("FAKE_DELAY_MS", "20000");
+    let client = world.client();
+    drop_mid_turn(&client, "slow one [fake:slow]").await;
     let interrupted = world
         .wait_events("interrupted", 1, Duration::from_secs(5))
         .await;
@@ -213,19 +217,7 @@ async fn generations_in_flight_when_the_process_dies_fail_and_are_not_rerun() {
 async fn shutdown_right_after_a_cancel_still_interrupts_the_turn() {
     let world = World::new().set("FAKE_DELAY_MS", "20000");
     let client = world.client();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let tx = std::sync::Mutex::new(Some(tx));
-    let request = GenerateRequest::new("slow [fake:slow]").on_progress(move |p| {
-        if p.phase == Phase::Generating {
-            if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
-                let _ = tx.send(());
-            }
-        }
-    });
-    tokio::select! {
-        _ = client.generate(request) => panic!("finished"),
-        _ = rx => {}
-    }
+    drop_mid_turn(&client, "slow [fake:slow]").await;
     client.shutdown().await;
     let log = world.log();
     let interrupted = log.iter().position(|e| e["event"] == "interrupted");
