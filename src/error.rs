@@ -54,7 +54,7 @@ pub enum Error {
     #[error("Codex finished without an image: {detail}")]
     NoImage { detail: String },
 
-    #[error("no image after {}s (while {phase}); the turn was interrupted, but whether it spent quota is unknown, so codex-img does not retry it", after.as_secs())]
+    #[error("no image after {:.1}s (while {phase}); the turn was interrupted, but whether it spent quota is unknown, so codex-img does not retry it", after.as_secs_f64())]
     Timeout {
         after: Duration,
         phase: &'static str,

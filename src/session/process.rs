@@ -24,9 +24,36 @@ const TAIL_LINE_BYTES: usize = 1024;
 #[derive(Debug, Clone, Default)]
 pub struct StderrTail(Arc<Mutex<VecDeque<String>>>);
 
+/// Codex's log lines are quoted in error messages; anything shaped like an email address, a JWT or a
+/// bearer token is masked first, so no message codex-img prints carries one.
+fn redact(line: &str) -> String {
+    let mut out = Vec::new();
+    let mut after_bearer = false;
+    for word in line.split(' ') {
+        // `token=eyJ…` keeps its name; only the value is masked.
+        let (name, value) = match word.split_once('=') {
+            Some((name, value)) => (&word[..=name.len()], value),
+            None => ("", word),
+        };
+        let bare = value.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        let email = bare
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+        let jwt = bare.starts_with("eyJ") && bare.len() > 20;
+        let secret = after_bearer || (bare.starts_with("sk-") && bare.len() > 12);
+        after_bearer = bare.eq_ignore_ascii_case("bearer");
+        out.push(if email || jwt || secret {
+            format!("{name}[redacted]")
+        } else {
+            word.to_owned()
+        });
+    }
+    out.join(" ")
+}
+
 impl StderrTail {
     fn push(&self, line: &str) {
-        let mut line = line.trim_end().to_owned();
+        let mut line = redact(line.trim_end());
         if line.len() > TAIL_LINE_BYTES {
             let mut cut = TAIL_LINE_BYTES;
             while !line.is_char_boundary(cut) {
@@ -122,8 +149,8 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stderr).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            tracing::debug!(target: "codex_img::app_server", "{line}");
             sink.push(&line);
+            tracing::debug!(target: "codex_img::app_server", "{}", redact(&line));
         }
     });
     tracing::info!(pid, bin = %shown, "started codex app-server");
@@ -235,5 +262,23 @@ impl Drop for AppServerProcess {
         if !self.stopped {
             self.signal_group(Signal::Kill);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn secrets_and_addresses_are_masked() {
+        assert_eq!(
+            redact("login ok for person@example.com (Bearer abc.def) token=eyJhbGciOiJIUzI1NiJ9.payload key sk-test-1234567890"),
+            "login ok for [redacted] (Bearer [redacted] token=[redacted] key [redacted]"
+        );
+        assert_eq!(
+            redact("listening on 127.0.0.1:80, retry @ 5s"),
+            "listening on 127.0.0.1:80, retry @ 5s"
+        );
     }
 }
