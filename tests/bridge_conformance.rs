@@ -32,6 +32,18 @@ fn not_cancelled(id: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": {"cancelled": false}})
 }
 
+/// Closes the bridge's input and checks it ended cleanly, answered everything, and never started Codex.
+async fn finish_without_codex(bridge: Bridge, world: &World) {
+    let (served, rest) = bridge.finish().await;
+    assert!(served.is_ok(), "{served:?}");
+    assert_eq!(rest, Vec::<Value>::new());
+    assert_eq!(
+        world.server_pids(),
+        Vec::<i32>::new(),
+        "nothing started Codex"
+    );
+}
+
 #[tokio::test]
 async fn malformed_lines_and_bad_envelopes_are_refused_and_serving_goes_on() {
     let world = World::new();
@@ -82,14 +94,7 @@ async fn malformed_lines_and_bad_envelopes_are_refused_and_serving_goes_on() {
             not_cancelled("after"),
         ]
     );
-    let (served, rest) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
-    assert_eq!(rest, Vec::<Value>::new());
-    assert_eq!(
-        world.server_pids(),
-        Vec::<i32>::new(),
-        "nothing started Codex"
-    );
+    finish_without_codex(bridge, &world).await;
 }
 
 #[tokio::test]
@@ -160,14 +165,7 @@ async fn wrong_param_types_and_unknown_fields_are_invalid_params() {
         still_serving(&mut bridge, "after").await,
         not_cancelled("after")
     );
-    let (served, rest) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
-    assert_eq!(rest, Vec::<Value>::new());
-    assert_eq!(
-        world.server_pids(),
-        Vec::<i32>::new(),
-        "nothing started Codex"
-    );
+    finish_without_codex(bridge, &world).await;
 }
 
 #[tokio::test]
