@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use codex_img::image::ImageFormat;
-use codex_img::{Error, GenerateRequest, Phase};
+use codex_img::{Error, GenerateRequest, Phase, Status};
 use live_support::{code_of, hosted_tool, over_releases, releases, sha256, Login, Rig};
 use loopback_backend::{test_png, BackendConfig, Mode, BELOW_FLOOR, FLOOR};
 use pretty_assertions::assert_eq;
@@ -116,6 +116,39 @@ async fn text_to_image(version: String) {
         .count();
     assert_eq!(images_calls, usize::from(!hosted_tool(&version)));
     rig.assert_no_saved_images(Some(&image.ids.thread_id));
+
+    // What `codex-img doctor` shows for this working setup: every check passes, and it spends nothing.
+    let model_requests = rig.backend.model_requests().len();
+    let report = rig.client.preflight().await;
+    let statuses: Vec<(&str, Status)> = report.checks.iter().map(|c| (c.name, c.status)).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("binary", Status::Pass),
+            ("version", Status::Pass),
+            ("app_server", Status::Pass),
+            ("login", Status::Pass),
+            ("image_generation", Status::Pass),
+            ("quota", Status::Pass),
+            ("backend", Status::Pass),
+        ],
+        "{version}: preflight {:#?}",
+        report.checks
+    );
+    assert!(report.ready(), "{version}");
+    assert_eq!(
+        (
+            report.version.as_deref(),
+            report.login.as_deref(),
+            report.plan.as_deref()
+        ),
+        (Some(version.as_str()), Some("chatgpt"), Some("plus"))
+    );
+    assert_eq!(
+        rig.backend.model_requests().len(),
+        model_requests,
+        "{version}: preflight reached the model"
+    );
     rig.finish().await;
 }
 
