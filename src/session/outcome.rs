@@ -11,9 +11,7 @@ use crate::error::Error;
 use crate::image::{self, ImageInfo};
 use crate::protocol::items::ImagePayload;
 use crate::protocol::request::AccountRateLimitsRead;
-use crate::protocol::{
-    CodexErrorInfo, ImageGenerationThreadItem, RateLimitSnapshot, TurnError, TurnStatus,
-};
+use crate::protocol::{CodexErrorInfo, ImageGenerationThreadItem, TurnError, TurnStatus};
 use crate::session::manager::Live;
 
 /// The largest image read back from `savedPath` when `result` is empty.
@@ -63,33 +61,14 @@ pub(super) async fn take_image(
 }
 
 /// Whether a usage window is spent, read without spending anything: `Some(resets_at)` when one is at
-/// 100%, looking at every bucket (`rateLimitsByLimitId` holds the image generation limit apart from the
-/// main one).
+/// 100%, in any bucket (see `GetAccountRateLimitsResponse::spent`).
 pub(super) async fn spent_window(live: &Live) -> Option<Option<i64>> {
     let read = live.conn.request::<AccountRateLimitsRead>(&());
     let limits = tokio::time::timeout(Duration::from_secs(5), read)
         .await
         .ok()?
         .ok()?;
-    let by_id = limits
-        .rate_limits_by_limit_id
-        .as_ref()
-        .and_then(serde_json::Value::as_object)
-        .into_iter()
-        .flat_map(|m| m.values())
-        .filter_map(|v| serde_json::from_value::<RateLimitSnapshot>(v.clone()).ok());
-    let spent: Vec<Option<i64>> = std::iter::once(limits.rate_limits)
-        .chain(by_id)
-        .flat_map(|snapshot| [snapshot.primary, snapshot.secondary])
-        .flatten()
-        .filter(|w| w.used_percent >= 100)
-        .map(|w| w.resets_at)
-        .collect();
-    if spent.is_empty() {
-        None
-    } else {
-        Some(spent.into_iter().flatten().max())
-    }
+    limits.spent()
 }
 
 fn decode_base64(text: &str) -> std::result::Result<Vec<u8>, String> {

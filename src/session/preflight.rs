@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::protocol::request::AccountRateLimitsRead;
-use crate::protocol::{Account, GetAccountRateLimitsResponse, RateLimitWindow};
+use crate::protocol::{Account, GetAccountRateLimitsResponse};
 use crate::session::config::Config;
 use crate::session::manager::{account_kind, AccountCheck, Manager};
 
@@ -274,12 +274,8 @@ pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
 }
 
 fn quota(report: &mut PreflightReport, limits: &GetAccountRateLimitsResponse) {
-    let windows: Vec<&RateLimitWindow> =
-        [&limits.rate_limits.primary, &limits.rate_limits.secondary]
-            .into_iter()
-            .flatten()
-            .collect();
-    report.rate_limits = windows
+    report.rate_limits = limits
+        .windows()
         .iter()
         .map(|w| Window {
             used_percent: w.used_percent,
@@ -287,12 +283,7 @@ fn quota(report: &mut PreflightReport, limits: &GetAccountRateLimitsResponse) {
             resets_at: w.resets_at,
         })
         .collect();
-    let spent = windows
-        .iter()
-        .filter(|w| w.used_percent >= 100)
-        .filter_map(|w| w.resets_at)
-        .max();
-    if windows.iter().any(|w| w.used_percent >= 100) {
+    if let Some(spent) = limits.spent() {
         report.fail(
             "quota",
             Error::UsageLimit {
