@@ -73,6 +73,18 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The environment every `codex` codex-img runs gets (`--version` and `app-server` alike, so the gate
+    /// checks the binary the server will be): API keys removed, `CODEX_HOME` and the extra variables set.
+    pub fn apply_env(&self, cmd: &mut tokio::process::Command) {
+        for key in REMOVED_ENV {
+            cmd.env_remove(key);
+        }
+        if let Some(home) = &self.codex_home {
+            cmd.env("CODEX_HOME", home);
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+    }
+
     /// The `-c` overrides passed to the child, lean ones first.
     pub fn child_overrides(&self) -> Vec<String> {
         LEAN_OVERRIDES

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::error::{Error, Result};
-use crate::session::config::{Config, REMOVED_ENV};
+use crate::session::config::Config;
 
 const TAIL_LINES: usize = 40;
 const TAIL_LINE_BYTES: usize = 1024;
@@ -118,13 +118,7 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    for key in REMOVED_ENV {
-        cmd.env_remove(key);
-    }
-    if let Some(home) = &config.codex_home {
-        cmd.env("CODEX_HOME", home);
-    }
-    cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
+    config.apply_env(&mut cmd);
     #[cfg(unix)]
     cmd.process_group(0);
     let shown = config.codex_bin.to_string_lossy();

@@ -11,7 +11,7 @@ use semver::Version;
 use tokio::process::Command;
 
 use crate::error::{Error, Result};
-use crate::session::config::{Config, NEWEST_TESTED_VERSION, REMOVED_ENV};
+use crate::session::config::{Config, NEWEST_TESTED_VERSION};
 
 /// Parses `codex-cli 0.169.0` (surrounding noise such as a PATH warning line is tolerated).
 pub fn parse_cli_version(stdout: &str) -> Option<Version> {
@@ -36,13 +36,7 @@ pub async fn probe(config: &Config, timeout: Duration) -> Result<Version> {
     cmd.arg("--version")
         .kill_on_drop(true)
         .stdin(std::process::Stdio::null());
-    for key in REMOVED_ENV {
-        cmd.env_remove(key);
-    }
-    if let Some(home) = &config.codex_home {
-        cmd.env("CODEX_HOME", home);
-    }
-    cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
+    config.apply_env(&mut cmd);
     let run = cmd.output();
     let output = match tokio::time::timeout(timeout, run).await {
         Err(_) => {
