@@ -75,6 +75,19 @@ impl Timings {
     }
 }
 
+/// Checks, before any quota is spent, that an image could be saved at `target`: a file path, or an
+/// existing directory where [`GeneratedImage::resolve_target`] will name the file. The CLI and the bridge
+/// both run it; the save checks again when it writes, so a file that appears meanwhile is not clobbered.
+pub fn precheck_target(target: &Path, overwrite: bool) -> Result<()> {
+    let opts = SaveOptions { overwrite };
+    let checked = match std::fs::symlink_metadata(target) {
+        // The generated name is not known yet; a hidden placeholder proves the folder takes new files.
+        Ok(meta) if meta.is_dir() => image::precheck(&target.join(".codex-img-target-check"), opts),
+        _ => image::precheck(target, opts),
+    };
+    Ok(checked?)
+}
+
 impl GeneratedImage {
     /// Writes the image to `path` atomically (temp file, fsync, rename). An existing file is an
     /// `output/exists` error unless `overwrite`; a symlink at the target is always refused.
@@ -116,5 +129,59 @@ impl GeneratedImage {
             &self.sha256[..self.sha256.len().min(12)],
             self.format.extension()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::precheck_target;
+    use pretty_assertions::assert_eq;
+    use std::path::Path;
+
+    fn code(target: &Path, overwrite: bool) -> &'static str {
+        match precheck_target(target, overwrite) {
+            Ok(()) => "ok",
+            Err(e) => e.code(),
+        }
+    }
+
+    #[test]
+    fn targets_are_checked_by_the_save_rules_before_any_image_exists() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        let file = dir.join("a.png");
+        std::fs::write(&file, b"x").expect("write");
+        let cases = [
+            (dir.join("new.png"), false, "ok"),
+            (dir.to_path_buf(), false, "ok"),
+            (file.clone(), false, "output/exists"),
+            (file.clone(), true, "ok"),
+            (dir.join("missing/new.png"), false, "output/invalid_target"),
+            (file.join("x.png"), false, "output/invalid_target"),
+            (Path::new("").to_path_buf(), false, "output/invalid_target"),
+        ];
+        for (target, overwrite, expected) in cases {
+            assert_eq!(code(&target, overwrite), expected, "{}", target.display());
+        }
+        #[cfg(unix)]
+        {
+            let link = dir.join("link.png");
+            std::os::unix::fs::symlink(&file, &link).expect("link");
+            assert_eq!(code(&link, true), "output/invalid_target");
+            let dir_link = dir.join("dir-link");
+            std::os::unix::fs::symlink(dir, &dir_link).expect("link");
+            assert_eq!(code(&dir_link, false), "output/invalid_target");
+            let dangling = dir.join("dangling.png");
+            std::os::unix::fs::symlink(dir.join("nowhere"), &dangling).expect("link");
+            assert_eq!(code(&dangling, false), "output/invalid_target");
+        }
+        // The writability probe leaves nothing behind.
+        let left: Vec<String> = std::fs::read_dir(dir)
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".codex-img"))
+            .collect();
+        assert_eq!(left, Vec::<String>::new());
     }
 }

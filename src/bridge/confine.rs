@@ -136,54 +136,6 @@ pub fn plain_target(raw: &str) -> Result<PathBuf, Error> {
     Ok(PathBuf::from(raw))
 }
 
-/// Refuses, before any quota is spent, a target the saver would refuse afterwards. The saver checks
-/// again when it writes; this only moves the common failures to the front.
-pub fn precheck_target(target: &Path, overwrite: bool) -> Result<(), Error> {
-    let invalid = |reason: String| Error::OutputInvalidTarget {
-        path: target.to_path_buf(),
-        reason,
-    };
-    match std::fs::symlink_metadata(target) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(invalid(
-            "it is a symbolic link, and codex-img never writes through links; give the real path"
-                .to_owned(),
-        )),
-        // A folder gets a name derived from the image, known only afterwards.
-        Ok(meta) if meta.is_dir() => Ok(()),
-        Ok(meta) if !meta.is_file() => {
-            Err(invalid("it exists and is not a regular file".to_owned()))
-        }
-        Ok(_) if !overwrite => Err(Error::OutputExists {
-            path: target.to_path_buf(),
-        }),
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if target
-                .as_os_str()
-                .to_string_lossy()
-                .ends_with(std::path::is_separator)
-            {
-                return Err(invalid(
-                    "it names a folder that does not exist; create it first".to_owned(),
-                ));
-            }
-            let dir = match target.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => parent,
-                _ => Path::new("."),
-            };
-            if dir.is_dir() {
-                Ok(())
-            } else {
-                Err(invalid(format!(
-                    "the folder {} does not exist; create it first",
-                    dir.display()
-                )))
-            }
-        }
-        Err(e) => Err(invalid(format!("cannot inspect it: {e}"))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,21 +218,5 @@ mod tests {
             assert!(input("leak.png").is_err());
             assert!(input("escape/secret.png").is_err());
         }
-    }
-
-    #[test]
-    fn prechecks_refuse_what_the_saver_would() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let existing = dir.path().join("e.png");
-        std::fs::write(&existing, b"x").expect("write");
-        let codes = |t: &Path, overwrite| precheck_target(t, overwrite).map_err(|e| e.code());
-        assert_eq!(codes(&existing, false), Err("output/exists"));
-        assert_eq!(codes(&existing, true), Ok(()));
-        assert_eq!(codes(dir.path(), false), Ok(()));
-        assert_eq!(codes(&dir.path().join("new.png"), false), Ok(()));
-        assert_eq!(
-            codes(&dir.path().join("missing/new.png"), false),
-            Err("output/invalid_target")
-        );
     }
 }

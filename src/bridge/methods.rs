@@ -249,7 +249,7 @@ impl GenerateParams {
                     Some(root) => root.output_target(&raw)?,
                     None => super::confine::plain_target(&raw)?,
                 };
-                super::confine::precheck_target(&target, self.overwrite)?;
+                crate::output::precheck_target(&target, self.overwrite)?;
                 Some(target)
             }
         };

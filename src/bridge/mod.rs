@@ -5,7 +5,7 @@
 //! |---|---|
 //! | [`wire`] | strict framing: what an incoming line must be, and every line written |
 //! | [`methods`] | method names and their params types, decoded strictly |
-//! | [`confine`] | `--root` path confinement and the pre-checks of an output target |
+//! | [`confine`] | `--root` path confinement of output targets and input images |
 //! | `server` | the loop that owns the table of requests in flight, the tasks, the writer |
 //!
 //! Methods: `image/generate`, `image/cancel`, `codex/doctor`, `bridge/shutdown`; the bridge sends

@@ -196,6 +196,14 @@ struct Slot {
     reaper_started: bool,
 }
 
+impl Slot {
+    /// A death or a failed start: the next start waits longer, up to the cap.
+    fn note_failure(&mut self) {
+        self.failures += 1;
+        self.retry_at = Some(Instant::now() + backoff(self.failures));
+    }
+}
+
 pub struct Manager {
     config: Arc<Config>,
     slot: Mutex<Slot>,
@@ -230,8 +238,7 @@ impl Manager {
             }
             tracing::warn!("the app-server exited; a new one will be started");
             let dead = slot.live.take();
-            slot.failures += 1;
-            slot.retry_at = Some(Instant::now() + backoff(slot.failures));
+            slot.note_failure();
             if let Some(dead) = dead {
                 tokio::spawn(async move { dead.stop(Duration::from_millis(100)).await });
             }
@@ -260,8 +267,7 @@ impl Manager {
                     e,
                     Error::AppServerExited { .. } | Error::InvalidMessage { .. }
                 ) {
-                    slot.failures += 1;
-                    slot.retry_at = Some(Instant::now() + backoff(slot.failures));
+                    slot.note_failure();
                 }
                 Err(e)
             }

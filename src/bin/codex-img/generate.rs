@@ -140,7 +140,7 @@ async fn generate_and_save(
     client: &Client,
     args: &GenerateArgs,
 ) -> Result<(codex_img::GeneratedImage, PathBuf), Error> {
-    crate::target::check(&args.output, args.overwrite)?;
+    codex_img::output::precheck_target(&args.output, args.overwrite)?;
     let progress = Progress::start(std::io::stderr().is_terminal());
     let request = args.request().on_progress(progress.callback());
     let image = client.generate(request).await;

@@ -12,7 +12,6 @@ mod print;
 mod progress;
 mod serve;
 mod signal;
-mod target;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
