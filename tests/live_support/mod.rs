@@ -47,20 +47,9 @@ pub fn releases() -> Vec<String> {
     }
 }
 
-/// Whether `version` is at least `minimum` (plain `X.Y.Z` ordering).
-fn at_least(version: &str, minimum: &str) -> bool {
-    let parse = |v: &str| -> Vec<u64> {
-        v.split(['.', '-'])
-            .take(3)
-            .map(|p| p.parse().unwrap_or(0))
-            .collect()
-    };
-    parse(version) >= parse(minimum)
-}
-
 /// Releases up to 0.140 make the image with the model's hosted tool, inside the model call.
 pub fn hosted_tool(version: &str) -> bool {
-    !at_least(version, "0.145.0")
+    !loopback_backend::at_least(version, "0.145.0")
 }
 
 // ---------------------------------------------------------------------------------------------------

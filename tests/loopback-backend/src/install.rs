@@ -46,6 +46,18 @@ pub fn launcher_in(install_dir: &Path) -> PathBuf {
     install_dir.join("node_modules").join(".bin").join("codex")
 }
 
+/// Whether release `version` is at least `minimum` (plain `X.Y.Z` ordering), for the per-release
+/// differences the tests expect.
+pub fn at_least(version: &str, minimum: &str) -> bool {
+    let parse = |v: &str| -> Vec<u64> {
+        v.split(['.', '-'])
+            .take(3)
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    parse(version) >= parse(minimum)
+}
+
 /// Returns the `codex` launcher of `version`, installing it first if the cache lacks it.
 pub fn ensure_codex(version: &str) -> Result<PathBuf> {
     let valid = !version.is_empty()

@@ -34,7 +34,7 @@ pub mod server;
 
 pub use env::{codex_command_env, CodexEnv};
 pub use error::{Error, Result};
-pub use install::{ensure_codex, BELOW_FLOOR, CI_RELEASES, FLOOR, NEWEST, RELEASES};
+pub use install::{at_least, ensure_codex, BELOW_FLOOR, CI_RELEASES, FLOOR, NEWEST, RELEASES};
 pub use login::{write_api_key_login, write_fake_chatgpt_login, FAKE_ACCOUNT_ID};
 pub use png::test_png;
 pub use record::{EditInputs, RecordedRequest};

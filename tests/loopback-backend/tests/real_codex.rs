@@ -239,16 +239,6 @@ fn looks_like_base64(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
 }
 
-fn version_at_least(version: &str, minimum: &str) -> bool {
-    let parse = |v: &str| -> Vec<u64> {
-        v.split(['.', '-'])
-            .take(3)
-            .map(|p| p.parse().unwrap_or(0))
-            .collect()
-    };
-    parse(version) >= parse(minimum)
-}
-
 fn is_image_item(message: &Value) -> bool {
     message["method"] == "item/completed" && message["params"]["item"]["type"] == "imageGeneration"
 }
@@ -519,7 +509,7 @@ async fn scenarios(
     );
 
     // Image to image, on releases with the client tool.
-    if version_at_least(version, "0.145.0") {
+    if loopback_backend::at_least(version, "0.145.0") {
         backend.clear_requests();
         let private = tempfile::Builder::new()
             .prefix("private-folder-zebra")
@@ -670,8 +660,8 @@ async fn scenarios(
             _ => Value::Null,
         };
         let failed_image = image_items.first().map(|i| i["status"] == "failed") == Some(true);
-        let problem = match (&mode, version_at_least(version, "0.145.0")) {
-            (Mode::UsageLimit { .. }, true) if version_at_least(version, "0.150.0") => {
+        let problem = match (&mode, loopback_backend::at_least(version, "0.145.0")) {
+            (Mode::UsageLimit { .. }, true) if loopback_backend::at_least(version, "0.150.0") => {
                 let failure = image_items
                     .first()
                     .map(|i| i["failure"].clone())
