@@ -400,7 +400,13 @@ impl<'a> Emitter<'a> {
         Ok(())
     }
 
+    /// No request with side effects on the user's Codex config may ever be in the sent table.
+    fn check_no_side_effects(&self) -> Result<(), String> {
+        refuse_side_effects(manifest::CLIENT_REQUESTS.iter().map(|(m, _, _, _)| *m))
+    }
+
     fn emit_methods(&mut self) -> Result<(), String> {
+        self.check_no_side_effects()?;
         let bundle_requests = self.pinned.methods("ClientRequest")?;
         self.out.push_str("client_requests! {\n");
         for (method, marker, params, response) in manifest::CLIENT_REQUESTS {
@@ -514,6 +520,16 @@ impl<'a> Emitter<'a> {
     }
 }
 
+/// Fails on the first method that [`manifest::forbidden_to_send`] refuses.
+fn refuse_side_effects<'m>(methods: impl IntoIterator<Item = &'m str>) -> Result<(), String> {
+    match methods.into_iter().find(|m| manifest::forbidden_to_send(m)) {
+        Some(method) => Err(format!(
+            "`{method}` changes the user's own Codex setup (config.toml, skills, plugins, files or credit); codex-img must never send it: remove it from manifest::CLIENT_REQUESTS"
+        )),
+        None => Ok(()),
+    }
+}
+
 fn is_defaultable(ty: &str) -> bool {
     matches!(
         ty,
@@ -590,5 +606,28 @@ mod tests {
         assert_eq!(pascal("on-request"), "OnRequest");
         assert_eq!(pascal("approved_for_session"), "ApprovedForSession");
         assert_eq!(pascal("inProgress"), "InProgress");
+    }
+
+    #[test]
+    fn the_sent_table_refuses_config_writers() {
+        for method in [
+            "modelProvider/default/set",
+            "config/value/write",
+            "config/batchWrite",
+            "modelProvider/config/write",
+            "future/thing/set",
+        ] {
+            let err = refuse_side_effects(["initialize", method]).unwrap_err();
+            assert!(err.contains(method), "{err}");
+        }
+        assert_eq!(
+            refuse_side_effects(["initialize", "turn/start", "modelProvider/capabilities/read"]),
+            Ok(())
+        );
+        // And the manifest as it stands passes.
+        assert_eq!(
+            refuse_side_effects(manifest::CLIENT_REQUESTS.iter().map(|(m, _, _, _)| *m)),
+            Ok(())
+        );
     }
 }

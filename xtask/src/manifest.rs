@@ -230,6 +230,43 @@ pub const CLIENT_REQUESTS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Client requests with side effects on the user's own Codex setup: they write `$CODEX_HOME/config.toml`
+/// (`modelProvider/default/set` writes `model_provider` there, from 0.171.0), the user's skills, MCP
+/// servers, feature flags or files, or spend account credit. codex-img is a guest in the user's Codex:
+/// the generator refuses to put any of these in [`CLIENT_REQUESTS`], whatever the manifest says.
+pub const FORBIDDEN_CLIENT_REQUESTS: &[&str] = &[
+    "modelProvider/default/set",
+    "modelProvider/config/write",
+    "config/value/write",
+    "config/batchWrite",
+    "config/mcpServer/reload",
+    "skills/config/write",
+    "skills/extraRoots/set",
+    "experimentalFeature/enablement/set",
+    "externalAgentConfig/import",
+    "fs/writeFile",
+    "account/rateLimitResetCredit/consume",
+    "account/logout",
+    "account/login/start",
+    "plugin/install",
+    "plugin/uninstall",
+    "marketplace/add",
+    "marketplace/remove",
+    "marketplace/upgrade",
+    "thread/delete",
+    "fs/remove",
+    "fs/copy",
+    "fs/createDirectory",
+];
+
+/// Whether a client request may never be sent: it is in [`FORBIDDEN_CLIENT_REQUESTS`], or its name says it
+/// writes (`…/write`, `…/batchWrite`, `…/set`), so a future writer is refused before anyone lists it.
+pub fn forbidden_to_send(method: &str) -> bool {
+    let last = method.rsplit('/').next().unwrap_or(method);
+    FORBIDDEN_CLIENT_REQUESTS.contains(&method)
+        || matches!(last, "write" | "batchWrite" | "set" | "writeFile")
+}
+
 /// Notifications codex-img sends.
 pub const CLIENT_NOTIFICATIONS: &[(&str, &str)] = &[("initialized", "INITIALIZED")];
 
@@ -344,6 +381,9 @@ pub const IGNORED_NOTIFICATIONS: &[&str] = &[
     "configWarning",
     "fuzzyFileSearch/sessionUpdated",
     "fuzzyFileSearch/sessionCompleted",
+    // 0.171.0: partial results of `thread/search/stream`, which codex-img never sends. It names no
+    // thread of its own (rows sit under `data`), so the session drops it unrouted.
+    "thread/search/partial",
     "thread/realtime/started",
     "thread/realtime/itemAdded",
     "thread/realtime/item/started",
