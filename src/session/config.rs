@@ -10,7 +10,7 @@ use semver::Version;
 /// The oldest Codex release codex-img supports: image generation is on by default from here.
 pub const MIN_CODEX_VERSION: Version = Version::new(0, 122, 0);
 /// The newest release codex-img was tested against; newer ones get a warning, not a refusal.
-pub const NEWEST_TESTED_VERSION: Version = Version::new(0, 169, 0);
+pub const NEWEST_TESTED_VERSION: Version = Version::new(0, 171, 0);
 /// Each generation spends quota, so only a few run at once unless the caller asks for more.
 pub const DEFAULT_CONCURRENCY: usize = 2;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);

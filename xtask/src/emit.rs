@@ -621,7 +621,11 @@ mod tests {
             assert!(err.contains(method), "{err}");
         }
         assert_eq!(
-            refuse_side_effects(["initialize", "turn/start", "modelProvider/capabilities/read"]),
+            refuse_side_effects([
+                "initialize",
+                "turn/start",
+                "modelProvider/capabilities/read"
+            ]),
             Ok(())
         );
         // And the manifest as it stands passes.

@@ -1,9 +1,12 @@
 //! `cargo xtask codegen`: writes `src/protocol/generated.rs` from the pinned app-server schema bundle.
+//! `cargo xtask compat`: runs the live scenarios on every release of the matrix plus the newest on npm,
+//! and rewrites the results in `COMPATIBILITY.md` (see [`compat`]).
 //!
 //! The generator reads two bundles: `schemas/` (the pinned release, which decides the shapes) and
 //! `schemas/floor/` (the oldest supported release, which decides what may be required on decode and
 //! what may be sent). Its output is checked in, and a test fails when the file on disk is stale.
 
+mod compat;
 mod emit;
 mod manifest;
 mod schema;
@@ -25,7 +28,8 @@ fn main() -> ExitCode {
     {
         ["codegen"] => write_generated(),
         ["codegen", "--check"] => check_generated(),
-        _ => Err("usage: cargo xtask codegen [--check]".to_owned()),
+        ["compat"] => compat::run(&workspace_root()),
+        _ => Err("usage: cargo xtask codegen [--check] | cargo xtask compat".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,15 +15,15 @@ use crate::error::{Error, Result};
 /// The oldest supported release.
 pub const FLOOR: &str = "0.122.0";
 /// The newest release tested.
-pub const NEWEST: &str = "0.169.0";
+pub const NEWEST: &str = "0.171.0";
 /// A release below the floor, for the version-gate test.
 pub const BELOW_FLOOR: &str = "0.116.0";
 
 /// Every release the full live matrix covers: the floor, one release from each behavioural band
 /// (0.140 hosted image tool; 0.145 client image tool; 0.150 `failure` on the item; 0.160 HTTPS
-/// and the accounts check; 0.165 `fileId`), and the newest.
+/// and the accounts check; 0.165 `fileId`; 0.169 tools as an input item), and the newest.
 pub const RELEASES: &[&str] = &[
-    FLOOR, "0.140.0", "0.145.0", "0.150.0", "0.160.0", "0.165.0", NEWEST,
+    FLOOR, "0.140.0", "0.145.0", "0.150.0", "0.160.0", "0.165.0", "0.169.0", NEWEST,
 ];
 
 /// The releases every CI run covers.

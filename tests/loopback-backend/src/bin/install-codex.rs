@@ -3,6 +3,8 @@
 //!
 //! `install-codex --ci` installs what every CI run covers (the floor, the newest, and the release below
 //! the floor for the version gate); `install-codex --all` the whole matrix; or name versions.
+//! `install-codex --list` installs nothing and prints the matrix (`RELEASES`), one release a line, for
+//! `cargo xtask compat`.
 
 use std::process::ExitCode;
 
@@ -11,6 +13,12 @@ use loopback_backend::{ensure_codex, BELOW_FLOOR, CI_RELEASES, RELEASES};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let versions: Vec<String> = match args.first().map(String::as_str) {
+        Some("--list") => {
+            for version in RELEASES {
+                println!("{version}");
+            }
+            return ExitCode::SUCCESS;
+        }
         Some("--ci") => CI_RELEASES
             .iter()
             .chain([&BELOW_FLOOR])
@@ -23,7 +31,7 @@ fn main() -> ExitCode {
             .collect(),
         Some(_) => args,
         None => {
-            eprintln!("usage: install-codex --ci | --all | VERSION...");
+            eprintln!("usage: install-codex --ci | --all | --list | VERSION...");
             return ExitCode::from(2);
         }
     };
