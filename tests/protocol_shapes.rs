@@ -1,4 +1,4 @@
-//! Shapes that differ across the supported releases (0.122.0 to 0.169.0), each decoded from literal
+//! Shapes that differ across the supported releases (0.122.0 to 0.171.0), each decoded from literal
 //! JSON into the generated types: the `imageGeneration` item before and after `result | fileId`, its
 //! `failure`, the lifecycle timestamps, and the fallback variants for what codex-img does not model.
 
@@ -13,6 +13,7 @@ use codex_img::protocol::{
     RateLimitWindow, ResponseStreamDisconnectedCodexErrorInfo, ServerNotification, ServerRequest,
     TextUserInput, ThreadItem, Turn, TurnCompletedNotification, TurnError, TurnStatus,
     UsageLimitExceededImageGenerationFailure, UserInput, UserMessageThreadItem,
+    IGNORED_SERVER_NOTIFICATIONS,
 };
 use pretty_assertions::assert_eq;
 use serde::de::DeserializeOwned;
@@ -867,6 +868,22 @@ fn rate_limits_in_the_0_122_and_0_169_shapes() {
     );
 }
 
+/// 0.171.0's `thread/search/partial` (rows of a `thread/search/stream` codex-img never sends) is ignored
+/// on purpose: it decodes, without error, into the fallback variant, and names no thread of its own.
+#[test]
+fn thread_search_partial_is_ignored_deliberately() {
+    assert!(IGNORED_SERVER_NOTIFICATIONS.contains(&"thread/search/partial"));
+    assert!(!ServerNotification::MODELLED.contains(&"thread/search/partial"));
+    let params = json!({"requestId": 7, "data": [{"thread": {"id": "01a2090c-2687-78f5-9b1e-000000000001"}}]});
+    assert_eq!(
+        ServerNotification::decode("thread/search/partial", params.clone()).unwrap(),
+        ServerNotification::Unrecognized {
+            method: "thread/search/partial".to_owned(),
+            params
+        }
+    );
+}
+
 #[test]
 fn account_notifications_as_0_169_sends_them() {
     assert_eq!(
@@ -878,6 +895,7 @@ fn account_notifications_as_0_169_sends_them() {
         ServerNotification::AccountUpdated(AccountUpdatedNotification {
             auth_mode: Some(AuthMode::Chatgpt),
             plan_type: Some(PlanType::Plus),
+            reason: None,
         })
     );
     assert_eq!(
@@ -888,7 +906,8 @@ fn account_notifications_as_0_169_sends_them() {
         .unwrap(),
         ServerNotification::AccountUpdated(AccountUpdatedNotification {
             auth_mode: None,
-            plan_type: None
+            plan_type: None,
+            reason: None,
         })
     );
     assert_eq!(

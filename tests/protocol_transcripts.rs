@@ -4,27 +4,26 @@
 //! Every line of every transcript must parse as a [`Message`]; every notification must decode, into its
 //! typed variant when codex-img models the method; every response must decode into the typed response of
 //! the request it answers (matched by id, because the order of responses and notifications changes from
-//! run to run). The per-release tests then pin what each release really sends, and the last test checks
-//! that what the capture script sent is what `codex_img::session::params` builds.
+//! run to run). The per-release tests then pin what each release really sends. That what the capture
+//! script sent is what the session's params builders make is checked inside the crate
+//! (`src/session/conformance_tests.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use codex_img::protocol::envelope::{Notification, Request};
+use codex_img::protocol::envelope::Request;
 use codex_img::protocol::items::ImagePayload;
 use codex_img::protocol::{
-    notification, request, Account, ApiKeyAccount, ChatgptAccount, ClientRequest, CodexErrorInfo,
-    ErrorCode, ErrorObject, GetAccountResponse, ImageGenerationThreadItem, InitializeResponse,
+    request, Account, ApiKeyAccount, ChatgptAccount, ClientRequest, CodexErrorInfo, ErrorCode,
+    ErrorObject, GetAccountResponse, ImageGenerationThreadItem, InitializeResponse,
     ItemCompletedNotification, ItemStartedNotification, Message,
-    ModelProviderCapabilitiesReadParams, ModelProviderCapabilitiesReadResponse, PlanType,
-    RequestId, ResponseStreamDisconnectedCodexErrorInfo, ServerNotification, ServerRequest,
-    TextUserInput, Thread, ThreadItem, ThreadStartParams, ThreadStartResponse,
-    ThreadStartedNotification, ThreadUnsubscribeResponse, ThreadUnsubscribeStatus, Turn,
-    TurnCompletedNotification, TurnError, TurnInterruptResponse, TurnStartResponse,
-    TurnStartedNotification, TurnStatus, UserInput, UserMessageThreadItem, CLIENT_REQUESTS,
-    IGNORED_SERVER_NOTIFICATIONS,
+    ModelProviderCapabilitiesReadResponse, PlanType, RequestId,
+    ResponseStreamDisconnectedCodexErrorInfo, ServerNotification, ServerRequest, TextUserInput,
+    Thread, ThreadItem, ThreadStartResponse, ThreadStartedNotification, ThreadUnsubscribeResponse,
+    ThreadUnsubscribeStatus, Turn, TurnCompletedNotification, TurnError, TurnInterruptResponse,
+    TurnStartResponse, TurnStartedNotification, TurnStatus, UserInput, UserMessageThreadItem,
+    CLIENT_REQUESTS, IGNORED_SERVER_NOTIFICATIONS,
 };
-use codex_img::session::params;
 use pretty_assertions::assert_eq;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -105,8 +104,6 @@ const FILES: &[&str] = &[
 const CODEX_HOME: &str = "/tmp/codex-img-fixture/home";
 const CWD: &str = "/tmp/codex-img-fixture/cwd";
 const PROMPT: &str = "a red square";
-/// The `developerInstructions` the capture script sent instead of codex-img's own.
-const CAPTURE_INSTRUCTIONS: &str = "Generate exactly one image.";
 /// How every release answers a method it does not know: -32600, not -32601.
 const UNKNOWN_VARIANT: &str = "Invalid request: unknown variant `";
 
@@ -944,111 +941,6 @@ fn a_turn_that_fails_by_itself_on_0_122() {
             .status,
         ThreadUnsubscribeStatus::Unsubscribed
     );
-}
-
-/// What codex-img itself would send for a request the capture script sent, from `session::params`.
-/// `None` for methods codex-img does not send (the script also probes `thread/archive` and an unknown
-/// method).
-fn codex_img_params(t: &Transcript, request: &Request) -> Option<Option<Value>> {
-    fn to<T: serde::Serialize>(params: &T) -> Option<Option<Value>> {
-        Some(Some(serde_json::to_value(params).expect("params encode")))
-    }
-    let p = request.params.clone().unwrap_or(Value::Null);
-    let s = |key: &str| {
-        p[key]
-            .as_str()
-            .unwrap_or_else(|| panic!("{}: {} without {key}", t.name, request.method))
-            .to_owned()
-    };
-    match request.method.as_str() {
-        "initialize" => to(&params::initialize("0.1.0")),
-        "account/read" => to(&params::account_read()),
-        // `()` params: the session leaves `params` out.
-        "account/rateLimits/read" => {
-            assert_eq!(serde_json::to_value(()).unwrap(), Value::Null);
-            Some(None)
-        }
-        "modelProvider/capabilities/read" => to(&ModelProviderCapabilitiesReadParams::default()),
-        "thread/start" => {
-            // The capture used short instructions of its own; everything else is what codex-img sends.
-            let ours = params::thread_start(Path::new(CWD), None);
-            assert_eq!(
-                ours.developer_instructions.as_deref(),
-                Some(params::DEVELOPER_INSTRUCTIONS)
-            );
-            to(&ThreadStartParams {
-                developer_instructions: Some(CAPTURE_INSTRUCTIONS.into()),
-                ..ours
-            })
-        }
-        "turn/start" => {
-            assert_eq!(
-                s("threadId"),
-                thread_ids(t).thread,
-                "{}: turn/start thread",
-                t.name
-            );
-            to(&params::turn_start(&s("threadId"), PROMPT, &[]))
-        }
-        "turn/interrupt" => {
-            let ids = thread_ids(t);
-            to(&params::turn_interrupt(&ids.thread, &ids.turn))
-        }
-        "thread/unsubscribe" => to(&params::thread_unsubscribe(&thread_ids(t).thread)),
-        "thread/archive" | "codexImg/nope" => None,
-        other => panic!(
-            "{}: the capture sent {other}; say here whether codex-img sends it",
-            t.name
-        ),
-    }
-}
-
-#[test]
-fn what_the_capture_sent_is_what_codex_img_builds() {
-    let mut compared = BTreeSet::new();
-    for (_, t) in all_transcripts()
-        .into_iter()
-        .filter(|(_, t)| t.by_capture_script())
-    {
-        for line in t.lines.iter().filter(|l| l.dir == Dir::Send) {
-            match &line.message {
-                Message::Request(request) => {
-                    if let Some(expected) = codex_img_params(&t, request) {
-                        assert_eq!(request.params, expected, "{}: {}", t.name, request.method);
-                        compared.insert(request.method.clone());
-                    }
-                }
-                Message::Notification(n) => {
-                    assert_eq!(
-                        n,
-                        &Notification {
-                            method: notification::INITIALIZED.into(),
-                            params: None
-                        },
-                        "{}",
-                        t.name
-                    );
-                    compared.insert(n.method.clone());
-                }
-                other => panic!("{}: sent {other:?}", t.name),
-            }
-        }
-    }
-    let expected: BTreeSet<String> = [
-        "initialize",
-        "initialized",
-        "account/read",
-        "account/rateLimits/read",
-        "modelProvider/capabilities/read",
-        "thread/start",
-        "turn/start",
-        "turn/interrupt",
-        "thread/unsubscribe",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
-    assert_eq!(compared, expected);
 }
 
 /// The name of the image-turn recordings that the live-test harness writes against its loopback backend.

@@ -14,3 +14,6 @@ pub mod preflight;
 pub mod process;
 pub mod transport;
 pub mod version;
+
+#[cfg(test)]
+mod conformance_tests;

@@ -151,6 +151,7 @@ pub fn from_turn_error(error: TurnError) -> Error {
         },
         Some(
             CodexErrorInfo::CyberPolicy
+            | CodexErrorInfo::BioPolicy
             | CodexErrorInfo::MisalignmentPolicyViolation
             | CodexErrorInfo::InferenceHookDenied,
         ) => Error::Refused { message },
