@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum RequestId {
+    /// A numeric id, as codex-img sends.
     Integer(i64),
+    /// A string id, as some server requests carry (`srv-1`).
     String(String),
 }
 
@@ -30,10 +32,15 @@ impl std::fmt::Display for RequestId {
 pub struct ErrorCode(pub i64);
 
 impl ErrorCode {
+    /// The line was not JSON.
     pub const PARSE_ERROR: Self = Self(-32700);
+    /// Not a valid request; Codex also answers unknown methods with it (`unknown variant`).
     pub const INVALID_REQUEST: Self = Self(-32600);
+    /// The method is not known; codex-img answers unknown server requests with it.
     pub const METHOD_NOT_FOUND: Self = Self(-32601);
+    /// The params do not fit the method.
     pub const INVALID_PARAMS: Self = Self(-32602);
+    /// The peer failed while handling the request.
     pub const INTERNAL_ERROR: Self = Self(-32603);
     /// Codex's answer when its request ingress is full: "Server overloaded; retry later."
     pub const SERVER_OVERLOADED: Self = Self(-32001);
@@ -42,37 +49,52 @@ impl ErrorCode {
 /// The `error` member of an error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorObject {
+    /// The JSON-RPC error code.
     pub code: ErrorCode,
+    /// The peer's message, for people.
     pub message: String,
+    /// Anything else the peer attached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
 }
 
+/// A request: it carries an id and expects a response with the same id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
+    /// Echoed by the response.
     pub id: RequestId,
+    /// The method name (`turn/start`).
     pub method: String,
+    /// The params, left out when the method takes none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<Value>,
 }
 
+/// A notification: no id, no response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
+    /// The method name (`item/completed`).
     pub method: String,
+    /// The params, left out when there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<Value>,
 }
 
+/// A successful response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
+    /// The id of the request it answers.
     pub id: RequestId,
+    /// The result, decoded by the request's method at the edge.
     pub result: Value,
 }
 
+/// An error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {
     /// Absent (null) when the peer could not read the request's id.
     pub id: Option<RequestId>,
+    /// What went wrong.
     pub error: ErrorObject,
 }
 
@@ -80,22 +102,31 @@ pub struct ErrorResponse {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Message {
+    /// A request (has `id` and `method`).
     Request(Request),
+    /// A notification (has `method`, no `id`).
     Notification(Notification),
+    /// A successful response (has `id` and `result`).
     Response(Response),
+    /// An error response (has `error`).
     Error(ErrorResponse),
 }
 
 /// Why a line is not a message.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
+    /// The line is not JSON.
     #[error("not valid JSON: {0}")]
     NotJson(#[source] serde_json::Error),
+    /// The JSON is not a JSON-RPC message (not an object, or no `method`, `result` or `error`).
     #[error("not a JSON-RPC message: {0}")]
     NotAMessage(&'static str),
+    /// The message's members do not have the right types.
     #[error("invalid {kind}: {source}")]
     Invalid {
+        /// Which kind of message it looked like (`request`, `response`...).
         kind: &'static str,
+        /// Why it does not decode as that kind.
         #[source]
         source: serde_json::Error,
     },
@@ -108,6 +139,7 @@ impl Message {
         Self::from_value(value)
     }
 
+    /// Classifies and decodes one parsed JSON value.
     pub fn from_value(value: Value) -> Result<Self, EnvelopeError> {
         let Value::Object(map) = value else {
             return Err(EnvelopeError::NotAMessage("expected a JSON object"));

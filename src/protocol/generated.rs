@@ -11,19 +11,26 @@ use super::support::{external_union, open_enum, tagged_union};
 /// The Codex release whose schema bundle these types were generated from.
 pub const SCHEMA_VERSION: &str = "0.171.0";
 
+/// Wire object `InitializeParams`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InitializeParams {
+    /// Wire field `capabilities`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<InitializeCapabilities>,
+    /// Wire field `clientInfo`.
     #[serde(rename = "clientInfo")]
     pub client_info: ClientInfo,
 }
 
+/// Wire object `ClientInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClientInfo {
+    /// Wire field `name`.
     pub name: String,
+    /// Wire field `title`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire field `version`.
     pub version: String,
 }
 
@@ -47,6 +54,7 @@ pub struct InitializeCapabilities {
     pub opt_out_notification_methods: Vec<String>,
 }
 
+/// Wire object `InitializeResponse`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InitializeResponse {
     /// Absolute path to the server's $CODEX_HOME directory.
@@ -58,10 +66,12 @@ pub struct InitializeResponse {
     /// Operating system for the running app-server target, for example `"macos"`, `"linux"`, or `"windows"`.
     #[serde(rename = "platformOs")]
     pub platform_os: String,
+    /// Wire field `userAgent`.
     #[serde(rename = "userAgent")]
     pub user_agent: String,
 }
 
+/// Wire object `GetAccountParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetAccountParams {
     /// When `true`, requests a proactive token refresh before returning.
@@ -75,10 +85,13 @@ pub struct GetAccountParams {
     pub refresh_token: Option<bool>,
 }
 
+/// Wire object `GetAccountResponse`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetAccountResponse {
+    /// Wire field `account`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<Account>,
+    /// Wire field `requiresOpenaiAuth`.
     #[serde(rename = "requiresOpenaiAuth")]
     pub requires_openai_auth: bool,
     /// ChatGPT user ID belonging to this account response, when available.
@@ -86,6 +99,7 @@ pub struct GetAccountResponse {
     pub user_id: Option<String>,
 }
 
+/// Wire union `Account`, told apart by its `type` tag.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Account {
     /// Wire tag `apiKey`.
@@ -103,13 +117,17 @@ pub enum Account {
 
 tagged_union!(Account, "type", { "apiKey" => ApiKey, "chatgpt" => Chatgpt, "amazonBedrock" => AmazonBedrock, "gcp" => Gcp });
 
+/// Wire object `ApiKeyAccount`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyAccount {}
 
+/// Wire object `ChatgptAccount`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatgptAccount {
+    /// Wire field `email`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire field `planType`.
     #[serde(rename = "planType")]
     pub plan_type: PlanType,
     /// Display name of the selected ChatGPT workspace, when available.
@@ -121,8 +139,10 @@ pub struct ChatgptAccount {
     pub workspace_name: Option<String>,
 }
 
+/// Wire object `AmazonBedrockAccount`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AmazonBedrockAccount {
+    /// Wire field `usesCodexManagedCredentials`.
     #[serde(
         rename = "usesCodexManagedCredentials",
         default,
@@ -136,6 +156,7 @@ pub struct AmazonBedrockAccount {
 pub struct GcpAccount {}
 
 open_enum! {
+    /// Wire string `PlanType`, open to values this release does not know.
     pub enum PlanType {
         Free => "free",
         Go => "go",
@@ -174,6 +195,7 @@ open_enum! {
     }
 }
 
+/// Wire object `GetAccountRateLimitsResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GetAccountRateLimitsResponse {
     /// Account associated with this usage snapshot, when supplied by the backend.
@@ -186,6 +208,7 @@ pub struct GetAccountRateLimitsResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub ordinary_usage_allowed: Option<bool>,
+    /// Wire field `rateLimitResetCredits`.
     #[serde(
         rename = "rateLimitResetCredits",
         default,
@@ -211,32 +234,43 @@ pub struct GetAccountRateLimitsResponse {
     pub rate_limits_by_limit_id: Option<serde_json::Value>,
 }
 
+/// Wire object `RateLimitSnapshot`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RateLimitSnapshot {
+    /// Wire field `limitId`.
     #[serde(rename = "limitId", default, skip_serializing_if = "Option::is_none")]
     pub limit_id: Option<String>,
+    /// Wire field `limitName`.
     #[serde(rename = "limitName", default, skip_serializing_if = "Option::is_none")]
     pub limit_name: Option<String>,
+    /// Wire field `planType`.
     #[serde(rename = "planType", default, skip_serializing_if = "Option::is_none")]
     pub plan_type: Option<PlanType>,
+    /// Wire field `primary`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<RateLimitWindow>,
+    /// Wire field `rateLimitReachedType`.
     #[serde(
         rename = "rateLimitReachedType",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub rate_limit_reached_type: Option<RateLimitReachedType>,
+    /// Wire field `secondary`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secondary: Option<RateLimitWindow>,
 }
 
+/// Wire object `RateLimitWindow`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RateLimitWindow {
+    /// Wire field `resetsAt`.
     #[serde(rename = "resetsAt", default, skip_serializing_if = "Option::is_none")]
     pub resets_at: Option<i64>,
+    /// Wire field `usedPercent`.
     #[serde(rename = "usedPercent")]
     pub used_percent: i32,
+    /// Wire field `windowDurationMins`.
     #[serde(
         rename = "windowDurationMins",
         default,
@@ -246,6 +280,7 @@ pub struct RateLimitWindow {
 }
 
 open_enum! {
+    /// Wire string `RateLimitReachedType`, open to values this release does not know.
     pub enum RateLimitReachedType {
         RateLimitReached => "rate_limit_reached",
         WorkspaceOwnerCreditsDepleted => "workspace_owner_credits_depleted",
@@ -255,49 +290,63 @@ open_enum! {
     }
 }
 
+/// Wire object `ModelProviderCapabilitiesReadParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelProviderCapabilitiesReadParams {}
 
+/// Wire object `ModelProviderCapabilitiesReadResponse`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelProviderCapabilitiesReadResponse {
+    /// Wire field `imageGeneration`.
     #[serde(rename = "imageGeneration")]
     pub image_generation: bool,
+    /// Wire field `webSearch`.
     #[serde(rename = "webSearch")]
     pub web_search: bool,
 }
 
+/// Wire object `ThreadStartParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadStartParams {
+    /// Wire field `approvalPolicy`.
     #[serde(
         rename = "approvalPolicy",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub approval_policy: Option<AskForApproval>,
+    /// Wire field `baseInstructions`.
     #[serde(
         rename = "baseInstructions",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub base_instructions: Option<String>,
+    /// Wire field `config`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Value>,
+    /// Wire field `cwd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// Wire field `developerInstructions`.
     #[serde(
         rename = "developerInstructions",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub developer_instructions: Option<String>,
+    /// Wire field `ephemeral`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral: Option<bool>,
+    /// Wire field `model`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Wire field `sandbox`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxMode>,
 }
 
+/// Wire union `AskForApproval`: a string or a single-key object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AskForApproval {
     /// Wire value `"untrusted"`.
@@ -313,6 +362,7 @@ pub enum AskForApproval {
 external_union!(AskForApproval, { "untrusted" => Untrusted, "on-request" => OnRequest, "never" => Never }, {  });
 
 open_enum! {
+    /// Wire string `SandboxMode`, open to values this release does not know.
     pub enum SandboxMode {
         ReadOnly => "read-only",
         WorkspaceWrite => "workspace-write",
@@ -320,15 +370,21 @@ open_enum! {
     }
 }
 
+/// Wire object `ThreadStartResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadStartResponse {
+    /// Wire field `cwd`.
     pub cwd: String,
+    /// Wire field `model`.
     pub model: String,
+    /// Wire field `modelProvider`.
     #[serde(rename = "modelProvider")]
     pub model_provider: String,
+    /// Wire field `thread`.
     pub thread: Thread,
 }
 
+/// Wire object `Thread`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Thread {
     /// Version of the CLI that created the thread.
@@ -345,18 +401,23 @@ pub struct Thread {
     pub id: String,
 }
 
+/// Wire object `ThreadUnsubscribeParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadUnsubscribeParams {
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
 }
 
+/// Wire object `ThreadUnsubscribeResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadUnsubscribeResponse {
+    /// Wire field `status`.
     pub status: ThreadUnsubscribeStatus,
 }
 
 open_enum! {
+    /// Wire string `ThreadUnsubscribeStatus`, open to values this release does not know.
     pub enum ThreadUnsubscribeStatus {
         NotLoaded => "notLoaded",
         NotSubscribed => "notSubscribed",
@@ -364,29 +425,39 @@ open_enum! {
     }
 }
 
+/// Wire object `TurnStartParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnStartParams {
+    /// Wire field `input`.
     pub input: Vec<UserInput>,
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
 }
 
+/// Wire object `TurnStartResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnStartResponse {
+    /// Wire field `turn`.
     pub turn: Turn,
 }
 
+/// Wire object `TurnInterruptParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnInterruptParams {
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `turnId`.
     #[serde(rename = "turnId")]
     pub turn_id: String,
 }
 
+/// Wire object `TurnInterruptResponse`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnInterruptResponse {}
 
+/// Wire object `Turn`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Turn {
     /// Unix timestamp (in seconds) when the turn completed.
@@ -423,10 +494,12 @@ pub struct Turn {
     /// Unix timestamp (in seconds) when the turn started.
     #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<i64>,
+    /// Wire field `status`.
     pub status: TurnStatus,
 }
 
 open_enum! {
+    /// Wire string `TurnStatus`, open to values this release does not know.
     pub enum TurnStatus {
         Completed => "completed",
         Interrupted => "interrupted",
@@ -435,20 +508,24 @@ open_enum! {
     }
 }
 
+/// Wire object `TurnError`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnError {
+    /// Wire field `additionalDetails`.
     #[serde(
         rename = "additionalDetails",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub additional_details: Option<String>,
+    /// Wire field `codexErrorInfo`.
     #[serde(
         rename = "codexErrorInfo",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub codex_error_info: Option<CodexErrorInfo>,
+    /// Wire field `message`.
     pub message: String,
     /// Optional public explanation and continuation instruction for a misalignment block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -519,8 +596,10 @@ pub enum CodexErrorInfo {
 
 external_union!(CodexErrorInfo, { "contextWindowExceeded" => ContextWindowExceeded, "sessionBudgetExceeded" => SessionBudgetExceeded, "usageLimitExceeded" => UsageLimitExceeded, "rateLimitExceeded" => RateLimitExceeded, "flexUnavailable" => FlexUnavailable, "serverOverloaded" => ServerOverloaded, "modelNotFound" => ModelNotFound, "policyCapacityUnavailable" => PolicyCapacityUnavailable, "cyberPolicy" => CyberPolicy, "bioPolicy" => BioPolicy, "misalignmentPolicyViolation" => MisalignmentPolicyViolation, "tooManyDenials" => TooManyDenials, "internalServerError" => InternalServerError, "unauthorized" => Unauthorized, "badRequest" => BadRequest, "threadRollbackFailed" => ThreadRollbackFailed, "sandboxError" => SandboxError, "other" => Other, "inferenceHookDenied" => InferenceHookDenied }, { "httpConnectionFailed" => HttpConnectionFailed, "responseStreamConnectionFailed" => ResponseStreamConnectionFailed, "responseStreamDisconnected" => ResponseStreamDisconnected, "responseTooManyFailedAttempts" => ResponseTooManyFailedAttempts, "activeTurnNotSteerable" => ActiveTurnNotSteerable });
 
+/// Wire object `HttpConnectionFailedCodexErrorInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HttpConnectionFailedCodexErrorInfo {
+    /// Wire field `httpStatusCode`.
     #[serde(
         rename = "httpStatusCode",
         default,
@@ -529,8 +608,10 @@ pub struct HttpConnectionFailedCodexErrorInfo {
     pub http_status_code: Option<u16>,
 }
 
+/// Wire object `ResponseStreamConnectionFailedCodexErrorInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResponseStreamConnectionFailedCodexErrorInfo {
+    /// Wire field `httpStatusCode`.
     #[serde(
         rename = "httpStatusCode",
         default,
@@ -539,8 +620,10 @@ pub struct ResponseStreamConnectionFailedCodexErrorInfo {
     pub http_status_code: Option<u16>,
 }
 
+/// Wire object `ResponseStreamDisconnectedCodexErrorInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResponseStreamDisconnectedCodexErrorInfo {
+    /// Wire field `httpStatusCode`.
     #[serde(
         rename = "httpStatusCode",
         default,
@@ -549,8 +632,10 @@ pub struct ResponseStreamDisconnectedCodexErrorInfo {
     pub http_status_code: Option<u16>,
 }
 
+/// Wire object `ResponseTooManyFailedAttemptsCodexErrorInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResponseTooManyFailedAttemptsCodexErrorInfo {
+    /// Wire field `httpStatusCode`.
     #[serde(
         rename = "httpStatusCode",
         default,
@@ -559,12 +644,15 @@ pub struct ResponseTooManyFailedAttemptsCodexErrorInfo {
     pub http_status_code: Option<u16>,
 }
 
+/// Wire object `ActiveTurnNotSteerableCodexErrorInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ActiveTurnNotSteerableCodexErrorInfo {
+    /// Wire field `turnKind`.
     #[serde(rename = "turnKind")]
     pub turn_kind: String,
 }
 
+/// Wire union `UserInput`, told apart by its `type` tag.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserInput {
     /// Wire tag `text`.
@@ -587,8 +675,10 @@ pub enum UserInput {
 
 tagged_union!(UserInput, "type", { "text" => Text, "image" => Image, "localImage" => LocalImage, "audio" => Audio, "localAudio" => LocalAudio, "skill" => Skill, "mention" => Mention });
 
+/// Wire object `TextUserInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TextUserInput {
+    /// Wire field `text`.
     pub text: String,
     /// UI-defined spans within `text` used to render or persist special elements.
     #[serde(
@@ -599,49 +689,68 @@ pub struct TextUserInput {
     pub text_elements: Vec<serde_json::Value>,
 }
 
+/// Wire object `ImageUserInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageUserInput {
+    /// Wire field `detail`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<ImageDetail>,
+    /// Wire field `url`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Wire field `fileId`.
     #[serde(rename = "fileId", default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
 }
 
+/// Wire object `LocalImageUserInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LocalImageUserInput {
+    /// Wire field `detail`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<ImageDetail>,
+    /// Wire field `path`.
     pub path: String,
 }
 
+/// Wire object `AudioUserInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AudioUserInput {
+    /// Wire field `url`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Wire field `fileId`.
     #[serde(rename = "fileId", default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
 }
 
+/// Wire object `LocalAudioUserInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LocalAudioUserInput {
+    /// Wire field `path`.
     pub path: String,
 }
 
+/// Wire object `SkillUserInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SkillUserInput {
+    /// Wire field `name`.
     pub name: String,
+    /// Wire field `path`.
     pub path: String,
 }
 
+/// Wire object `MentionUserInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MentionUserInput {
+    /// Wire field `name`.
     pub name: String,
+    /// Wire field `path`.
     pub path: String,
 }
 
 open_enum! {
+    /// Wire string `ImageDetail`, open to values this release does not know.
     pub enum ImageDetail {
         Auto => "auto",
         Low => "low",
@@ -672,8 +781,10 @@ pub enum ThreadItem {
 
 tagged_union!(ThreadItem, "type", { "userMessage" => UserMessage, "agentMessage" => AgentMessage, "reasoning" => Reasoning, "commandExecution" => CommandExecution, "imageGeneration" => ImageGeneration });
 
+/// Wire object `UserMessageThreadItem`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserMessageThreadItem {
+    /// Wire field `clientId`.
     #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Unix timestamp in milliseconds when the item completed, if recorded.
@@ -683,7 +794,9 @@ pub struct UserMessageThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub completed_at_ms: Option<i64>,
+    /// Wire field `content`.
     pub content: Vec<UserInput>,
+    /// Wire field `id`.
     pub id: String,
     /// Unix timestamp in milliseconds when the item started, if recorded.
     #[serde(
@@ -694,6 +807,7 @@ pub struct UserMessageThreadItem {
     pub started_at_ms: Option<i64>,
 }
 
+/// Wire object `AgentMessageThreadItem`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentMessageThreadItem {
     /// Unix timestamp in milliseconds when the item completed, if recorded.
@@ -703,19 +817,25 @@ pub struct AgentMessageThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub completed_at_ms: Option<i64>,
+    /// Wire field `delivery`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<String>,
+    /// Wire field `id`.
     pub id: String,
+    /// Wire field `memoryCitation`.
     #[serde(
         rename = "memoryCitation",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_citation: Option<serde_json::Value>,
+    /// Wire field `moderation`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moderation: Option<serde_json::Value>,
+    /// Wire field `phase`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<serde_json::Value>,
+    /// Wire field `questions`.
     #[serde(
         default,
         deserialize_with = "super::support::null_as_default",
@@ -729,9 +849,11 @@ pub struct AgentMessageThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub started_at_ms: Option<i64>,
+    /// Wire field `text`.
     pub text: String,
 }
 
+/// Wire object `ReasoningThreadItem`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReasoningThreadItem {
     /// Unix timestamp in milliseconds when the item completed, if recorded.
@@ -741,12 +863,14 @@ pub struct ReasoningThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub completed_at_ms: Option<i64>,
+    /// Wire field `content`.
     #[serde(
         default,
         deserialize_with = "super::support::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub content: Vec<String>,
+    /// Wire field `id`.
     pub id: String,
     /// Unix timestamp in milliseconds when the item started, if recorded.
     #[serde(
@@ -755,6 +879,7 @@ pub struct ReasoningThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub started_at_ms: Option<i64>,
+    /// Wire field `summary`.
     #[serde(
         default,
         deserialize_with = "super::support::null_as_default",
@@ -763,6 +888,7 @@ pub struct ReasoningThreadItem {
     pub summary: Vec<String>,
 }
 
+/// Wire object `CommandExecutionThreadItem`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommandExecutionThreadItem {
     /// The command's output, aggregated from stdout and stderr.
@@ -796,6 +922,7 @@ pub struct CommandExecutionThreadItem {
     /// The command's exit code.
     #[serde(rename = "exitCode", default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// Wire field `id`.
     pub id: String,
     /// Trusted first-party plugin id when this command resolves to one plugin script.
     #[serde(rename = "pluginId", default, skip_serializing_if = "Option::is_none")]
@@ -810,6 +937,7 @@ pub struct CommandExecutionThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub script_path: Option<String>,
+    /// Wire field `source`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Unix timestamp in milliseconds when the item started, if recorded.
@@ -819,6 +947,7 @@ pub struct CommandExecutionThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub started_at_ms: Option<i64>,
+    /// Wire field `status`.
     pub status: String,
 }
 
@@ -834,6 +963,7 @@ pub struct ImageGenerationThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub completed_at_ms: Option<i64>,
+    /// Wire field `failure`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<ImageGenerationFailure>,
     /// Image generation identifier for the generated image, when provided by the image backend.
@@ -843,6 +973,7 @@ pub struct ImageGenerationThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub generation_id: Option<String>,
+    /// Wire field `id`.
     pub id: String,
     /// Observed local inputs for a completed generation, absent on older items.
     #[serde(
@@ -852,12 +983,14 @@ pub struct ImageGenerationThreadItem {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub input_images: Vec<ImageGenerationInputImage>,
+    /// Wire field `revisedPrompt`.
     #[serde(
         rename = "revisedPrompt",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub revised_prompt: Option<String>,
+    /// Wire field `savedPath`.
     #[serde(rename = "savedPath", default, skip_serializing_if = "Option::is_none")]
     pub saved_path: Option<String>,
     /// Unix timestamp in milliseconds when the item started, if recorded.
@@ -867,19 +1000,24 @@ pub struct ImageGenerationThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub started_at_ms: Option<i64>,
+    /// Wire field `status`.
     pub status: String,
+    /// Wire field `transparentBackground`.
     #[serde(
         rename = "transparentBackground",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transparent_background: Option<bool>,
+    /// Wire field `fileId`.
     #[serde(rename = "fileId", default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
+    /// Wire field `result`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
 }
 
+/// Wire union `ImageGenerationFailure`, told apart by its `type` tag.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImageGenerationFailure {
     /// Wire tag `usageLimitExceeded`.
@@ -890,10 +1028,13 @@ pub enum ImageGenerationFailure {
 
 tagged_union!(ImageGenerationFailure, "type", { "usageLimitExceeded" => UsageLimitExceeded });
 
+/// Wire object `UsageLimitExceededImageGenerationFailure`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsageLimitExceededImageGenerationFailure {
+    /// Wire field `limitId`.
     #[serde(rename = "limitId")]
     pub limit_id: String,
+    /// Wire field `resetsAt`.
     #[serde(rename = "resetsAt", default, skip_serializing_if = "Option::is_none")]
     pub resets_at: Option<i64>,
 }
@@ -901,32 +1042,43 @@ pub struct UsageLimitExceededImageGenerationFailure {
 /// A local image file successfully read for this exact image-generation request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageGenerationInputImage {
+    /// Wire field `path`.
     pub path: String,
     /// Lowercase SHA-256 of the file bytes read before image normalization.
     pub sha256: String,
 }
 
+/// Wire object `ThreadStartedNotification`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadStartedNotification {
+    /// Wire field `thread`.
     pub thread: Thread,
 }
 
+/// Wire object `TurnStartedNotification`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnStartedNotification {
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `turn`.
     pub turn: Turn,
 }
 
+/// Wire object `TurnCompletedNotification`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnCompletedNotification {
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `turn`.
     pub turn: Turn,
 }
 
+/// Wire object `ItemStartedNotification`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemStartedNotification {
+    /// Wire field `item`.
     pub item: ThreadItem,
     /// Unix timestamp (in milliseconds) when this item lifecycle started.
     #[serde(
@@ -935,12 +1087,15 @@ pub struct ItemStartedNotification {
         skip_serializing_if = "Option::is_none"
     )]
     pub started_at_ms: Option<i64>,
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `turnId`.
     #[serde(rename = "turnId")]
     pub turn_id: String,
 }
 
+/// Wire object `ItemCompletedNotification`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemCompletedNotification {
     /// Unix timestamp (in milliseconds) when this item lifecycle completed.
@@ -957,28 +1112,39 @@ pub struct ItemCompletedNotification {
         skip_serializing_if = "Option::is_none"
     )]
     pub content_token_count: Option<u64>,
+    /// Wire field `item`.
     pub item: ThreadItem,
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `turnId`.
     #[serde(rename = "turnId")]
     pub turn_id: String,
 }
 
+/// Wire object `ErrorNotification`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorNotification {
+    /// Wire field `error`.
     pub error: TurnError,
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `turnId`.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Wire field `willRetry`.
     #[serde(rename = "willRetry")]
     pub will_retry: bool,
 }
 
+/// Wire object `AccountUpdatedNotification`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccountUpdatedNotification {
+    /// Wire field `authMode`.
     #[serde(rename = "authMode", default, skip_serializing_if = "Option::is_none")]
     pub auth_mode: Option<AuthMode>,
+    /// Wire field `planType`.
     #[serde(rename = "planType", default, skip_serializing_if = "Option::is_none")]
     pub plan_type: Option<PlanType>,
     /// Set when initial routing discovery completes for the same authenticated owner.
@@ -991,28 +1157,36 @@ pub struct AccountUpdatedNotification {
 /// Clients should merge available values into the most recent `account/rateLimits/read` response or refetch that snapshot. Nullable account metadata may be unavailable in a rolling update and does not clear a previously observed value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountRateLimitsUpdatedNotification {
+    /// Wire field `rateLimits`.
     #[serde(rename = "rateLimits")]
     pub rate_limits: RateLimitSnapshot,
 }
 
+/// Wire object `CommandExecutionRequestApprovalParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommandExecutionRequestApprovalParams {
     /// The command to be executed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+    /// Wire field `itemId`.
     #[serde(rename = "itemId")]
     pub item_id: String,
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `turnId`.
     #[serde(rename = "turnId")]
     pub turn_id: String,
 }
 
+/// Wire object `CommandExecutionRequestApprovalResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandExecutionRequestApprovalResponse {
+    /// Wire field `decision`.
     pub decision: CommandExecutionApprovalDecision,
 }
 
+/// Wire union `CommandExecutionApprovalDecision`: a string or a single-key object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommandExecutionApprovalDecision {
     /// User approved the command.
@@ -1033,22 +1207,29 @@ pub enum CommandExecutionApprovalDecision {
 
 external_union!(CommandExecutionApprovalDecision, { "accept" => Accept, "acceptForSession" => AcceptForSession, "decline" => Decline, "cancel" => Cancel }, {  });
 
+/// Wire object `FileChangeRequestApprovalParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileChangeRequestApprovalParams {
+    /// Wire field `itemId`.
     #[serde(rename = "itemId")]
     pub item_id: String,
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `turnId`.
     #[serde(rename = "turnId")]
     pub turn_id: String,
 }
 
+/// Wire object `FileChangeRequestApprovalResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileChangeRequestApprovalResponse {
+    /// Wire field `decision`.
     pub decision: FileChangeApprovalDecision,
 }
 
 open_enum! {
+    /// Wire string `FileChangeApprovalDecision`, open to values this release does not know.
     pub enum FileChangeApprovalDecision {
         Accept => "accept",
         AcceptForSession => "acceptForSession",
@@ -1060,10 +1241,13 @@ open_enum! {
 /// EXPERIMENTAL. Params sent with a request_user_input event.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolRequestUserInputParams {
+    /// Wire field `itemId`.
     #[serde(rename = "itemId")]
     pub item_id: String,
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `turnId`.
     #[serde(rename = "turnId")]
     pub turn_id: String,
 }
@@ -1071,13 +1255,17 @@ pub struct ToolRequestUserInputParams {
 /// EXPERIMENTAL. Response payload mapping question ids to answers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolRequestUserInputResponse {
+    /// Wire field `answers`.
     pub answers: serde_json::Value,
 }
 
+/// Wire object `McpServerElicitationRequestParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct McpServerElicitationRequestParams {
+    /// Wire field `serverName`.
     #[serde(rename = "serverName")]
     pub server_name: String,
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
     /// Active Codex turn when this elicitation was observed, if app-server could correlate one.
@@ -1087,11 +1275,13 @@ pub struct McpServerElicitationRequestParams {
     pub turn_id: Option<String>,
 }
 
+/// Wire object `McpServerElicitationRequestResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct McpServerElicitationRequestResponse {
     /// Optional client metadata for form-mode action handling.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<serde_json::Value>,
+    /// Wire field `action`.
     pub action: McpServerElicitationAction,
     /// Structured user input for accepted elicitations, mirroring RMCP `CreateElicitationResult`.
     ///
@@ -1101,6 +1291,7 @@ pub struct McpServerElicitationRequestResponse {
 }
 
 open_enum! {
+    /// Wire string `McpServerElicitationAction`, open to values this release does not know.
     pub enum McpServerElicitationAction {
         Accept => "accept",
         Decline => "decline",
@@ -1108,19 +1299,26 @@ open_enum! {
     }
 }
 
+/// Wire object `PermissionsRequestApprovalParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PermissionsRequestApprovalParams {
+    /// Wire field `itemId`.
     #[serde(rename = "itemId")]
     pub item_id: String,
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `turnId`.
     #[serde(rename = "turnId")]
     pub turn_id: String,
 }
 
+/// Wire object `PermissionsRequestApprovalResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PermissionsRequestApprovalResponse {
+    /// Wire field `permissions`.
     pub permissions: GrantedPermissionProfile,
+    /// Wire field `scope`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<PermissionGrantScope>,
     /// Review every subsequent command in this turn before normal sandboxed execution.
@@ -1132,45 +1330,59 @@ pub struct PermissionsRequestApprovalResponse {
     pub strict_auto_review: Option<bool>,
 }
 
+/// Wire object `GrantedPermissionProfile`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GrantedPermissionProfile {
+    /// Wire field `fileSystem`.
     #[serde(
         rename = "fileSystem",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub file_system: Option<serde_json::Value>,
+    /// Wire field `network`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<serde_json::Value>,
 }
 
 open_enum! {
+    /// Wire string `PermissionGrantScope`, open to values this release does not know.
     pub enum PermissionGrantScope {
         Turn => "turn",
         Session => "session",
     }
 }
 
+/// Wire object `DynamicToolCallParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DynamicToolCallParams {
+    /// Wire field `callId`.
     #[serde(rename = "callId")]
     pub call_id: String,
+    /// Wire field `namespace`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Wire field `threadId`.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Wire field `tool`.
     pub tool: String,
+    /// Wire field `turnId`.
     #[serde(rename = "turnId")]
     pub turn_id: String,
 }
 
+/// Wire object `DynamicToolCallResponse`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DynamicToolCallResponse {
+    /// Wire field `contentItems`.
     #[serde(rename = "contentItems")]
     pub content_items: Vec<serde_json::Value>,
+    /// Wire field `success`.
     pub success: bool,
 }
 
+/// Wire object `ChatgptAuthTokensRefreshParams`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatgptAuthTokensRefreshParams {
     /// Workspace/account identifier that Codex was previously using.
@@ -1184,15 +1396,20 @@ pub struct ChatgptAuthTokensRefreshParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub previous_account_id: Option<String>,
+    /// Wire field `reason`.
     pub reason: ChatgptAuthTokensRefreshReason,
 }
 
+/// Wire object `ChatgptAuthTokensRefreshResponse`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatgptAuthTokensRefreshResponse {
+    /// Wire field `accessToken`.
     #[serde(rename = "accessToken")]
     pub access_token: String,
+    /// Wire field `chatgptAccountId`.
     #[serde(rename = "chatgptAccountId")]
     pub chatgpt_account_id: String,
+    /// Wire field `chatgptPlanType`.
     #[serde(
         rename = "chatgptPlanType",
         default,
@@ -1202,46 +1419,58 @@ pub struct ChatgptAuthTokensRefreshResponse {
 }
 
 open_enum! {
+    /// Wire string `ChatgptAuthTokensRefreshReason`, open to values this release does not know.
     pub enum ChatgptAuthTokensRefreshReason {
         Unauthorized => "unauthorized",
     }
 }
 
+/// Wire object `AttestationGenerateParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AttestationGenerateParams {}
 
+/// Wire object `AttestationGenerateResponse`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AttestationGenerateResponse {
     /// Opaque client attestation token.
     pub token: String,
 }
 
+/// Wire object `ApplyPatchApprovalParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ApplyPatchApprovalParams {
     /// Use to correlate this with \[codex_protocol::protocol::PatchApplyBeginEvent\] and \[codex_protocol::protocol::PatchApplyEndEvent\].
     #[serde(rename = "callId")]
     pub call_id: String,
+    /// Wire field `conversationId`.
     #[serde(rename = "conversationId")]
     pub conversation_id: String,
 }
 
+/// Wire object `ApplyPatchApprovalResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApplyPatchApprovalResponse {
+    /// Wire field `decision`.
     pub decision: ReviewDecision,
 }
 
+/// Wire object `ExecCommandApprovalParams`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExecCommandApprovalParams {
     /// Use to correlate this with \[codex_protocol::protocol::ExecCommandBeginEvent\] and \[codex_protocol::protocol::ExecCommandEndEvent\].
     #[serde(rename = "callId")]
     pub call_id: String,
+    /// Wire field `command`.
     pub command: Vec<String>,
+    /// Wire field `conversationId`.
     #[serde(rename = "conversationId")]
     pub conversation_id: String,
 }
 
+/// Wire object `ExecCommandApprovalResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecCommandApprovalResponse {
+    /// Wire field `decision`.
     pub decision: ReviewDecision,
 }
 
@@ -1272,8 +1501,10 @@ pub enum ReviewDecision {
 
 external_union!(ReviewDecision, { "approved" => Approved, "approved_for_session" => ApprovedForSession, "approved_mcp_policy_amendment" => ApprovedMcpPolicyAmendment, "timed_out" => TimedOut, "abort" => Abort }, { "denied" => Denied });
 
+/// Wire object `DeniedReviewDecision`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeniedReviewDecision {
+    /// Wire field `rejection`.
     pub rejection: String,
 }
 

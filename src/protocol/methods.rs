@@ -9,23 +9,32 @@ use serde::{de::DeserializeOwned, Serialize};
 
 /// A request codex-img sends to the app-server.
 pub trait ClientRequest {
+    /// The method name on the wire.
     const METHOD: &'static str;
+    /// What the request carries as `params` (`()` for none).
     type Params: Serialize;
+    /// What a successful response's `result` decodes into.
     type Response: DeserializeOwned;
 }
 
 /// A request the app-server sends to codex-img, with the response it expects.
 pub trait ServerRequestMethod {
+    /// The method name on the wire.
     const METHOD: &'static str;
+    /// What the request's `params` decode into.
     type Params: DeserializeOwned;
+    /// What codex-img answers with.
     type Response: Serialize;
 }
 
 /// One row of a method table, for documentation and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MethodEntry {
+    /// The method name on the wire.
     pub method: &'static str,
+    /// The Rust params type, as written in the table.
     pub params: &'static str,
+    /// The Rust response type, as written in the table.
     pub response: &'static str,
 }
 
@@ -77,7 +86,12 @@ macro_rules! server_notifications {
         pub enum ServerNotification {
             $(#[doc = concat!("`", $method, "`")] $variant($params),)*
             /// A method codex-img does not model (see [`IGNORED_SERVER_NOTIFICATIONS`]) or does not know.
-            Unrecognized { method: String, params: serde_json::Value },
+            Unrecognized {
+                /// The method name, as sent.
+                method: String,
+                /// The params, as sent.
+                params: serde_json::Value,
+            },
         }
 
         impl ServerNotification {
@@ -92,6 +106,7 @@ macro_rules! server_notifications {
                 }
             }
 
+            /// The method name on the wire.
             pub fn method(&self) -> &str {
                 match self {
                     $(Self::$variant(_) => $method,)*
@@ -117,13 +132,19 @@ macro_rules! server_requests {
         pub enum ServerRequest {
             $(#[doc = concat!("`", $method, "`")] $variant($params),)*
             /// A method this codex-img does not know: it is answered with -32601.
-            Unrecognized { method: String, params: serde_json::Value },
+            Unrecognized {
+                /// The method name, as sent.
+                method: String,
+                /// The params, as sent.
+                params: serde_json::Value,
+            },
         }
 
         impl ServerRequest {
             /// Every server request method in the pinned bundle.
             pub const MODELLED: &'static [&'static str] = &[$($method),*];
 
+            /// Decodes a request's params by its method.
             pub fn decode(method: &str, params: serde_json::Value) -> Result<Self, serde_json::Error> {
                 match method {
                     $($method => serde_json::from_value(params).map(Self::$variant),)*
@@ -131,6 +152,7 @@ macro_rules! server_requests {
                 }
             }
 
+            /// The method name on the wire.
             pub fn method(&self) -> &str {
                 match self {
                     $(Self::$variant(_) => $method,)*

@@ -2,11 +2,12 @@
 //!
 //! [`envelope`] is the JSON-RPC framing without `"jsonrpc"`. [`generated`] holds the typed messages,
 //! written by `cargo xtask codegen` from the schema bundle pinned in `schemas/`, with the method tables
-//! expanded by [`methods`]. [`items`] adds the few hand-written conveniences the session needs on top.
+//! expanded by the private `methods` macros. [`items`] adds the few hand-written conveniences the session needs on top.
 //! Decoding is tolerant throughout: unknown fields are ignored, fields some supported release omits are
 //! optional, and every union keeps what it does not model as raw JSON.
 
 pub mod envelope;
+/// The typed messages, generated from the pinned schema bundle by `cargo xtask codegen`.
 pub mod generated;
 pub mod items;
 mod methods;

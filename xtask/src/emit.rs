@@ -93,7 +93,7 @@ impl<'a> Emitter<'a> {
             let (ty, nullable) = self.rust_type(prop)?;
             let floor_requires = floor.is_none_or(|f| schema::requires(f, wire));
             let required = required && !nullable && floor_requires;
-            doc(&mut fields, prop, "    ");
+            doc_or(&mut fields, prop, "    ", &format!("Wire field `{wire}`."));
             let field = field_name(wire);
             let rename = if field.trim_start_matches("r#") == wire {
                 String::new()
@@ -122,7 +122,7 @@ impl<'a> Emitter<'a> {
                 let _ = writeln!(fields, "    pub {field}: Option<{ty}>,");
             }
         }
-        doc(&mut self.out, def, "");
+        doc_or(&mut self.out, def, "", &format!("Wire object `{name}`."));
         let default = if defaultable { "Default, " } else { "" };
         let _ = writeln!(
             self.out,
@@ -139,7 +139,12 @@ impl<'a> Emitter<'a> {
         only: Option<&[&str]>,
     ) {
         self.out.push_str("open_enum! {\n");
-        doc(&mut self.out, def, "    ");
+        doc_or(
+            &mut self.out,
+            def,
+            "    ",
+            &format!("Wire string `{name}`, open to values this release does not know."),
+        );
         let _ = writeln!(self.out, "    pub enum {name} {{");
         for v in values
             .iter()
@@ -173,7 +178,12 @@ impl<'a> Emitter<'a> {
                 .map_or_else(|| format!("{}{name}", pascal(tag)), str::to_owned);
             variants.push((tag.to_owned(), pascal(tag), struct_name, *alt));
         }
-        doc(&mut self.out, def, "");
+        doc_or(
+            &mut self.out,
+            def,
+            "",
+            &format!("Wire union `{name}`, told apart by its `type` tag."),
+        );
         let _ = writeln!(
             self.out,
             "#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{"
@@ -250,7 +260,12 @@ impl<'a> Emitter<'a> {
                 }
             }
         }
-        doc(&mut self.out, def, "");
+        doc_or(
+            &mut self.out,
+            def,
+            "",
+            &format!("Wire union `{name}`: a string or a single-key object."),
+        );
         let _ = writeln!(
             self.out,
             "#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{"
@@ -537,8 +552,21 @@ fn is_defaultable(ty: &str) -> bool {
     ) || ty.starts_with("Vec<")
 }
 
-fn doc(out: &mut String, schema: &Value, indent: &str) {
-    if let Some(text) = schema.get("description").and_then(Value::as_str) {
+/// The schema's `description` as doc lines, or `fallback` when it has none, so every public item the
+/// generator writes is documented (the crate warns on missing docs).
+fn doc_or(out: &mut String, schema: &Value, indent: &str, fallback: &str) {
+    if !doc(out, schema, indent) {
+        let _ = writeln!(out, "{indent}/// {fallback}");
+    }
+}
+
+/// Writes the schema's `description` as doc lines; whether it had one.
+fn doc(out: &mut String, schema: &Value, indent: &str) -> bool {
+    let text = schema
+        .get("description")
+        .and_then(Value::as_str)
+        .filter(|t| !t.trim().is_empty());
+    if let Some(text) = text {
         for line in text.lines() {
             let line = line.trim_end();
             if line.is_empty() {
@@ -552,6 +580,7 @@ fn doc(out: &mut String, schema: &Value, indent: &str) {
             }
         }
     }
+    text.is_some()
 }
 
 /// `threadId` -> `thread_id`; `type` -> `kind`; keywords are escaped.
@@ -606,6 +635,28 @@ mod tests {
         assert_eq!(pascal("on-request"), "OnRequest");
         assert_eq!(pascal("approved_for_session"), "ApprovedForSession");
         assert_eq!(pascal("inProgress"), "InProgress");
+    }
+
+    #[test]
+    fn every_item_gets_a_doc_line() {
+        let mut out = String::new();
+        doc_or(&mut out, &serde_json::json!({}), "    ", "Wire field `x`.");
+        doc_or(
+            &mut out,
+            &serde_json::json!({"description": "  "}),
+            "",
+            "Wire object `Y`.",
+        );
+        doc_or(
+            &mut out,
+            &serde_json::json!({"description": "See [the docs].\n\nMore."}),
+            "",
+            "unused",
+        );
+        assert_eq!(
+            out,
+            "    /// Wire field `x`.\n/// Wire object `Y`.\n/// See \\[the docs\\].\n///\n/// More.\n"
+        );
     }
 
     #[test]
