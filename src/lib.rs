@@ -7,6 +7,7 @@
 
 pub mod bridge;
 pub mod client;
+pub mod confine;
 pub mod error;
 pub mod image;
 pub mod output;

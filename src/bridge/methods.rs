@@ -18,7 +18,7 @@ use crate::progress::{Phase, Progress};
 use crate::protocol::envelope::RequestId;
 use crate::request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
 
-use super::confine::Root;
+use crate::confine::Root;
 
 pub const GENERATE: &str = "image/generate";
 pub const CANCEL: &str = "image/cancel";
@@ -247,7 +247,7 @@ impl GenerateParams {
             Some(raw) => {
                 let target = match root {
                     Some(root) => root.output_target(&raw)?,
-                    None => super::confine::plain_target(&raw)?,
+                    None => crate::confine::plain_target(&raw)?,
                 };
                 crate::output::precheck_target(&target, self.overwrite)?;
                 Some(target)

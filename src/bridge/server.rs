@@ -32,9 +32,9 @@ use crate::report::{ErrorReport, ImageReport};
 use crate::session::codec::{CodecError, LineReader};
 use crate::session::preflight::PreflightReport;
 
-use super::confine::Root;
 use super::methods::{self, CancelParams, GenerateParams, Job, Method, NoParams, Refusal};
 use super::wire::{self, codes, Incoming, Rejection};
+use crate::confine::Root;
 
 const RUNNING: u8 = 0;
 const COMMITTED: u8 = 1;
