@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use codex_img::bridge::{serve, BridgeOptions};
 use codex_img::session::codec::LineReader;
-use codex_img::{Client, GenerateRequest};
+use codex_img::{Client, GenerateRequest, IfExists};
 use serde_json::{json, Value};
 use tokio::io::{AsyncWriteExt, DuplexStream};
 
@@ -132,7 +132,9 @@ async fn direct(client: &Client, target: &Path) -> Result<Duration, Box<dyn std:
     let image = client
         .generate(GenerateRequest::new("bench direct"))
         .await?;
-    image.save_async(target.to_path_buf(), false).await?;
+    image
+        .save_async(target.to_path_buf(), IfExists::Fail)
+        .await?;
     Ok(started.elapsed())
 }
 

@@ -23,7 +23,7 @@ use crate::session::preflight::{self, PreflightReport};
 /// # async fn demo() -> codex_img::Result<()> {
 /// let client = codex_img::Client::builder().build();
 /// let image = client.generate(codex_img::GenerateRequest::new("a lighthouse at dawn, watercolour")).await?;
-/// image.save("lighthouse.png".as_ref(), false)?;
+/// image.save("lighthouse.png".as_ref(), codex_img::IfExists::Fail)?;
 /// client.shutdown().await;
 /// # Ok(()) }
 /// ```

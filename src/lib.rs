@@ -20,6 +20,7 @@ mod time;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{Category, Error, Result};
+pub use image::{IfExists, ImageFormat};
 pub use output::{CodexIds, GeneratedImage, Timings};
 pub use progress::{Phase, Progress};
 pub use request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};

@@ -26,6 +26,7 @@ use tokio::task::{AbortHandle, JoinError, JoinSet};
 
 use crate::client::Client;
 use crate::error::{Category, Error};
+use crate::image::IfExists;
 use crate::output::GeneratedImage;
 use crate::protocol::envelope::{ErrorCode, ErrorObject, RequestId};
 use crate::report::{ErrorReport, ImageReport};
@@ -291,7 +292,7 @@ impl Server {
             request,
             output,
             return_bytes,
-            overwrite,
+            if_exists,
         } = job;
         let request = request.on_progress(progress);
         let client = self.client.clone();
@@ -303,7 +304,7 @@ impl Server {
                 return (task_id, None);
             }
             let answer = match generated {
-                Ok(image) => deliver(&image, output.as_deref(), overwrite, return_bytes).await,
+                Ok(image) => deliver(&image, output.as_deref(), if_exists, return_bytes).await,
                 Err(e) => Err(e),
             };
             let line = match answer {
@@ -399,13 +400,13 @@ fn commit(state: &AtomicU8) -> bool {
 async fn deliver(
     image: &GeneratedImage,
     target: Option<&Path>,
-    overwrite: bool,
+    if_exists: IfExists,
     return_bytes: bool,
 ) -> Result<Value, Error> {
     let saved = match target {
         Some(target) => Some(
             image
-                .save_async(image.resolve_target(target), overwrite)
+                .save_async(image.resolve_target(target), if_exists)
                 .await?,
         ),
         None => None,

@@ -14,7 +14,7 @@ mod sniff;
 
 pub use error::{ImageError, SaveError};
 pub use measure::dimensions;
-pub use save::{precheck, save_atomic, SaveOptions};
+pub use save::{precheck, save_atomic, IfExists};
 pub use sniff::{sniff, ImageFormat};
 
 use sha2::{Digest, Sha256};
