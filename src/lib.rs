@@ -23,5 +23,6 @@ pub use error::{Category, Error, Result};
 pub use image::{IfExists, ImageFormat};
 pub use output::{CodexIds, GeneratedImage, Timings};
 pub use progress::{Phase, Progress};
+pub use report::{DoctorReport, ErrorReport, ImageReport};
 pub use request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
-pub use session::preflight::{Check, PreflightReport, Status};
+pub use session::preflight::{Check, PreflightReport, Status, Window};

@@ -71,11 +71,14 @@ fn run_cmd(mut cmd: Command) -> Run {
 
 /// Collects the output of a spawned run and waits for it to end.
 fn finish(mut child: Child) -> Run {
-    let mut out = child.stdout.take().expect("stdout");
+    // A caller may have taken stdout to read it as it comes; then this run's `stdout` is empty.
+    let out = child.stdout.take();
     let mut err = child.stderr.take().expect("stderr");
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
+        if let Some(mut out) = out {
+            let _ = out.read_to_string(&mut s);
+        }
         s
     });
     let err_reader = std::thread::spawn(move || {
@@ -782,7 +785,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list
 }
 
-/// Every field of the serialized `PreflightReport`, plus `ready`.
+/// Every field of the serialized `PreflightReport`, plus `ready` and `blocking`.
 fn report_keys() -> BTreeSet<&'static str> {
     set(&[
         "binary",
@@ -794,6 +797,7 @@ fn report_keys() -> BTreeSet<&'static str> {
         "rate_limits",
         "checks",
         "ready",
+        "blocking",
     ])
 }
 
@@ -967,24 +971,90 @@ fn doctor_honours_min_version() {
 
 // ---- serve-stdio ----
 
-#[test]
-fn serve_stdio_exits_0_when_stdin_closes() {
-    let world = World::new();
+/// `serve-stdio` in `world`, fed `lines` on stdin (each answered before the next is sent), then stdin
+/// closed. Returns every line it wrote to stdout, and the run's exit code and stderr.
+fn serve_stdio(world: &World, lines: &[Value]) -> (Vec<Value>, Run) {
+    use std::io::{BufRead as _, Write as _};
     let mut cmd = command(
-        &world,
+        world,
         &["serve-stdio", "--root", path_str(world.dir.path())],
     );
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
-    drop(child.stdin.take());
-    let run = finish(child);
-    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
-    // Only the bridge writes to stdout, and only JSON-RPC 2.0.
-    for line in run.stdout.lines() {
-        let message: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        assert_eq!(message["jsonrpc"], "2.0", "{line}");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut out = Vec::new();
+    for line in lines {
+        writeln!(stdin, "{line}").expect("write stdin");
+        stdin.flush().expect("flush stdin");
+        // Wait for this request's answer (notifications may come first), with a deadline.
+        loop {
+            let got = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("an answer from serve-stdio within a minute");
+            let message: Value =
+                serde_json::from_str(&got).unwrap_or_else(|e| panic!("{e}: {got}"));
+            let answered = message.get("id") == line.get("id") && message.get("method").is_none();
+            out.push(message);
+            if answered {
+                break;
+            }
+        }
     }
+    drop(stdin);
+    let run = finish(child);
+    // Everything written after stdin closed, up to exit.
+    reader.join().expect("reader thread");
+    for got in rx.try_iter() {
+        out.push(serde_json::from_str(&got).unwrap_or_else(|e| panic!("{e}: {got}")));
+    }
+    (out, run)
+}
+
+#[test]
+fn serve_stdio_answers_then_exits_0_when_stdin_closes() {
+    let world = World::new();
+    let requests = [
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "image/cancel", "params": {"id": 99}}),
+        serde_json::json!({"jsonrpc": "2.0", "id": "two", "method": "no/such"}),
+    ];
+    let (lines, run) = serve_stdio(&world, &requests);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    // Only the bridge writes to stdout: exactly one JSON-RPC 2.0 answer per request, nothing else.
+    assert_eq!(
+        lines,
+        vec![
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {"cancelled": false}}),
+            serde_json::json!({"jsonrpc": "2.0", "id": "two", "error": {"code": -32601, "message": "method not found: `no/such`; the bridge serves image/generate, image/cancel, codex/doctor and bridge/shutdown"}}),
+        ]
+    );
+    assert_eq!(run.stdout, "");
     assert_no_orphans(&world);
+}
+
+/// `doctor --json` and the bridge's `codex/doctor` print one shape: the same keys and values against the
+/// same fake, ready or not.
+#[test]
+fn doctor_json_and_the_bridge_doctor_are_the_same_object() {
+    for world in [World::new(), World::new().set("FAKE_LOGIN", "apikey")] {
+        let cli = run(&world, &["doctor", "--json"]).json();
+        let request = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "codex/doctor"});
+        let (lines, served) = serve_stdio(&world, &[request]);
+        assert_eq!(served.code, 0, "stderr: {}", served.stderr);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["result"], cli);
+        assert_eq!(keys(&cli), report_keys());
+        assert_no_orphans(&world);
+    }
 }

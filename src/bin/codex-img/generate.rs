@@ -118,13 +118,13 @@ pub async fn run(
     };
     match result {
         Ok((image, path)) => {
-            let report = ImageReport::new(&image, &path);
+            let report = ImageReport::new(&image, Some(&path));
             if args.json {
                 print_json(&report);
             } else {
                 print_stdout(&format!(
                     "{}\n{} {}x{}, {} bytes, sha256 {}, {:.1}s\n",
-                    report.path,
+                    path.display(),
                     image.format,
                     report.width,
                     report.height,
