@@ -452,10 +452,6 @@ fn no_image_is_a_retryable_runtime_error_with_a_hint() {
 fn a_usage_limit_reports_when_it_resets() {
     let world = World::new();
     let target = world.dir.path().join("a.png");
-    let before = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64;
     let run = run(
         &world,
         &[
@@ -478,14 +474,18 @@ fn a_usage_limit_reports_when_it_resets() {
             "resets_at_text"
         ])
     );
-    // The fake says now + 2 h.
-    let resets_at = json["resets_at"].as_i64().expect("resets_at");
-    assert!(
-        (before + 7100..before + 7300).contains(&resets_at),
-        "{resets_at}"
-    );
+    // Exactly the reset the fake sent, in both forms.
+    let sent = |n: usize| -> i64 {
+        // Each run is its own fake process with its own log: the newest event is this run's.
+        let mut events = world.events("usage_limit");
+        assert_eq!(events.len(), n, "{events:?}");
+        events.sort_by_key(|e| e["atMs"].as_i64());
+        events[n - 1]["resetsAt"].as_i64().expect("resetsAt")
+    };
+    let resets_at = sent(1);
+    assert_eq!(json["resets_at"], resets_at);
     let text = json["resets_at_text"].as_str().expect("resets_at_text");
-    assert!(text.ends_with('Z') && text.contains('T'), "{text}");
+    assert_eq!(parse_rfc3339_utc(text), Some(resets_at), "{text}");
 
     let human = run_cmd(command(
         &world,
@@ -497,7 +497,6 @@ fn a_usage_limit_reports_when_it_resets() {
         ],
     ));
     assert_eq!(human.code, 5);
-    // The fake sets the reset two hours after each run's turn, so only the shape is compared.
     let hint = human
         .stderr
         .lines()
@@ -508,11 +507,34 @@ fn a_usage_limit_reports_when_it_resets() {
         .split(';')
         .next()
         .unwrap_or_default();
-    assert_eq!(
-        (when.len(), &when[..11]),
-        (text.len(), &text[..11]),
-        "{hint}"
-    );
+    // This run's turn got its own reset from the fake.
+    assert_eq!(parse_rfc3339_utc(when), Some(sent(2)), "{hint}");
+}
+
+/// Unix seconds of `YYYY-MM-DDTHH:MM:SSZ`, the form codex-img prints; `None` for anything else.
+fn parse_rfc3339_utc(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from 1970-01-01 to y-m-d (proleptic Gregorian), after Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 #[test]
