@@ -38,6 +38,7 @@ struct Inner {
 }
 
 impl Client {
+    /// A builder with every setting at its default.
     pub fn builder() -> ClientBuilder {
         ClientBuilder {
             config: Config::default(),
@@ -69,7 +70,8 @@ impl Client {
         }
     }
 
-    pub fn config(&self) -> &Config {
+    #[allow(dead_code)] // For the crate's own diagnostics; `Config` is not public.
+    pub(crate) fn config(&self) -> &Config {
         self.inner.manager.config()
     }
 }

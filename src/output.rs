@@ -12,15 +12,21 @@ use crate::image::{self, IfExists, ImageFormat};
 /// A generated image, checked by its magic bytes and measured from its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedImage {
+    /// The encoded image, exactly as the image tool produced it.
     pub bytes: Vec<u8>,
+    /// The format, from the magic bytes.
     pub format: ImageFormat,
+    /// Width in pixels, from the image header.
     pub width: u32,
+    /// Height in pixels, from the image header.
     pub height: u32,
     /// Lowercase hex SHA-256 of `bytes`.
     pub sha256: String,
     /// The prompt the image tool actually used, when Codex reports it.
     pub revised_prompt: Option<String>,
+    /// Codex's identifiers for the generation.
     pub ids: CodexIds,
+    /// Where the time went.
     pub timings: Timings,
     /// The Codex CLI version that made it.
     pub codex_version: String,
@@ -29,8 +35,11 @@ pub struct GeneratedImage {
 /// Codex's identifiers for the generation, for logs and support.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CodexIds {
+    /// The ephemeral thread the generation ran in.
     pub thread_id: String,
+    /// The turn that called the image tool.
     pub turn_id: String,
+    /// The image-generation item.
     pub item_id: String,
 }
 
@@ -52,10 +61,15 @@ pub struct Timings {
 /// Timings in milliseconds, as the CLI's `--json` and the bridge report them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TimingsMs {
+    /// [`Timings::queue_wait`].
     pub queue_wait_ms: u64,
+    /// [`Timings::process_start`]; `null` when a warm process was used.
     pub process_start_ms: Option<u64>,
+    /// [`Timings::thread_start`].
     pub thread_start_ms: u64,
+    /// [`Timings::time_to_image`].
     pub time_to_image_ms: u64,
+    /// [`Timings::total`].
     pub total_ms: u64,
 }
 
@@ -64,6 +78,7 @@ fn ms(d: Duration) -> u64 {
 }
 
 impl Timings {
+    /// The same timings in whole milliseconds (saturating), for reports.
     pub fn as_millis(&self) -> TimingsMs {
         TimingsMs {
             queue_wait_ms: ms(self.queue_wait),

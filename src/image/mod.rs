@@ -22,8 +22,11 @@ use sha2::{Digest, Sha256};
 /// What an image is, as far as its header tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct ImageInfo {
+    /// The format, from the magic bytes.
     pub format: ImageFormat,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
 }
 
