@@ -72,7 +72,10 @@ mod tests {
             .map(|line| {
                 let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
                 assert_eq!(cells.len(), 2, "not a two-column row: {line}");
-                let code = cells[0].trim().parse().unwrap_or_else(|e| panic!("{e}: {line}"));
+                let code = cells[0]
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{e}: {line}"));
                 (code, cells[1].trim().replace('`', ""))
             })
             .collect()
