@@ -19,10 +19,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use codex_img::bridge::{serve, BridgeOptions};
-use codex_img::session::codec::LineReader;
-use codex_img::{Client, GenerateRequest};
+use codex_img::{Client, GenerateRequest, IfExists};
 use serde_json::{json, Value};
-use tokio::io::{AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
 const SIZES: [&str; 2] = ["64x48", "1024x1024"];
 
@@ -132,14 +131,16 @@ async fn direct(client: &Client, target: &Path) -> Result<Duration, Box<dyn std:
     let image = client
         .generate(GenerateRequest::new("bench direct"))
         .await?;
-    image.save_async(target.to_path_buf(), false).await?;
+    image
+        .save_async(target.to_path_buf(), IfExists::Fail)
+        .await?;
     Ok(started.elapsed())
 }
 
 /// The host side of an in-process bridge.
 struct Host {
     input: DuplexStream,
-    output: LineReader<DuplexStream>,
+    output: Lines<BufReader<DuplexStream>>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -155,7 +156,7 @@ impl Host {
         ));
         Self {
             input,
-            output: LineReader::new(output, 256 << 20),
+            output: BufReader::new(output).lines(),
             served,
         }
     }
@@ -176,7 +177,7 @@ impl Host {
                 .next_line()
                 .await?
                 .ok_or("the bridge closed its output")?;
-            let message: Value = serde_json::from_slice(&line)?;
+            let message: Value = serde_json::from_str(&line)?;
             if message["id"] == id {
                 if let Some(error) = message.get("error") {
                     return Err(format!("bridge error: {error}").into());

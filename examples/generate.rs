@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use codex_img::{Client, GenerateRequest, Hints, Size};
+use codex_img::{Client, GenerateRequest, Hints, IfExists, Size};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -38,7 +38,7 @@ async fn main() -> std::process::ExitCode {
         .on_progress(|p| eprintln!("{:>6.1}s {}", p.elapsed.as_secs_f32(), p.phase.as_str()));
     let result = client.generate(request).await;
     let code = match result.and_then(|image| {
-        let path = image.save(out.as_ref(), false)?;
+        let path = image.save(out.as_ref(), IfExists::Fail)?;
         println!(
             "{} ({}x{} {}, sha256 {})",
             path.display(),

@@ -23,7 +23,7 @@ use crate::session::preflight::{self, PreflightReport};
 /// # async fn demo() -> codex_img::Result<()> {
 /// let client = codex_img::Client::builder().build();
 /// let image = client.generate(codex_img::GenerateRequest::new("a lighthouse at dawn, watercolour")).await?;
-/// image.save("lighthouse.png".as_ref(), false)?;
+/// image.save("lighthouse.png".as_ref(), codex_img::IfExists::Fail)?;
 /// client.shutdown().await;
 /// # Ok(()) }
 /// ```
@@ -38,6 +38,7 @@ struct Inner {
 }
 
 impl Client {
+    /// A builder with every setting at its default.
     pub fn builder() -> ClientBuilder {
         ClientBuilder {
             config: Config::default(),
@@ -69,7 +70,8 @@ impl Client {
         }
     }
 
-    pub fn config(&self) -> &Config {
+    #[allow(dead_code)] // For the crate's own diagnostics; `Config` is not public.
+    pub(crate) fn config(&self) -> &Config {
         self.inner.manager.config()
     }
 }

@@ -2,24 +2,53 @@
 //!
 //! The crate drives one warm `codex app-server` child over JSON-RPC on stdio and turns each request into
 //! one ephemeral Codex thread whose only job is to call the built-in image tool. Data flows one way: a face
-//! (the `codex-img` binary or the stdio bridge) builds a request, [`session`] runs it on the warm child,
-//! [`protocol`] carries it on the wire, and [`image`] checks and saves what comes back.
+//! (the `codex-img` binary, the stdio [`bridge`], or a Rust program) builds a [`GenerateRequest`], a
+//! [`Client`] runs it on the warm child, [`protocol`] carries it on the wire, and [`image`] checks and
+//! saves what comes back as a [`GeneratedImage`].
+//!
+//! ```no_run
+//! # async fn demo() -> codex_img::Result<()> {
+//! use codex_img::{Client, GenerateRequest, IfExists};
+//!
+//! let client = Client::builder().build();
+//! let image = client.generate(GenerateRequest::new("a lighthouse at dawn, watercolour")).await?;
+//! image.save("lighthouse.png".as_ref(), IfExists::Fail)?;
+//! client.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Everything a program needs is re-exported here at the root. The modules that stay public are the
+//! shared pieces faces build on: [`report`] (the JSON shapes every face prints), [`output`] (pre-checking
+//! an output target), [`confine`] (`--root` confinement), [`image`] (pure image-byte helpers),
+//! [`request`] (request limits), [`error`], [`bridge`] and [`protocol`] (the generated app-server types).
+//!
+//! Cargo features: `cli` (default) builds the `codex-img` binary and brings `clap`, `tracing-subscriber`
+//! and signal handling; `codex-img = { version = "…", default-features = false }` is the library alone.
+
+#![warn(missing_docs)]
 
 pub mod bridge;
-pub mod client;
+mod client;
+pub mod confine;
+// Documented item by item in its own file; until every item there is, it is exempt.
+#[allow(missing_docs)]
 pub mod error;
 pub mod image;
 pub mod output;
-pub mod progress;
+mod progress;
 pub mod protocol;
 pub mod report;
 pub mod request;
-pub mod session;
+mod session;
 mod time;
 
+pub use bridge::{serve as serve_bridge, serve_stdio, BridgeOptions};
 pub use client::{Client, ClientBuilder};
 pub use error::{Category, Error, Result};
-pub use output::{CodexIds, GeneratedImage, Timings};
+pub use image::{IfExists, ImageFormat};
+pub use output::{CodexIds, GeneratedImage, Timings, TimingsMs};
 pub use progress::{Phase, Progress};
+pub use report::{DoctorReport, ErrorReport, ImageReport};
 pub use request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
-pub use session::preflight::{Check, PreflightReport, Status};
+pub use session::preflight::{Check, PreflightReport, Status, Window};

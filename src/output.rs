@@ -7,20 +7,26 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::image::{self, ImageFormat, SaveOptions};
+use crate::image::{self, IfExists, ImageFormat};
 
 /// A generated image, checked by its magic bytes and measured from its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedImage {
+    /// The encoded image, exactly as the image tool produced it.
     pub bytes: Vec<u8>,
+    /// The format, from the magic bytes.
     pub format: ImageFormat,
+    /// Width in pixels, from the image header.
     pub width: u32,
+    /// Height in pixels, from the image header.
     pub height: u32,
     /// Lowercase hex SHA-256 of `bytes`.
     pub sha256: String,
     /// The prompt the image tool actually used, when Codex reports it.
     pub revised_prompt: Option<String>,
+    /// Codex's identifiers for the generation.
     pub ids: CodexIds,
+    /// Where the time went.
     pub timings: Timings,
     /// The Codex CLI version that made it.
     pub codex_version: String,
@@ -29,8 +35,11 @@ pub struct GeneratedImage {
 /// Codex's identifiers for the generation, for logs and support.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CodexIds {
+    /// The ephemeral thread the generation ran in.
     pub thread_id: String,
+    /// The turn that called the image tool.
     pub turn_id: String,
+    /// The image-generation item.
     pub item_id: String,
 }
 
@@ -52,10 +61,15 @@ pub struct Timings {
 /// Timings in milliseconds, as the CLI's `--json` and the bridge report them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TimingsMs {
+    /// [`Timings::queue_wait`].
     pub queue_wait_ms: u64,
+    /// [`Timings::process_start`]; `null` when a warm process was used.
     pub process_start_ms: Option<u64>,
+    /// [`Timings::thread_start`].
     pub thread_start_ms: u64,
+    /// [`Timings::time_to_image`].
     pub time_to_image_ms: u64,
+    /// [`Timings::total`].
     pub total_ms: u64,
 }
 
@@ -64,6 +78,7 @@ fn ms(d: Duration) -> u64 {
 }
 
 impl Timings {
+    /// The same timings in whole milliseconds (saturating), for reports.
     pub fn as_millis(&self) -> TimingsMs {
         TimingsMs {
             queue_wait_ms: ms(self.queue_wait),
@@ -78,8 +93,7 @@ impl Timings {
 /// Checks, before any quota is spent, that an image could be saved at `target`: a file path, or an
 /// existing directory where [`GeneratedImage::resolve_target`] will name the file. The CLI and the bridge
 /// both run it; the save checks again when it writes, so a file that appears meanwhile is not clobbered.
-pub fn precheck_target(target: &Path, overwrite: bool) -> Result<()> {
-    let opts = SaveOptions { overwrite };
+pub fn precheck_target(target: &Path, opts: IfExists) -> Result<()> {
     let checked = match std::fs::symlink_metadata(target) {
         // The generated name is not known yet; a hidden placeholder proves the folder takes new files.
         Ok(meta) if meta.is_dir() => image::precheck(&target.join(".codex-img-target-check"), opts),
@@ -90,26 +104,22 @@ pub fn precheck_target(target: &Path, overwrite: bool) -> Result<()> {
 
 impl GeneratedImage {
     /// Writes the image to `path` atomically (temp file, fsync, rename). An existing file is an
-    /// `output/exists` error unless `overwrite`; a symlink at the target is always refused.
-    pub fn save(&self, path: &Path, overwrite: bool) -> Result<PathBuf> {
-        Ok(image::save_atomic(
-            &self.bytes,
-            path,
-            SaveOptions { overwrite },
-        )?)
+    /// `output/exists` error unless `if_exists` is [`IfExists::Replace`]; a symlink at the target is
+    /// always refused. Returns the path written.
+    pub fn save(&self, path: &Path, if_exists: IfExists) -> Result<PathBuf> {
+        Ok(image::save_atomic(&self.bytes, path, if_exists)?)
     }
 
     /// Like [`save`](Self::save), but off the async runtime's worker threads.
-    pub async fn save_async(&self, path: PathBuf, overwrite: bool) -> Result<PathBuf> {
+    pub async fn save_async(&self, path: PathBuf, if_exists: IfExists) -> Result<PathBuf> {
         let bytes = self.bytes.clone();
-        let joined = tokio::task::spawn_blocking(move || {
-            image::save_atomic(&bytes, &path, SaveOptions { overwrite })
-        })
-        .await
-        .map_err(|e| crate::Error::OutputWriteFailed {
-            path: PathBuf::new(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let joined =
+            tokio::task::spawn_blocking(move || image::save_atomic(&bytes, &path, if_exists))
+                .await
+                .map_err(|e| crate::Error::OutputWriteFailed {
+                    path: PathBuf::new(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
         Ok(joined?)
     }
 
@@ -135,11 +145,12 @@ impl GeneratedImage {
 #[cfg(test)]
 mod tests {
     use super::precheck_target;
+    use crate::image::IfExists::{self, Fail, Replace};
     use pretty_assertions::assert_eq;
     use std::path::Path;
 
-    fn code(target: &Path, overwrite: bool) -> &'static str {
-        match precheck_target(target, overwrite) {
+    fn code(target: &Path, if_exists: IfExists) -> &'static str {
+        match precheck_target(target, if_exists) {
             Ok(()) => "ok",
             Err(e) => e.code(),
         }
@@ -152,28 +163,28 @@ mod tests {
         let file = dir.join("a.png");
         std::fs::write(&file, b"x").expect("write");
         let cases = [
-            (dir.join("new.png"), false, "ok"),
-            (dir.to_path_buf(), false, "ok"),
-            (file.clone(), false, "output/exists"),
-            (file.clone(), true, "ok"),
-            (dir.join("missing/new.png"), false, "output/invalid_target"),
-            (file.join("x.png"), false, "output/invalid_target"),
-            (Path::new("").to_path_buf(), false, "output/invalid_target"),
+            (dir.join("new.png"), Fail, "ok"),
+            (dir.to_path_buf(), Fail, "ok"),
+            (file.clone(), Fail, "output/exists"),
+            (file.clone(), Replace, "ok"),
+            (dir.join("missing/new.png"), Fail, "output/invalid_target"),
+            (file.join("x.png"), Fail, "output/invalid_target"),
+            (Path::new("").to_path_buf(), Fail, "output/invalid_target"),
         ];
-        for (target, overwrite, expected) in cases {
-            assert_eq!(code(&target, overwrite), expected, "{}", target.display());
+        for (target, if_exists, expected) in cases {
+            assert_eq!(code(&target, if_exists), expected, "{}", target.display());
         }
         #[cfg(unix)]
         {
             let link = dir.join("link.png");
             std::os::unix::fs::symlink(&file, &link).expect("link");
-            assert_eq!(code(&link, true), "output/invalid_target");
+            assert_eq!(code(&link, Replace), "output/invalid_target");
             let dir_link = dir.join("dir-link");
             std::os::unix::fs::symlink(dir, &dir_link).expect("link");
-            assert_eq!(code(&dir_link, false), "output/invalid_target");
+            assert_eq!(code(&dir_link, Fail), "output/invalid_target");
             let dangling = dir.join("dangling.png");
             std::os::unix::fs::symlink(dir.join("nowhere"), &dangling).expect("link");
-            assert_eq!(code(&dangling, false), "output/invalid_target");
+            assert_eq!(code(&dangling, Fail), "output/invalid_target");
         }
         // The writability probe leaves nothing behind.
         let left: Vec<String> = std::fs::read_dir(dir)

@@ -1,36 +1,56 @@
-//! The machine-readable shapes every face prints: the CLI's `--json` object and the bridge's results and
-//! error `data` are these, so a script that reads one reads the other.
+//! The machine-readable shapes every face prints: the CLI's `--json` objects and the bridge's results and
+//! error `data` are these typed structs, serialized as they are, so a script that reads one reads the
+//! other. No face adds or patches fields: a field a face needs is added here, once.
 
 use std::path::Path;
 
+use base64::Engine as _;
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::image::ImageFormat;
 use crate::output::{CodexIds, GeneratedImage, TimingsMs};
+use crate::session::preflight::PreflightReport;
 
-/// A saved image.
+/// A generated image: what it is, where it was saved, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImageReport {
+    /// Always `true`: tells an image report from an [`ErrorReport`] on the same stream.
     pub ok: bool,
-    pub path: String,
+    /// Where the image was saved; `null` when it was not saved (a host asked for the bytes only).
+    pub path: Option<String>,
+    /// The format, from the image's magic bytes: `png`, `jpeg`, `webp` or `gif`.
     pub format: ImageFormat,
+    /// The MIME type of `format`.
     pub mime: &'static str,
+    /// Width in pixels, from the image header.
     pub width: u32,
+    /// Height in pixels, from the image header.
     pub height: u32,
+    /// Size of the image in bytes.
     pub bytes: usize,
+    /// Lowercase hex SHA-256 of the image bytes.
     pub sha256: String,
+    /// The prompt the image tool actually used, when Codex reports it.
     pub revised_prompt: Option<String>,
+    /// The Codex CLI version that made the image.
     pub codex_version: String,
+    /// Codex's identifiers for the generation.
     pub ids: CodexIds,
+    /// Where the time went, in milliseconds.
     pub timings: TimingsMs,
+    /// The image bytes in standard base64, only when asked for ([`with_base64`](Self::with_base64));
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
 }
 
 impl ImageReport {
-    pub fn new(image: &GeneratedImage, saved_to: &Path) -> Self {
+    /// The report of `image`, saved at `saved_to` (or not saved, when `None`), without the bytes.
+    pub fn new(image: &GeneratedImage, saved_to: Option<&Path>) -> Self {
         Self {
             ok: true,
-            path: saved_to.display().to_string(),
+            path: saved_to.map(|p| p.display().to_string()),
             format: image.format,
             mime: image.format.mime(),
             width: image.width,
@@ -41,20 +61,32 @@ impl ImageReport {
             codex_version: image.codex_version.clone(),
             ids: image.ids.clone(),
             timings: image.timings.as_millis(),
+            base64: None,
         }
+    }
+
+    /// Adds `image`'s bytes as base64 (the image the report was made from).
+    pub fn with_base64(mut self, image: &GeneratedImage) -> Self {
+        self.base64 = Some(base64::engine::general_purpose::STANDARD.encode(&image.bytes));
+        self
     }
 }
 
 /// A failure: the stable code, the message, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorReport {
+    /// Always `false`: tells an error report from an [`ImageReport`] on the same stream.
     pub ok: bool,
+    /// The stable `category/name` code, as in the README's error table.
     pub code: &'static str,
+    /// What went wrong and what to do, for a person.
     pub message: String,
+    /// Whether the same request can succeed if tried again as it is.
     pub retryable: bool,
-    /// For `runtime/usage_limit`: when the limit resets, as unix seconds and RFC 3339.
+    /// For `runtime/usage_limit`: when the limit resets, as unix seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resets_at: Option<i64>,
+    /// `resets_at` as RFC 3339 in UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resets_at_text: Option<String>,
 }
@@ -69,6 +101,29 @@ impl From<&Error> for ErrorReport {
             retryable: e.retryable(),
             resets_at,
             resets_at_text: resets_at.map(crate::time::rfc3339),
+        }
+    }
+}
+
+/// What `codex-img doctor --json` prints and the bridge's `codex/doctor` returns: every field of the
+/// [`PreflightReport`], then `ready`, then `blocking` (`null` when ready).
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    /// The checks and what they found.
+    #[serde(flatten)]
+    pub preflight: PreflightReport,
+    /// True when a generation would not fail on any check.
+    pub ready: bool,
+    /// When not ready, the first blocking problem, as the error a generation would give.
+    pub blocking: Option<ErrorReport>,
+}
+
+impl From<&PreflightReport> for DoctorReport {
+    fn from(report: &PreflightReport) -> Self {
+        Self {
+            preflight: report.clone(),
+            ready: report.ready(),
+            blocking: report.blocking.as_deref().map(ErrorReport::from),
         }
     }
 }

@@ -25,7 +25,9 @@ pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
 /// An input image, by path or by bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageSource {
+    /// A file, read when the request is checked.
     Path(PathBuf),
+    /// The encoded image itself (PNG, JPEG, WebP or GIF).
     Bytes(Vec<u8>),
 }
 
@@ -50,49 +52,68 @@ impl From<Vec<u8>> for ImageSource {
 /// A requested size in pixels (a hint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Size {
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
 }
 
 /// A requested aspect ratio (a hint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Aspect {
+    /// The width part of `width:height`.
     pub width: u32,
+    /// The height part of `width:height`.
     pub height: u32,
 }
 
+/// A requested quality (a hint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quality {
+    /// `low`.
     Low,
+    /// `medium`.
     Medium,
+    /// `high`.
     High,
+    /// `auto`: the model decides.
     Auto,
 }
 
+/// A requested background (a hint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Background {
+    /// `transparent`: an alpha background, where the format allows it.
     Transparent,
+    /// `opaque`.
     Opaque,
+    /// `auto`: the model decides.
     Auto,
 }
 
 /// Hints passed to the model in the prompt text; none of them is guaranteed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Hints {
+    /// The size to ask for.
     pub size: Option<Size>,
+    /// The aspect ratio to ask for.
     pub aspect: Option<Aspect>,
+    /// The quality to ask for.
     pub quality: Option<Quality>,
+    /// The background to ask for.
     pub background: Option<Background>,
 }
 
 /// One image generation.
 #[derive(Clone)]
 pub struct GenerateRequest {
+    /// What to draw: non-empty, at most [`MAX_PROMPT_CHARS`] characters, no NUL.
     pub prompt: String,
     /// The image to edit (image-to-image).
     pub image: Option<ImageSource>,
     /// Reference images, in the order given.
     pub references: Vec<ImageSource>,
+    /// Size, aspect, quality and background hints, written into the prompt.
     pub hints: Hints,
     /// Overrides the client's per-request deadline.
     pub timeout: Option<Duration>,
@@ -122,6 +143,7 @@ fn source_label(s: &ImageSource) -> String {
 }
 
 impl GenerateRequest {
+    /// A text-to-image request with no hints and the client's default deadline.
     pub fn new(prompt: impl Into<String>) -> Self {
         Self {
             prompt: prompt.into(),
@@ -133,21 +155,25 @@ impl GenerateRequest {
         }
     }
 
+    /// Sets the image to edit (image-to-image).
     pub fn image(mut self, source: impl Into<ImageSource>) -> Self {
         self.image = Some(source.into());
         self
     }
 
+    /// Adds a reference image, after those already added (at most [`MAX_REFERENCES`]).
     pub fn reference(mut self, source: impl Into<ImageSource>) -> Self {
         self.references.push(source.into());
         self
     }
 
+    /// Replaces the hints.
     pub fn hints(mut self, hints: Hints) -> Self {
         self.hints = hints;
         self
     }
 
+    /// Overrides the client's per-request deadline for this request.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -320,6 +346,7 @@ pub(crate) fn turn_text(checked: &Checked, staged_names: &[String]) -> String {
 macro_rules! word_enum {
     ($ty:ident, $what:literal, { $($variant:ident => $word:literal),* }) => {
         impl $ty {
+            /// The word for this value, as the CLI and the bridge spell it.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $word),* }
             }

@@ -260,7 +260,7 @@ async fn batches_are_refused_with_one_error() {
 async fn an_over_long_line_is_refused_and_the_next_request_is_served() {
     let world = World::new();
     let mut bridge = Bridge::start(world.client(), BridgeOptions::default());
-    let limit = codex_img::bridge::wire::MAX_LINE;
+    let limit = codex_img::bridge::MAX_LINE;
     let mut line =
         br#"{"jsonrpc":"2.0","id":1,"method":"image/generate","params":{"prompt":""#.to_vec();
     line.resize(limit + 1024, b'a');

@@ -71,11 +71,14 @@ fn run_cmd(mut cmd: Command) -> Run {
 
 /// Collects the output of a spawned run and waits for it to end.
 fn finish(mut child: Child) -> Run {
-    let mut out = child.stdout.take().expect("stdout");
+    // A caller may have taken stdout to read it as it comes; then this run's `stdout` is empty.
+    let out = child.stdout.take();
     let mut err = child.stderr.take().expect("stderr");
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
+        if let Some(mut out) = out {
+            let _ = out.read_to_string(&mut s);
+        }
         s
     });
     let err_reader = std::thread::spawn(move || {
@@ -449,10 +452,6 @@ fn no_image_is_a_retryable_runtime_error_with_a_hint() {
 fn a_usage_limit_reports_when_it_resets() {
     let world = World::new();
     let target = world.dir.path().join("a.png");
-    let before = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64;
     let run = run(
         &world,
         &[
@@ -475,14 +474,18 @@ fn a_usage_limit_reports_when_it_resets() {
             "resets_at_text"
         ])
     );
-    // The fake says now + 2 h.
-    let resets_at = json["resets_at"].as_i64().expect("resets_at");
-    assert!(
-        (before + 7100..before + 7300).contains(&resets_at),
-        "{resets_at}"
-    );
+    // Exactly the reset the fake sent, in both forms.
+    let sent = |n: usize| -> i64 {
+        // Each run is its own fake process with its own log: the newest event is this run's.
+        let mut events = world.events("usage_limit");
+        assert_eq!(events.len(), n, "{events:?}");
+        events.sort_by_key(|e| e["atMs"].as_i64());
+        events[n - 1]["resetsAt"].as_i64().expect("resetsAt")
+    };
+    let resets_at = sent(1);
+    assert_eq!(json["resets_at"], resets_at);
     let text = json["resets_at_text"].as_str().expect("resets_at_text");
-    assert!(text.ends_with('Z') && text.contains('T'), "{text}");
+    assert_eq!(parse_rfc3339_utc(text), Some(resets_at), "{text}");
 
     let human = run_cmd(command(
         &world,
@@ -494,7 +497,6 @@ fn a_usage_limit_reports_when_it_resets() {
         ],
     ));
     assert_eq!(human.code, 5);
-    // The fake sets the reset two hours after each run's turn, so only the shape is compared.
     let hint = human
         .stderr
         .lines()
@@ -505,11 +507,34 @@ fn a_usage_limit_reports_when_it_resets() {
         .split(';')
         .next()
         .unwrap_or_default();
-    assert_eq!(
-        (when.len(), &when[..11]),
-        (text.len(), &text[..11]),
-        "{hint}"
-    );
+    // This run's turn got its own reset from the fake.
+    assert_eq!(parse_rfc3339_utc(when), Some(sent(2)), "{hint}");
+}
+
+/// Unix seconds of `YYYY-MM-DDTHH:MM:SSZ`, the form codex-img prints; `None` for anything else.
+fn parse_rfc3339_utc(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from 1970-01-01 to y-m-d (proleptic Gregorian), after Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 #[test]
@@ -782,7 +807,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list
 }
 
-/// Every field of the serialized `PreflightReport`, plus `ready`.
+/// Every field of the serialized `PreflightReport`, plus `ready` and `blocking`.
 fn report_keys() -> BTreeSet<&'static str> {
     set(&[
         "binary",
@@ -794,6 +819,7 @@ fn report_keys() -> BTreeSet<&'static str> {
         "rate_limits",
         "checks",
         "ready",
+        "blocking",
     ])
 }
 
@@ -967,24 +993,90 @@ fn doctor_honours_min_version() {
 
 // ---- serve-stdio ----
 
-#[test]
-fn serve_stdio_exits_0_when_stdin_closes() {
-    let world = World::new();
+/// `serve-stdio` in `world`, fed `lines` on stdin (each answered before the next is sent), then stdin
+/// closed. Returns every line it wrote to stdout, and the run's exit code and stderr.
+fn serve_stdio(world: &World, lines: &[Value]) -> (Vec<Value>, Run) {
+    use std::io::{BufRead as _, Write as _};
     let mut cmd = command(
-        &world,
+        world,
         &["serve-stdio", "--root", path_str(world.dir.path())],
     );
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
-    drop(child.stdin.take());
-    let run = finish(child);
-    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
-    // Only the bridge writes to stdout, and only JSON-RPC 2.0.
-    for line in run.stdout.lines() {
-        let message: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        assert_eq!(message["jsonrpc"], "2.0", "{line}");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut out = Vec::new();
+    for line in lines {
+        writeln!(stdin, "{line}").expect("write stdin");
+        stdin.flush().expect("flush stdin");
+        // Wait for this request's answer (notifications may come first), with a deadline.
+        loop {
+            let got = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("an answer from serve-stdio within a minute");
+            let message: Value =
+                serde_json::from_str(&got).unwrap_or_else(|e| panic!("{e}: {got}"));
+            let answered = message.get("id") == line.get("id") && message.get("method").is_none();
+            out.push(message);
+            if answered {
+                break;
+            }
+        }
     }
+    drop(stdin);
+    let run = finish(child);
+    // Everything written after stdin closed, up to exit.
+    reader.join().expect("reader thread");
+    for got in rx.try_iter() {
+        out.push(serde_json::from_str(&got).unwrap_or_else(|e| panic!("{e}: {got}")));
+    }
+    (out, run)
+}
+
+#[test]
+fn serve_stdio_answers_then_exits_0_when_stdin_closes() {
+    let world = World::new();
+    let requests = [
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "image/cancel", "params": {"id": 99}}),
+        serde_json::json!({"jsonrpc": "2.0", "id": "two", "method": "no/such"}),
+    ];
+    let (lines, run) = serve_stdio(&world, &requests);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    // Only the bridge writes to stdout: exactly one JSON-RPC 2.0 answer per request, nothing else.
+    assert_eq!(
+        lines,
+        vec![
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {"cancelled": false}}),
+            serde_json::json!({"jsonrpc": "2.0", "id": "two", "error": {"code": -32601, "message": "method not found: `no/such`; the bridge serves image/generate, image/cancel, codex/doctor and bridge/shutdown"}}),
+        ]
+    );
+    assert_eq!(run.stdout, "");
     assert_no_orphans(&world);
+}
+
+/// `doctor --json` and the bridge's `codex/doctor` print one shape: the same keys and values against the
+/// same fake, ready or not.
+#[test]
+fn doctor_json_and_the_bridge_doctor_are_the_same_object() {
+    for world in [World::new(), World::new().set("FAKE_LOGIN", "apikey")] {
+        let cli = run(&world, &["doctor", "--json"]).json();
+        let request = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "codex/doctor"});
+        let (lines, served) = serve_stdio(&world, &[request]);
+        assert_eq!(served.code, 0, "stderr: {}", served.stderr);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["result"], cli);
+        assert_eq!(keys(&cli), report_keys());
+        assert_no_orphans(&world);
+    }
 }

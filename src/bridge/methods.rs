@@ -14,11 +14,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::image::IfExists;
 use crate::progress::{Phase, Progress};
 use crate::protocol::envelope::RequestId;
 use crate::request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
 
-use super::confine::Root;
+use crate::confine::Root;
 
 pub const GENERATE: &str = "image/generate";
 pub const CANCEL: &str = "image/cancel";
@@ -195,7 +196,8 @@ pub struct Job {
     /// The target as checked (a file, or an existing folder).
     pub output: Option<PathBuf>,
     pub return_bytes: bool,
-    pub overwrite: bool,
+    /// What saving does when the target file exists.
+    pub if_exists: IfExists,
 }
 
 impl GenerateParams {
@@ -242,14 +244,19 @@ impl GenerateParams {
             request =
                 request.reference(reference.into_source(&format!("reference {}", i + 1), root)?);
         }
+        let if_exists = if self.overwrite {
+            IfExists::Replace
+        } else {
+            IfExists::Fail
+        };
         let output = match self.output {
             None => None,
             Some(raw) => {
                 let target = match root {
                     Some(root) => root.output_target(&raw)?,
-                    None => super::confine::plain_target(&raw)?,
+                    None => crate::confine::plain_target(&raw)?,
                 };
-                crate::output::precheck_target(&target, self.overwrite)?;
+                crate::output::precheck_target(&target, if_exists)?;
                 Some(target)
             }
         };
@@ -257,7 +264,7 @@ impl GenerateParams {
             request,
             output,
             return_bytes: self.return_bytes,
-            overwrite: self.overwrite,
+            if_exists,
         })
     }
 }

@@ -3,19 +3,17 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | [`wire`] | strict framing: what an incoming line must be, and every line written |
-//! | [`methods`] | method names and their params types, decoded strictly |
-//! | [`confine`] | `--root` path confinement of output targets and input images |
+//! | `wire` | strict framing: what an incoming line must be, and every line written |
+//! | `methods` | method names and their params types, decoded strictly |
 //! | `server` | the loop that owns the table of requests in flight, the tasks, the writer |
 //!
 //! Methods: `image/generate`, `image/cancel`, `codex/doctor`, `bridge/shutdown`; the bridge sends
 //! `image/progress` notifications. The README's `serve-stdio` section has the method table, a wire
 //! transcript and the error table.
 
-pub mod confine;
-pub mod methods;
+mod methods;
 mod server;
-pub mod wire;
+mod wire;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -24,7 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::client::Client;
 
-pub use server::app_code;
+pub use wire::MAX_LINE;
 
 /// Settings of the bridge.
 #[derive(Debug, Clone, Default)]
@@ -50,7 +48,7 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let root = match &options.root {
-        Some(dir) => Some(confine::Root::new(dir)?),
+        Some(dir) => Some(crate::confine::Root::new(dir)?),
         None => None,
     };
     server::run(client, root, input, output).await

@@ -18,7 +18,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use base64::Engine;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -26,15 +25,15 @@ use tokio::task::{AbortHandle, JoinError, JoinSet};
 
 use crate::client::Client;
 use crate::error::{Category, Error};
+use crate::image::IfExists;
 use crate::output::GeneratedImage;
 use crate::protocol::envelope::{ErrorCode, ErrorObject, RequestId};
-use crate::report::{ErrorReport, ImageReport};
+use crate::report::{DoctorReport, ErrorReport, ImageReport};
 use crate::session::codec::{CodecError, LineReader};
-use crate::session::preflight::PreflightReport;
 
-use super::confine::Root;
 use super::methods::{self, CancelParams, GenerateParams, Job, Method, NoParams, Refusal};
 use super::wire::{self, codes, Incoming, Rejection};
+use crate::confine::Root;
 
 const RUNNING: u8 = 0;
 const COMMITTED: u8 = 1;
@@ -291,7 +290,7 @@ impl Server {
             request,
             output,
             return_bytes,
-            overwrite,
+            if_exists,
         } = job;
         let request = request.on_progress(progress);
         let client = self.client.clone();
@@ -303,7 +302,7 @@ impl Server {
                 return (task_id, None);
             }
             let answer = match generated {
-                Ok(image) => deliver(&image, output.as_deref(), overwrite, return_bytes).await,
+                Ok(image) => deliver(&image, output.as_deref(), if_exists, return_bytes).await,
                 Err(e) => Err(e),
             };
             let line = match answer {
@@ -325,7 +324,7 @@ impl Server {
             if !commit(&task_state) {
                 return (task_id, None);
             }
-            let line = wire::result_line(&task_id, &doctor_result(&report));
+            let line = wire::result_line(&task_id, &DoctorReport::from(&report));
             (task_id, Some(line))
         });
         self.flights.insert(id, Flight { state, abort });
@@ -399,40 +398,23 @@ fn commit(state: &AtomicU8) -> bool {
 async fn deliver(
     image: &GeneratedImage,
     target: Option<&Path>,
-    overwrite: bool,
+    if_exists: IfExists,
     return_bytes: bool,
-) -> Result<Value, Error> {
+) -> Result<ImageReport, Error> {
     let saved = match target {
         Some(target) => Some(
             image
-                .save_async(image.resolve_target(target), overwrite)
+                .save_async(image.resolve_target(target), if_exists)
                 .await?,
         ),
         None => None,
     };
-    let report = ImageReport::new(image, saved.as_deref().unwrap_or(Path::new("")));
-    let mut result = serde_json::to_value(&report).unwrap_or_default();
-    if saved.is_none() {
-        result["path"] = Value::Null;
-    }
-    if return_bytes {
-        result["base64"] = base64::engine::general_purpose::STANDARD
-            .encode(&image.bytes)
-            .into();
-    }
-    Ok(result)
-}
-
-/// The preflight report, plus `ready` and, when not ready, the blocking error as the CLI reports errors.
-fn doctor_result(report: &PreflightReport) -> Value {
-    let mut result = serde_json::to_value(report).unwrap_or_default();
-    result["ready"] = report.ready().into();
-    result["blocking"] = report
-        .blocking
-        .as_deref()
-        .map(|e| serde_json::to_value(ErrorReport::from(e)).unwrap_or_default())
-        .unwrap_or(Value::Null);
-    result
+    let report = ImageReport::new(image, saved.as_deref());
+    Ok(if return_bytes {
+        report.with_base64(image)
+    } else {
+        report
+    })
 }
 
 /// The JSON-RPC code of a codex-img error: one per category.

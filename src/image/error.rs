@@ -16,11 +16,16 @@ pub enum ImageError {
     Unrecognized,
     /// The data ends before the header that holds the image's size.
     #[error("truncated {format} image: the data ends inside its header")]
-    Truncated { format: ImageFormat },
+    Truncated {
+        /// The format the leading bytes announce.
+        format: ImageFormat,
+    },
     /// The header is present but breaks the format's rules.
     #[error("malformed {format} image: {reason}")]
     Malformed {
+        /// The format the leading bytes announce.
         format: ImageFormat,
+        /// Which rule the header breaks.
         reason: &'static str,
     },
 }
@@ -42,14 +47,24 @@ impl ImageError {
 pub enum SaveError {
     /// The target already exists and overwriting was not asked for.
     #[error("{} already exists; pass --overwrite or choose another path", path.display())]
-    Exists { path: PathBuf },
+    Exists {
+        /// The target as given.
+        path: PathBuf,
+    },
     /// The target can never be written as asked: it is a directory, a link, or has no parent directory.
     #[error("cannot save to {}: {reason}", path.display())]
-    InvalidTarget { path: PathBuf, reason: String },
+    InvalidTarget {
+        /// The target as given.
+        path: PathBuf,
+        /// Why it can never be written, for a person.
+        reason: String,
+    },
     /// The operating system refused a step of the write; the cause is in `source`.
     #[error("could not write {}; check that its directory is writable and has free space", path.display())]
     WriteFailed {
+        /// The target as given.
         path: PathBuf,
+        /// What the operating system said.
         #[source]
         source: io::Error,
     },

@@ -14,7 +14,7 @@ mod sniff;
 
 pub use error::{ImageError, SaveError};
 pub use measure::dimensions;
-pub use save::{precheck, save_atomic, SaveOptions};
+pub use save::{precheck, save_atomic, IfExists};
 pub use sniff::{sniff, ImageFormat};
 
 use sha2::{Digest, Sha256};
@@ -22,8 +22,11 @@ use sha2::{Digest, Sha256};
 /// What an image is, as far as its header tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct ImageInfo {
+    /// The format, from the magic bytes.
     pub format: ImageFormat,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
 }
 

@@ -13,18 +13,24 @@ use std::path::{is_separator, Path, PathBuf};
 
 use super::SaveError;
 
-/// How [`save_atomic`] treats an existing file at the target.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SaveOptions {
-    /// Replace an existing regular file at the target. Symlinks and directories are refused regardless.
-    pub overwrite: bool,
+/// What saving does when a regular file already exists at the target.
+///
+/// Symlinks and directories at the target are refused whichever is chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum IfExists {
+    /// Fail with an `exists` error and leave the file alone, also when it appears while the bytes are
+    /// being written. The default.
+    #[default]
+    Fail,
+    /// Replace the file atomically: a reader sees the old image or the new one, never a mix.
+    Replace,
 }
 
 /// Writes `bytes` to `target` atomically and returns the path written (`target` as given).
 ///
-/// The parent directory must already exist; it is never created. Without `opts.overwrite` an existing
+/// The parent directory must already exist; it is never created. With [`IfExists::Fail`] an existing
 /// target is [`SaveError::Exists`], also when it appears while the bytes are being written.
-pub fn save_atomic(bytes: &[u8], target: &Path, opts: SaveOptions) -> Result<PathBuf, SaveError> {
+pub fn save_atomic(bytes: &[u8], target: &Path, opts: IfExists) -> Result<PathBuf, SaveError> {
     let dir = check_target(target, opts)?;
     write_and_persist(bytes, dir, target, opts)?;
     Ok(target.to_path_buf())
@@ -47,7 +53,7 @@ fn write_failed(target: &Path, source: io::Error) -> SaveError {
 /// Checks, before any image exists, that [`save_atomic`] could write `target` as asked: the same refusals
 /// it makes, plus proof that a file can be created in the target's directory. Callers run this before
 /// spending quota; the save checks again, so a file that appears meanwhile is still not clobbered.
-pub fn precheck(target: &Path, opts: SaveOptions) -> Result<(), SaveError> {
+pub fn precheck(target: &Path, opts: IfExists) -> Result<(), SaveError> {
     let dir = check_target(target, opts)?;
     tempfile::Builder::new()
         .prefix(".codex-img-probe-")
@@ -62,7 +68,7 @@ pub fn precheck(target: &Path, opts: SaveOptions) -> Result<(), SaveError> {
 }
 
 /// Refuses targets that can never be written as asked and returns the directory to write in.
-fn check_target(target: &Path, opts: SaveOptions) -> Result<&Path, SaveError> {
+fn check_target(target: &Path, opts: IfExists) -> Result<&Path, SaveError> {
     // `Path` normalizes away a trailing separator or `.`, so look at the text as given.
     let text = target.as_os_str().to_string_lossy();
     let last = text.rsplit(is_separator).next().unwrap_or_default();
@@ -104,7 +110,7 @@ fn check_target(target: &Path, opts: SaveOptions) -> Result<&Path, SaveError> {
         Ok(meta) if meta.is_dir() => Err(invalid(target, "it is a directory; add a file name")),
         Ok(meta) if !meta.is_file() => Err(invalid(target, "it exists and is not a regular file")),
         // Refuse early rather than write the bytes only to have the no-clobber link fail.
-        Ok(_) if !opts.overwrite => Err(SaveError::Exists {
+        Ok(_) if opts == IfExists::Fail => Err(SaveError::Exists {
             path: target.to_path_buf(),
         }),
         Ok(_) => Ok(dir),
@@ -119,7 +125,7 @@ fn write_and_persist(
     bytes: &[u8],
     dir: &Path,
     target: &Path,
-    opts: SaveOptions,
+    opts: IfExists,
 ) -> Result<(), SaveError> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".codex-img-").suffix(".tmp");
@@ -136,14 +142,14 @@ fn write_and_persist(
         .map_err(|e| write_failed(target, e))?;
 
     // On failure `PersistError` carries the temp file back; dropping it with the error removes it.
-    let persisted = if opts.overwrite {
+    let persisted = if opts == IfExists::Replace {
         temp.persist(target)
     } else {
         temp.persist_noclobber(target)
     };
     match persisted {
         Ok(file) => drop(file),
-        Err(e) if !opts.overwrite && e.error.kind() == io::ErrorKind::AlreadyExists => {
+        Err(e) if opts == IfExists::Fail && e.error.kind() == io::ErrorKind::AlreadyExists => {
             return Err(SaveError::Exists {
                 path: target.to_path_buf(),
             })
@@ -170,7 +176,7 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
-    const OVERWRITE: SaveOptions = SaveOptions { overwrite: true };
+    const OVERWRITE: IfExists = IfExists::Replace;
 
     /// The names in `dir`, sorted, so a stray temp file shows up as a difference.
     fn listing(dir: &Path) -> Vec<String> {
@@ -198,7 +204,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let target = dir.path().join("cat.png");
         assert_eq!(
-            outcome(save_atomic(b"image", &target, SaveOptions::default())),
+            outcome(save_atomic(b"image", &target, IfExists::Fail)),
             Ok(target.clone())
         );
         assert_eq!(fs::read(&target).expect("read"), b"image");
@@ -232,7 +238,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let target = dir.path().join("cat.png");
         fs::write(&target, b"original").expect("write");
-        let err = save_atomic(b"new", &target, SaveOptions::default());
+        let err = save_atomic(b"new", &target, IfExists::Fail);
         assert_eq!(outcome(err), Err(("save_exists", target.clone())));
         assert_eq!(fs::read(&target).expect("read"), b"original");
         assert_eq!(listing(dir.path()), vec!["cat.png"]);
@@ -244,7 +250,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let target = dir.path().join("cat.png");
         fs::write(&target, b"original").expect("write");
-        let err = write_and_persist(b"new", dir.path(), &target, SaveOptions::default());
+        let err = write_and_persist(b"new", dir.path(), &target, IfExists::Fail);
         assert_eq!(err.map_err(|e| e.code()), Err("save_exists"));
         assert_eq!(fs::read(&target).expect("read"), b"original");
         assert_eq!(listing(dir.path()), vec!["cat.png"]);
@@ -283,9 +289,9 @@ mod tests {
         std::os::unix::fs::symlink(&real, &link).expect("symlink");
         std::os::unix::fs::symlink(dir.path().join("nowhere.png"), &dangling).expect("symlink");
         let results = vec![
-            outcome(save_atomic(b"new", &link, SaveOptions::default())),
+            outcome(save_atomic(b"new", &link, IfExists::Fail)),
             outcome(save_atomic(b"new", &link, OVERWRITE)),
-            outcome(save_atomic(b"new", &dangling, SaveOptions::default())),
+            outcome(save_atomic(b"new", &dangling, IfExists::Fail)),
             outcome(save_atomic(b"new", &dangling, OVERWRITE)),
         ];
         assert_eq!(
@@ -322,10 +328,10 @@ mod tests {
             dir.path().join("missing").join("cat.png"),
             file.join("cat.png"),
         ];
-        for overwrite in [false, true] {
+        for if_exists in [IfExists::Fail, IfExists::Replace] {
             let got: Vec<_> = cases
                 .iter()
-                .map(|path| outcome(save_atomic(b"new", path, SaveOptions { overwrite })))
+                .map(|path| outcome(save_atomic(b"new", path, if_exists)))
                 .collect();
             let want: Vec<_> = cases
                 .iter()
@@ -340,11 +346,8 @@ mod tests {
     #[test]
     fn relative_target_in_current_directory_has_a_parent() {
         assert_eq!(
-            check_target(
-                Path::new("codex-img-never-created.png"),
-                SaveOptions::default()
-            )
-            .map_err(|e| e.code()),
+            check_target(Path::new("codex-img-never-created.png"), IfExists::Fail)
+                .map_err(|e| e.code()),
             Ok(Path::new("."))
         );
     }

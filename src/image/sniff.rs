@@ -10,9 +10,13 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageFormat {
+    /// PNG (`image/png`).
     Png,
+    /// JPEG (`image/jpeg`).
     Jpeg,
+    /// WebP (`image/webp`).
     Webp,
+    /// GIF (`image/gif`).
     Gif,
 }
 

@@ -3,17 +3,19 @@
 //! one process alive across requests.
 
 mod cleanup;
-pub mod codec;
-pub mod config;
-pub mod generation;
-pub mod manager;
+pub(crate) mod codec;
+pub(crate) mod config;
+pub(crate) mod generation;
+pub(crate) mod manager;
 mod outcome;
-pub mod params;
-pub mod policy;
-pub mod preflight;
-pub mod process;
-pub mod transport;
-pub mod version;
+pub(crate) mod params;
+pub(crate) mod policy;
+pub(crate) mod preflight;
+pub(crate) mod process;
+// `Connection::closed` has had no caller since the module stopped being public.
+#[allow(dead_code)]
+pub(crate) mod transport;
+pub(crate) mod version;
 
 #[cfg(test)]
 mod conformance_tests;

@@ -17,11 +17,15 @@ use crate::protocol::{Account, GetAccountRateLimitsResponse};
 use crate::session::config::Config;
 use crate::session::manager::{account_kind, AccountCheck, Manager};
 
+/// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Fine.
     Pass,
+    /// Works, but worth knowing (for example, little quota left).
     Warn,
+    /// A generation would fail; `code` and `fix` say why and what to do.
     Fail,
     /// Not run, because an earlier check failed.
     Skipped,
@@ -32,7 +36,9 @@ pub enum Status {
 pub struct Check {
     /// Stable name: `binary`, `version`, `app_server`, `login`, `image_generation`, `backend`, `quota`.
     pub name: &'static str,
+    /// How it came out.
     pub status: Status,
+    /// What was found, for a person.
     pub detail: String,
     /// The error code a generation would fail with.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,21 +51,32 @@ pub struct Check {
 /// A usage window as Codex reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Window {
+    /// How much of the window is used, in percent.
     pub used_percent: i32,
+    /// The window's length in minutes, when Codex says.
     pub window_minutes: Option<i64>,
+    /// When the window resets, as unix seconds, when Codex says.
     pub resets_at: Option<i64>,
 }
 
+/// Every check a generation depends on, run without spending quota, and what they found.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreflightReport {
+    /// The Codex binary found, if any.
     pub binary: Option<PathBuf>,
+    /// Its version, if it could be read.
     pub version: Option<String>,
+    /// The oldest Codex release codex-img accepts.
     pub min_version: String,
     /// `chatgpt`, `apiKey`, `none`, or another provider's name.
     pub login: Option<String>,
+    /// The ChatGPT plan, when signed in with ChatGPT.
     pub plan: Option<String>,
+    /// Whether the model provider offers image generation, when it says.
     pub image_generation: Option<bool>,
+    /// The usage windows Codex reports.
     pub rate_limits: Vec<Window>,
+    /// Each check, in the order run.
     pub checks: Vec<Check>,
     /// The first blocking problem, as the error a generation would give.
     #[serde(skip)]

@@ -6,10 +6,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use codex_img::bridge::{serve, BridgeOptions};
-use codex_img::session::codec::LineReader;
 use codex_img::Client;
 use serde_json::{json, Value};
-use tokio::io::{AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 use tokio::task::JoinHandle;
 
 /// How long any one expected line may take.
@@ -17,7 +16,7 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 
 pub struct Bridge {
     input: Option<DuplexStream>,
-    output: LineReader<DuplexStream>,
+    output: Lines<BufReader<DuplexStream>>,
     pending: VecDeque<Value>,
     pub task: JoinHandle<std::io::Result<()>>,
 }
@@ -29,7 +28,7 @@ impl Bridge {
         let task = tokio::spawn(serve(client, bridge_in, bridge_out, options));
         Self {
             input: Some(input),
-            output: LineReader::new(output, 256 << 20),
+            output: BufReader::new(output).lines(),
             pending: VecDeque::new(),
             task,
         }
@@ -69,7 +68,7 @@ impl Bridge {
             .await
             .expect("the bridge wrote nothing in time")
             .expect("read the bridge's output")?;
-        let text = String::from_utf8(line).expect("utf-8 output");
+        let text = line;
         Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
     }
 

@@ -7,14 +7,15 @@
 use std::io::IsTerminal as _;
 
 use clap::Args;
-use codex_img::{Check, Client, PreflightReport, Status};
+use codex_img::{Check, Client, DoctorReport, PreflightReport, Status};
 
 use crate::exit;
 use crate::{print_json, print_stdout, Interrupted};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Print the whole report as one JSON object on stdout, with `"ready": true|false`.
+    /// Print the whole report as one JSON object on stdout, with `"ready": true|false` and `"blocking"`
+    /// (the error a generation would give, or null): the same object the bridge's `codex/doctor` returns.
     #[arg(long)]
     pub json: bool,
 }
@@ -30,7 +31,7 @@ pub async fn run(
         _ = interrupted => return exit::INTERRUPTED,
     };
     if args.json {
-        print_json(&json(&report));
+        print_json(&DoctorReport::from(&report));
     } else {
         print_stdout(&human(&report, std::io::stdout().is_terminal()));
     }
@@ -38,17 +39,6 @@ pub async fn run(
         Some(error) => exit::for_error(error),
         None => exit::SUCCESS,
     }
-}
-
-/// The report as `--json` prints it: every field of [`PreflightReport`] plus `ready`.
-pub fn json(report: &PreflightReport) -> serde_json::Value {
-    let mut value = serde_json::to_value(report).unwrap_or_else(
-        |e| serde_json::json!({ "error": format!("the report could not be serialized: {e}") }),
-    );
-    if let Some(object) = value.as_object_mut() {
-        object.insert("ready".to_owned(), serde_json::Value::Bool(report.ready()));
-    }
-    value
 }
 
 fn mark(status: Status, tty: bool) -> &'static str {

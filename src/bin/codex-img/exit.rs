@@ -55,6 +55,40 @@ pub fn help_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pretty_assertions::assert_eq;
+
+    /// The rows of the README's `## Exit codes` table, code spans unquoted.
+    fn readme_table() -> Vec<(u8, String)> {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("\n## Exit codes\n")
+            .nth(1)
+            .expect("the README has an `## Exit codes` section");
+        section
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'))
+            .skip(2) // the header and the `|---|---|` line
+            .map(|line| {
+                let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+                assert_eq!(cells.len(), 2, "not a two-column row: {line}");
+                let code = cells[0]
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{e}: {line}"));
+                (code, cells[1].trim().replace('`', ""))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_table_is_the_table() {
+        let table: Vec<(u8, String)> = TABLE
+            .iter()
+            .map(|(code, meaning)| (*code, (*meaning).to_owned()))
+            .collect();
+        assert_eq!(readme_table(), table);
+    }
 
     #[test]
     fn help_text_is_the_table() {

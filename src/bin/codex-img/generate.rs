@@ -12,7 +12,9 @@ use std::time::Duration;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::Args;
 use codex_img::report::{ErrorReport, ImageReport};
-use codex_img::{Aspect, Background, Client, Error, GenerateRequest, Hints, Quality, Size};
+use codex_img::{
+    Aspect, Background, Client, Error, GenerateRequest, Hints, IfExists, Quality, Size,
+};
 
 use crate::exit;
 use crate::progress::Progress;
@@ -72,6 +74,14 @@ pub struct GenerateArgs {
 }
 
 impl GenerateArgs {
+    fn if_exists(&self) -> IfExists {
+        if self.overwrite {
+            IfExists::Replace
+        } else {
+            IfExists::Fail
+        }
+    }
+
     fn request(&self) -> GenerateRequest {
         let mut request = GenerateRequest::new(self.prompt.clone()).hints(Hints {
             size: self.size,
@@ -108,13 +118,13 @@ pub async fn run(
     };
     match result {
         Ok((image, path)) => {
-            let report = ImageReport::new(&image, &path);
+            let report = ImageReport::new(&image, Some(&path));
             if args.json {
                 print_json(&report);
             } else {
                 print_stdout(&format!(
                     "{}\n{} {}x{}, {} bytes, sha256 {}, {:.1}s\n",
-                    report.path,
+                    path.display(),
                     image.format,
                     report.width,
                     report.height,
@@ -140,13 +150,13 @@ async fn generate_and_save(
     client: &Client,
     args: &GenerateArgs,
 ) -> Result<(codex_img::GeneratedImage, PathBuf), Error> {
-    codex_img::output::precheck_target(&args.output, args.overwrite)?;
+    codex_img::output::precheck_target(&args.output, args.if_exists())?;
     let progress = Progress::start(std::io::stderr().is_terminal());
     let request = args.request().on_progress(progress.callback());
     let image = client.generate(request).await;
     drop(progress);
     let image = image?;
     let path = image.resolve_target(&args.output);
-    let saved = image.save_async(path, args.overwrite).await?;
+    let saved = image.save_async(path, args.if_exists()).await?;
     Ok((image, saved))
 }

@@ -271,6 +271,11 @@ impl Turn {
         let started = now_ms();
         let item = image_in_progress(&id);
         self.item_started(item, started);
+        let resets_at = now_secs() + 7200;
+        // Tests compare what codex-img reports with this exact value, not with their own clock.
+        self.server
+            .rec
+            .event("usage_limit", json!({ "resetsAt": resets_at }));
         let item = json!({
             "type": "imageGeneration",
             "id": id,
@@ -280,7 +285,7 @@ impl Turn {
             "failure": {
                 "type": "usageLimitExceeded",
                 "limitId": "codex",
-                "resetsAt": now_secs() + 7200,
+                "resetsAt": resets_at,
             },
         });
         self.item_completed(item, started);

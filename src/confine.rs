@@ -1,5 +1,6 @@
-//! `--root DIR`: keeping a host's output targets and input images inside one folder, and the checks on
-//! an output target that can be made before a generation spends quota.
+//! `--root DIR`: keeping a host's output targets and input images inside one folder, for every face that
+//! takes paths from a host (the stdio bridge, the MCP and HTTP servers), and the checks on an output
+//! target that can be made before a generation spends quota.
 //!
 //! A host may pass paths that came from its own users, so under `--root` a path is accepted only when it
 //! stays inside the root by every reading: it is relative to the root, or absolute and starting with the
@@ -14,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::Error;
 
-/// The folder a bridge is confined to.
+/// The folder a face is confined to: every output target and input image a host names must lie inside it.
 #[derive(Debug, Clone)]
 pub struct Root {
     /// Canonical: every check compares against this.
@@ -24,7 +25,10 @@ pub struct Root {
 }
 
 impl Root {
-    /// The root must be an existing folder.
+    /// Confines to `dir`, which must be an existing folder.
+    ///
+    /// # Errors
+    /// `dir` does not exist, cannot be resolved, or is not a folder; the message names `--root` and `dir`.
     pub fn new(dir: &Path) -> io::Result<Self> {
         let context =
             |e: io::Error| io::Error::new(e.kind(), format!("--root {}: {e}", dir.display()));
@@ -39,6 +43,7 @@ impl Root {
         Ok(Self { canonical, given })
     }
 
+    /// The root, canonicalized.
     pub fn path(&self) -> &Path {
         &self.canonical
     }
@@ -124,7 +129,7 @@ impl Root {
     }
 }
 
-/// The target for a host's `output` without `--root`: the path as given, relative to the bridge's
+/// The target for a host's `output` without `--root`: the path as given, relative to the face's
 /// working directory.
 pub fn plain_target(raw: &str) -> Result<PathBuf, Error> {
     if raw.is_empty() {
