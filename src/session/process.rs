@@ -230,13 +230,12 @@ impl AppServerProcess {
     /// Signals the whole group; true if any process was there to receive it.
     fn signal_group(&self, signal: Signal) -> bool {
         #[cfg(unix)]
-        if let Some(pgid) = self.pgid {
+        if let Some(pgid) = self.pgid.and_then(rustix::process::Pid::from_raw) {
             let sig = match signal {
-                Signal::Term => libc::SIGTERM,
-                Signal::Kill => libc::SIGKILL,
+                Signal::Term => rustix::process::Signal::TERM,
+                Signal::Kill => rustix::process::Signal::KILL,
             };
-            // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
-            return unsafe { libc::kill(-pgid, sig) } == 0;
+            return rustix::process::kill_process_group(pgid, sig).is_ok();
         }
         #[cfg(not(unix))]
         let _ = signal;
