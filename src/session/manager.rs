@@ -265,7 +265,9 @@ impl Manager {
             Err(e) => {
                 if matches!(
                     e,
-                    Error::AppServerExited { .. } | Error::InvalidMessage { .. }
+                    Error::AppServerExited { .. }
+                        | Error::StartTimeout { .. }
+                        | Error::InvalidMessage { .. }
                 ) {
                     slot.note_failure();
                 }
@@ -391,13 +393,9 @@ async fn start(config: &Config) -> Result<Live> {
             .await)
         }
         Err(_) => {
-            let e = Error::AppServerExited {
-                status: Some(format!(
-                    "no answer to `initialize` within {}s",
-                    config.start_timeout.as_secs()
-                )),
+            let e = Error::StartTimeout {
+                after: config.start_timeout,
                 stderr_tail: tail.text(),
-                turn_started: false,
             };
             return Err(fail(process, &conn, e).await);
         }

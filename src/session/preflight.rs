@@ -152,6 +152,14 @@ pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
                     report.version = Some(found.clone());
                     ("version", UPDATE.to_owned(), &later[1..])
                 }
+                Error::WorkdirUnavailable { .. } => {
+                    report.push("version", Status::Pass, "checked");
+                    (
+                        "app_server",
+                        "check that TMPDIR exists, is writable and has free space".to_owned(),
+                        &later[2..],
+                    )
+                }
                 _ => {
                     report.push("version", Status::Pass, "checked");
                     ("app_server", "run `codex app-server` by hand to see why it stops; set RUST_LOG=codex_img=debug for its log".to_owned(), &later[2..])

@@ -102,8 +102,9 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
     let workdir = tempfile::Builder::new()
         .prefix("codex-img-")
         .tempdir()
-        .map_err(|e| Error::CodexMissing {
-            detail: format!("cannot create a private working directory: {e}"),
+        .map_err(|source| Error::WorkdirUnavailable {
+            parent: std::env::temp_dir(),
+            source,
         })?;
     // The child runs in its private directory, so a relative path to the binary must be made absolute
     // first (a bare name is looked up on PATH as usual).
