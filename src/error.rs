@@ -124,7 +124,7 @@ pub enum Error {
     },
 
     /// `runtime/start_timeout`: the app-server started but did not answer `initialize` in time.
-    #[error("the Codex app-server did not answer `initialize` within {}s; it is stuck or very slow to start: run `codex app-server` by hand to see why, and set RUST_LOG=codex_img=debug for its log{}", after.as_secs(), stderr_phrase(stderr_tail))]
+    #[error("the Codex app-server did not answer `initialize` within {:.1}s; it is stuck or very slow to start: run `codex app-server` by hand to see why, and set RUST_LOG=codex_img=debug for its log{}", after.as_secs_f64(), stderr_phrase(stderr_tail))]
     StartTimeout {
         /// How long codex-img waited.
         after: Duration,

@@ -15,7 +15,8 @@ use crate::error::Error;
 use crate::protocol::request::AccountRateLimitsRead;
 use crate::protocol::{Account, GetAccountRateLimitsResponse};
 use crate::session::config::Config;
-use crate::session::manager::{account_kind, AccountCheck, Manager};
+use crate::session::login::{account_kind, AccountCheck};
+use crate::session::manager::Manager;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
