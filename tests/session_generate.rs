@@ -284,7 +284,7 @@ async fn a_model_that_keeps_working_is_interrupted_at_once() {
     let log = world.log();
     let position = |what: &dyn Fn(&serde_json::Value) -> bool| {
         log.iter()
-            .position(|line| what(line))
+            .position(what)
             .unwrap_or_else(|| panic!("not in the record: {log:#?}"))
     };
     let sent_image = position(&|l| l["event"] == "image");
