@@ -15,6 +15,7 @@ pub mod params;
 pub mod policy;
 pub mod preflight;
 pub mod process;
+mod router;
 mod slot;
 pub mod transport;
 pub mod version;
