@@ -39,10 +39,15 @@ pub struct Live {
 
 /// What the handshake learned, to build a [`Live`] from.
 pub struct Handshaken {
+    /// See [`Live::version`].
     pub version: Version,
+    /// See [`Live::codex_home`].
     pub codex_home: Option<PathBuf>,
+    /// See [`Live::user_agent`].
     pub user_agent: String,
+    /// See [`Live::account`].
     pub account: AccountCheck,
+    /// See [`Live::image_generation_offered`].
     pub image_generation_offered: Option<bool>,
 }
 
