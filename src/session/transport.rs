@@ -1,7 +1,7 @@
 //! The connection to one app-server: a single worker task owns the child's pipes and a `Router`
-//! (`router.rs`: the pending requests and the routes of notifications to threads). Callers hold a cheap [`Connection`] (a
-//! channel sender), so no lock guards any of that state. Server requests are answered here, by
-//! [`policy`], and never wait on a caller.
+//! (`router.rs`: the pending requests and the routes of notifications to threads). Callers hold a
+//! cheap [`Connection`] (a channel sender), so no lock guards any of that state. Server requests are
+//! answered here, by [`policy`], and never wait on a caller.
 
 use std::time::SystemTime;
 
