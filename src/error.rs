@@ -13,90 +13,200 @@ use crate::image::SaveError;
 /// The install command named in messages.
 pub const INSTALL_HINT: &str = "npm install -g @openai/codex";
 
+/// Everything that can go wrong in codex-img, each with a stable [`code`](Error::code).
+///
+/// New variants may be added (the enum is `#[non_exhaustive]`); a code, once published, never changes
+/// meaning. The README's "Error codes" table lists every code, and a test keeps the two in step.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// `preflight/codex_missing`: the `codex` binary was not found, or could not be started.
     #[error("the Codex CLI was not found ({detail}); install it with `{INSTALL_HINT}`, or set CODEX_BIN to its path")]
-    CodexMissing { detail: String },
+    CodexMissing {
+        /// What was looked for and why it failed (`no `codex` on PATH`, an OS error).
+        detail: String,
+    },
 
+    /// `preflight/unsupported_version`: Codex is older than the floor codex-img supports.
     #[error("Codex {found} is older than {floor}, the oldest release codex-img supports; update with `{INSTALL_HINT}@latest`")]
-    UnsupportedVersion { found: String, floor: String },
+    UnsupportedVersion {
+        /// The version Codex reported.
+        found: String,
+        /// The oldest version accepted.
+        floor: String,
+    },
 
+    /// `preflight/not_signed_in`: Codex has no login.
     #[error("Codex is not signed in; run `codex login` and sign in with ChatGPT")]
     NotSignedIn,
 
+    /// `preflight/api_key_login`: Codex is signed in with an API key, not ChatGPT.
     #[error("Codex is signed in with an API key, but image generation needs a ChatGPT login; run `codex logout`, then `codex login` and choose ChatGPT")]
     ApiKeyLogin,
 
+    /// `preflight/image_generation_unavailable`: the login or model provider offers no image generation.
     #[error("image generation is not available: {reason}")]
-    ImageGenerationUnavailable { reason: String },
+    ImageGenerationUnavailable {
+        /// Why, and what to change.
+        reason: String,
+    },
 
+    /// `preflight/backend_unreachable`: Codex could not reach its backend (read at process start).
     #[error(
         "Codex could not reach its backend ({detail}); check the network connection and try again"
     )]
-    BackendUnreachable { detail: String },
+    BackendUnreachable {
+        /// Codex's own account of the failure.
+        detail: String,
+    },
 
+    /// `request/invalid_prompt`: the prompt is empty, too long or contains NUL.
     #[error("invalid prompt: {reason}")]
-    InvalidPrompt { reason: String },
+    InvalidPrompt {
+        /// What is wrong with it.
+        reason: String,
+    },
 
+    /// `request/invalid_image`: an input or reference image cannot be used.
     #[error("invalid image {which}: {reason}")]
-    InvalidImage { which: String, reason: String },
+    InvalidImage {
+        /// Which image (`input`, `reference 2`), as the caller named it.
+        which: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
+    /// `runtime/usage_limit`: the ChatGPT plan's usage limit is reached.
     #[error("the ChatGPT plan's usage limit is reached{}; wait for the reset or upgrade the plan", reset_phrase(*resets_at))]
     UsageLimit {
+        /// When the limit resets, in unix seconds, if Codex said.
         resets_at: Option<i64>,
+        /// Codex's message, as it gave it.
         message: String,
     },
 
+    /// `runtime/refused`: the request was refused (for example by the safety system).
     #[error("the request was refused: {message}")]
-    Refused { message: String },
+    Refused {
+        /// The refusal as Codex gave it.
+        message: String,
+    },
 
+    /// `runtime/no_image`: the turn ended without a usable image.
     #[error("Codex finished without an image: {detail}")]
-    NoImage { detail: String },
+    NoImage {
+        /// How the turn ended instead.
+        detail: String,
+    },
 
+    /// `runtime/timeout`: no image before the deadline; the turn was interrupted and may have spent quota.
     #[error("no image after {:.1}s (while {phase}); the turn was interrupted, but whether it spent quota is unknown, so codex-img does not retry it", after.as_secs_f64())]
     Timeout {
+        /// The deadline that passed.
         after: Duration,
+        /// What the generation was doing when it passed (`generating`, `saving`...).
         phase: &'static str,
     },
 
+    /// `runtime/cancelled`: the caller cancelled the generation.
     #[error("the generation was cancelled")]
     Cancelled,
 
+    /// `runtime/app_server_exited`: the app-server process ended under a request.
     #[error("the Codex app-server exited{}{}", exit_phrase(status.as_deref()), stderr_phrase(stderr_tail))]
     AppServerExited {
+        /// The process's exit status (`exit status: 1`, `signal: 9`), when it was collected.
         status: Option<String>,
+        /// The last lines it wrote to stderr, with secrets masked.
         stderr_tail: String,
+        /// Whether a turn had been started: then it may have spent quota, and is not retryable.
         turn_started: bool,
     },
 
+    /// `runtime/start_timeout`: the app-server started but did not answer `initialize` in time.
+    #[error("the Codex app-server did not answer `initialize` within {:.1}s; it is stuck or very slow to start: run `codex app-server` by hand to see why, and set RUST_LOG=codex_img=debug for its log{}", after.as_secs_f64(), stderr_phrase(stderr_tail))]
+    StartTimeout {
+        /// How long codex-img waited.
+        after: Duration,
+        /// The last lines it wrote to stderr, with secrets masked.
+        stderr_tail: String,
+    },
+
+    /// `runtime/workdir_unavailable`: codex-img could not create the private working directory each
+    /// app-server runs in.
+    #[error("cannot create codex-img's private working directory under {}: {source}; check that TMPDIR exists, is writable and has free space", parent.display())]
+    WorkdirUnavailable {
+        /// The directory it was to be created in (the temp dir).
+        parent: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `runtime/staging_failed`: the input images could not be copied into the private working
+    /// directory that Codex reads them from. Nothing was sent to Codex.
+    #[error("cannot stage the input images in codex-img's private working directory ({}): {source}; check that TMPDIR is writable and has free space", path.display())]
+    StagingFailed {
+        /// The file or folder that could not be written.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `runtime/overloaded`: the app-server stayed overloaded through every retry of `thread/start`.
     #[error("the Codex app-server is overloaded after {attempts} attempts; try again shortly")]
-    Overloaded { attempts: u32 },
+    Overloaded {
+        /// How many times `thread/start` was sent.
+        attempts: u32,
+    },
 
+    /// `protocol/invalid_message`: Codex sent a message codex-img cannot read.
     #[error("the Codex app-server sent a message codex-img cannot read: {detail}")]
-    InvalidMessage { detail: String },
+    InvalidMessage {
+        /// Which message, and what did not decode.
+        detail: String,
+    },
 
+    /// `output/exists`: the output file exists and overwriting was not asked for.
     #[error("{} already exists; choose another path or ask to overwrite", path.display())]
-    OutputExists { path: PathBuf },
+    OutputExists {
+        /// The output path.
+        path: PathBuf,
+    },
 
+    /// `output/invalid_target`: the output path cannot be written as asked.
     #[error("cannot write to {}: {reason}", path.display())]
-    OutputInvalidTarget { path: PathBuf, reason: String },
+    OutputInvalidTarget {
+        /// The output path.
+        path: PathBuf,
+        /// Why (a missing directory, a symlink, no file name).
+        reason: String,
+    },
 
+    /// `output/write_failed`: writing the output file failed.
     #[error("writing {} failed: {source}", path.display())]
     OutputWriteFailed {
+        /// The output path.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
 }
 
-/// The four families of codes, which the CLI maps to distinct exit codes.
+/// The families of codes (the part before the `/`), which the CLI maps to distinct exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Category {
+    /// `preflight/*`: the machine's setup (Codex, its version, its login, its backend).
     Preflight,
+    /// `request/*`: the request itself (prompt, images).
     Request,
+    /// `runtime/*`: something while running (limits, refusals, timeouts, the process).
     Runtime,
+    /// `protocol/*`: a message from Codex that codex-img cannot read.
     Protocol,
+    /// `output/*`: saving the image.
     Output,
 }
 
@@ -118,6 +228,9 @@ impl Error {
             Self::Timeout { .. } => "runtime/timeout",
             Self::Cancelled => "runtime/cancelled",
             Self::AppServerExited { .. } => "runtime/app_server_exited",
+            Self::StartTimeout { .. } => "runtime/start_timeout",
+            Self::WorkdirUnavailable { .. } => "runtime/workdir_unavailable",
+            Self::StagingFailed { .. } => "runtime/staging_failed",
             Self::Overloaded { .. } => "runtime/overloaded",
             Self::InvalidMessage { .. } => "protocol/invalid_message",
             Self::OutputExists { .. } => "output/exists",
@@ -126,6 +239,7 @@ impl Error {
         }
     }
 
+    /// The family of [`code`](Self::code).
     pub fn category(&self) -> Category {
         match self.code().split('/').next() {
             Some("preflight") => Category::Preflight,
@@ -137,12 +251,14 @@ impl Error {
     }
 
     /// Whether the same request may succeed if sent again later, as is. A timeout is never retryable:
-    /// its turn may have run and spent quota.
+    /// its turn may have run and spent quota. A start timeout is: no turn was started, and a new
+    /// process may answer. A working directory that cannot be made needs the machine fixed first.
     pub fn retryable(&self) -> bool {
         match self {
-            Self::BackendUnreachable { .. } | Self::Overloaded { .. } | Self::NoImage { .. } => {
-                true
-            }
+            Self::BackendUnreachable { .. }
+            | Self::Overloaded { .. }
+            | Self::NoImage { .. }
+            | Self::StartTimeout { .. } => true,
             Self::AppServerExited { turn_started, .. } => !turn_started,
             _ => false,
         }
@@ -187,6 +303,7 @@ fn stderr_phrase(tail: &str) -> String {
     }
 }
 
+/// `Result` with codex-img's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
@@ -270,5 +387,202 @@ mod tests {
             "the ChatGPT plan's usage limit is reached until 2027-01-15T08:00:00Z (unix time 1800000000); wait for the reset or upgrade the plan"
         );
         assert_eq!(e.resets_at(), Some(1_800_000_000));
+    }
+
+    fn io() -> std::io::Error {
+        std::io::Error::from(std::io::ErrorKind::PermissionDenied)
+    }
+
+    /// One sample of every variant (two where `retryable` depends on a field). The match below stops
+    /// compiling when a variant is added, so the README check cannot miss it.
+    fn samples() -> Vec<Error> {
+        let all = vec![
+            Error::CodexMissing {
+                detail: String::new(),
+            },
+            Error::UnsupportedVersion {
+                found: "0.1.0".into(),
+                floor: "0.122.0".into(),
+            },
+            Error::NotSignedIn,
+            Error::ApiKeyLogin,
+            Error::ImageGenerationUnavailable {
+                reason: String::new(),
+            },
+            Error::BackendUnreachable {
+                detail: String::new(),
+            },
+            Error::InvalidPrompt {
+                reason: String::new(),
+            },
+            Error::InvalidImage {
+                which: String::new(),
+                reason: String::new(),
+            },
+            Error::UsageLimit {
+                resets_at: None,
+                message: String::new(),
+            },
+            Error::Refused {
+                message: String::new(),
+            },
+            Error::NoImage {
+                detail: String::new(),
+            },
+            Error::Timeout {
+                after: Duration::from_secs(1),
+                phase: "generating",
+            },
+            Error::Cancelled,
+            Error::AppServerExited {
+                status: None,
+                stderr_tail: String::new(),
+                turn_started: false,
+            },
+            Error::AppServerExited {
+                status: None,
+                stderr_tail: String::new(),
+                turn_started: true,
+            },
+            Error::StartTimeout {
+                after: Duration::from_secs(30),
+                stderr_tail: String::new(),
+            },
+            Error::WorkdirUnavailable {
+                parent: "/tmp".into(),
+                source: io(),
+            },
+            Error::StagingFailed {
+                path: "/tmp/x".into(),
+                source: io(),
+            },
+            Error::Overloaded { attempts: 4 },
+            Error::InvalidMessage {
+                detail: String::new(),
+            },
+            Error::OutputExists {
+                path: "a.png".into(),
+            },
+            Error::OutputInvalidTarget {
+                path: "a.png".into(),
+                reason: String::new(),
+            },
+            Error::OutputWriteFailed {
+                path: "a.png".into(),
+                source: io(),
+            },
+        ];
+        for e in &all {
+            match e {
+                Error::CodexMissing { .. }
+                | Error::UnsupportedVersion { .. }
+                | Error::NotSignedIn
+                | Error::ApiKeyLogin
+                | Error::ImageGenerationUnavailable { .. }
+                | Error::BackendUnreachable { .. }
+                | Error::InvalidPrompt { .. }
+                | Error::InvalidImage { .. }
+                | Error::UsageLimit { .. }
+                | Error::Refused { .. }
+                | Error::NoImage { .. }
+                | Error::Timeout { .. }
+                | Error::Cancelled
+                | Error::AppServerExited { .. }
+                | Error::StartTimeout { .. }
+                | Error::WorkdirUnavailable { .. }
+                | Error::StagingFailed { .. }
+                | Error::Overloaded { .. }
+                | Error::InvalidMessage { .. }
+                | Error::OutputExists { .. }
+                | Error::OutputInvalidTarget { .. }
+                | Error::OutputWriteFailed { .. } => {}
+            }
+        }
+        all
+    }
+
+    fn category_name(category: Category) -> &'static str {
+        match category {
+            Category::Preflight => "preflight",
+            Category::Request => "request",
+            Category::Runtime => "runtime",
+            Category::Protocol => "protocol",
+            Category::Output => "output",
+        }
+    }
+
+    /// The cells of the table rows in the README section `heading`, up to the next heading.
+    fn table(heading: &str) -> Vec<Vec<String>> {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find(&format!("\n## {heading}\n"))
+            .unwrap_or_else(|| panic!("README has no section {heading:?}"));
+        let body = &readme[start + heading.len() + 5..];
+        let body = &body[..body.find("\n## ").unwrap_or(body.len())];
+        body.lines()
+            .filter(|l| l.starts_with('|'))
+            .skip(2) // the header and the |---| line
+            .map(|l| {
+                l.trim_matches('|')
+                    .split(" | ")
+                    .map(|c| c.trim().to_owned())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_error_table_lists_exactly_the_codes_with_their_retry_advice_and_exit() {
+        use std::collections::BTreeMap;
+        let samples = samples();
+        let mut by_code: BTreeMap<&str, Vec<&Error>> = BTreeMap::new();
+        for e in &samples {
+            by_code.entry(e.code()).or_default().push(e);
+        }
+        // The exit of each family, from the README's "Exit codes" table (`| 3 | `preflight/*` |`).
+        let exits: BTreeMap<String, String> = table("Exit codes")
+            .into_iter()
+            .filter_map(|row| {
+                let family = row
+                    .get(1)?
+                    .strip_prefix('`')?
+                    .split_once("/*`")?
+                    .0
+                    .to_owned();
+                Some((family, row[0].clone()))
+            })
+            .collect();
+        let rows = table("Error codes");
+        let listed: Vec<&str> = rows.iter().map(|r| r[0].trim_matches('`')).collect();
+        let mut sorted = listed.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            by_code.keys().copied().collect::<Vec<_>>(),
+            "README codes vs Error::code"
+        );
+        for row in &rows {
+            let code = row[0].trim_matches('`');
+            let errors = &by_code[code];
+            let family = category_name(errors[0].category());
+            assert_eq!(code.split('/').next(), Some(family), "{code}: category");
+            let advice: Vec<bool> = errors.iter().map(|e| e.retryable()).collect();
+            let cell = if advice.iter().all(|r| *r) {
+                "yes"
+            } else if advice.iter().all(|r| !*r) {
+                if row[2] == "**never**" {
+                    "**never**"
+                } else {
+                    "no"
+                }
+            } else {
+                "only if no turn had started"
+            };
+            assert_eq!(
+                (row.len(), row[2].as_str(), Some(&row[3])),
+                (4, cell, exits.get(family)),
+                "{code}: retryable and exit columns"
+            );
+        }
     }
 }

@@ -324,3 +324,46 @@ async fn a_login_fixed_while_the_host_runs_is_seen_without_a_restart() {
     assert_eq!(world.server_pids().len(), 2);
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_private_directory_that_vanished_fails_staging_with_its_own_code_before_any_turn() {
+    let world = World::new();
+    let client = world.client();
+    client
+        .generate(GenerateRequest::new("warm up"))
+        .await
+        .expect("image");
+    // The warm process runs in codex-img's private working directory; take it away under it.
+    let pid = world.server_pids()[0];
+    let workdir = std::fs::read_link(format!("/proc/{pid}/cwd")).expect("the server's cwd");
+    assert!(
+        workdir
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("codex-img-")),
+        "{}",
+        workdir.display()
+    );
+    std::fs::remove_dir_all(&workdir).expect("remove the private directory");
+    let e = client
+        .generate(GenerateRequest::new("again").image(png(8, 8, 1)))
+        .await
+        .expect_err("nowhere to stage the input");
+    client.shutdown().await;
+    assert_eq!(
+        (e.code(), e.retryable()),
+        ("runtime/staging_failed", false),
+        "{e}"
+    );
+    let message = e.to_string();
+    assert!(
+        message
+            .starts_with("cannot stage the input images in codex-img's private working directory")
+            && message.ends_with("check that TMPDIR is writable and has free space"),
+        "{message}"
+    );
+    assert_eq!(
+        world.events("turn_inputs").len(),
+        1,
+        "only the warm-up turn ran"
+    );
+}

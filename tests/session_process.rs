@@ -165,8 +165,7 @@ async fn a_process_killed_between_requests_is_replaced() {
         .await
         .expect("image");
     let pid = world.server_pids()[0];
-    // SAFETY: signals a process this test started (through the client), by its pid.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    kill(pid);
     assert!(all_gone(&[pid], Duration::from_secs(3)).await);
     let image = client
         .generate(GenerateRequest::new("y"))
@@ -196,8 +195,7 @@ async fn generations_in_flight_when_the_process_dies_fail_and_are_not_rerun() {
         .await;
     assert_eq!(inputs.len(), 3);
     let pid = world.server_pids()[0];
-    // SAFETY: signals the fake app-server this test started, by its pid.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    kill(pid);
     for job in jobs {
         let e = job.await.expect("join").expect_err("the process died");
         assert_eq!(
@@ -230,4 +228,10 @@ async fn shutdown_right_after_a_cancel_still_interrupts_the_turn() {
         interrupted < eof,
         "stdin closed before the interrupt: {interrupted:?} {eof:?}"
     );
+}
+
+/// SIGKILLs a fake app-server this test started (through the client), by its pid.
+fn kill(pid: i32) {
+    let pid = rustix::process::Pid::from_raw(pid).expect("a positive pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("kill");
 }

@@ -1,10 +1,10 @@
-//! Test images built by hand, so the tests need no binary files and no image crate: complete PNGs from the
-//! loopback backend's encoder, and just enough of each other format's header for measuring.
+//! Test images built by hand, so the tests need no binary files and no image crate: complete PNGs from
+//! the workspace's test encoder (`tests/test-png`), and just enough of each other format's header for
+//! measuring.
 
-/// A complete, decodable PNG of `width` x `height` (the loopback test backend's encoder, shared by every
-/// test crate).
+/// A complete, decodable PNG of `width` x `height` (the `test-png` encoder, shared by every test crate).
 pub fn png(width: u32, height: u32) -> Vec<u8> {
-    loopback_backend::test_png(width, height, 0)
+    test_png::test_png(width, height, 0)
 }
 
 /// SOI, a JFIF APP0, a DHT whose bytes would read as a bogus size, the frame header `sof` (0xC0 baseline,

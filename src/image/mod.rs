@@ -44,14 +44,7 @@ pub fn inspect(bytes: &[u8]) -> Result<ImageInfo, ImageError> {
 
 /// The SHA-256 of `bytes` as 64 lowercase hex digits.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(digest.len() * 2);
-    for byte in digest {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0F)]));
-    }
-    out
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 #[cfg(test)]

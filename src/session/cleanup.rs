@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::protocol::request::{ThreadUnsubscribe, TurnInterrupt};
 use crate::protocol::ServerNotification;
-use crate::session::manager::Live;
+use crate::session::live::Live;
 use crate::session::params;
 use crate::session::transport::Event;
 

@@ -19,7 +19,8 @@ use crate::protocol::request::{ThreadStart, TurnStart};
 use crate::protocol::{ErrorCode, ServerNotification, ThreadItem, TurnError, TurnStatus};
 use crate::request::{self, Checked, GenerateRequest};
 use crate::session::cleanup::TurnGuard;
-use crate::session::manager::{ActiveGuard, Live, Manager};
+use crate::session::live::{ActiveGuard, Live};
+use crate::session::manager::Manager;
 use crate::session::outcome::{spent_window, take_image, Ended, Found, ImageProblem};
 use crate::session::params;
 use crate::session::transport::{Event, RpcError};
@@ -267,9 +268,9 @@ async fn prepare(manager: &Arc<Manager>, checked: &Checked, reporter: &Reporter)
     let staging = tempfile::Builder::new()
         .prefix("gen-")
         .tempdir_in(live.workdir())
-        .map_err(|e| Error::OutputWriteFailed {
+        .map_err(|source| Error::StagingFailed {
             path: live.workdir().to_path_buf(),
-            source: e,
+            source,
         })?;
     let staged = stage_inputs(staging.path(), checked).await?;
     let names: Vec<String> = staged
@@ -307,9 +308,9 @@ async fn stage_inputs(dir: &Path, checked: &Checked) -> Result<Vec<PathBuf>> {
         let path = dir.join(format!("{stem}.{}", input.format.extension()));
         tokio::fs::write(&path, &input.bytes)
             .await
-            .map_err(|e| Error::OutputWriteFailed {
+            .map_err(|source| Error::StagingFailed {
                 path: path.clone(),
-                source: e,
+                source,
             })?;
         staged.push(path);
     }

@@ -6,14 +6,17 @@ mod cleanup;
 pub(crate) mod codec;
 pub(crate) mod config;
 pub(crate) mod generation;
+mod handshake;
+mod live;
+mod login;
 pub(crate) mod manager;
 mod outcome;
 pub(crate) mod params;
 pub(crate) mod policy;
 pub(crate) mod preflight;
 pub(crate) mod process;
-// `Connection::closed` has had no caller since the module stopped being public.
-#[allow(dead_code)]
+mod router;
+mod slot;
 pub(crate) mod transport;
 pub(crate) mod version;
 

@@ -12,7 +12,7 @@ use crate::image::{self, ImageInfo};
 use crate::protocol::items::ImagePayload;
 use crate::protocol::request::AccountRateLimitsRead;
 use crate::protocol::{CodexErrorInfo, ImageGenerationThreadItem, TurnError, TurnStatus};
-use crate::session::manager::Live;
+use crate::session::live::Live;
 
 /// The largest image read back from `savedPath` when `result` is empty.
 const MAX_SAVED_IMAGE: u64 = 128 * 1024 * 1024;

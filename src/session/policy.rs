@@ -184,14 +184,34 @@ mod tests {
             "item/tool/call",
             json!({"threadId": "t", "turnId": "u", "callId": "c", "tool": "x", "arguments": {}}),
         );
-        assert!(
-            matches!(answer(&call, UNIX_EPOCH), Answer::Error(e) if e.code == ErrorCode::INTERNAL_ERROR)
+        assert_eq!(
+            answer(&call, UNIX_EPOCH),
+            Answer::Error(ErrorObject {
+                code: ErrorCode::INTERNAL_ERROR,
+                message: "codex-img does not run client-side tools".into(),
+                data: None,
+            })
         );
         let refresh = decode(
             "account/chatgptAuthTokens/refresh",
             json!({"reason": "unauthorized"}),
         );
-        assert!(matches!(answer(&refresh, UNIX_EPOCH), Answer::Error(_)));
+        assert_eq!(
+            answer(&refresh, UNIX_EPOCH),
+            Answer::Error(ErrorObject {
+                code: ErrorCode::INTERNAL_ERROR,
+                message: "codex-img does not manage ChatGPT tokens; run `codex login` to refresh the login".into(),
+                data: None,
+            })
+        );
+        assert_eq!(
+            answer_method("attestation/generate", UNIX_EPOCH),
+            Answer::Error(ErrorObject {
+                code: ErrorCode::INTERNAL_ERROR,
+                message: "codex-img does not provide attestations".into(),
+                data: None,
+            })
+        );
         let time = decode("currentTime/read", json!({}));
         let at = UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
         assert_eq!(

@@ -15,7 +15,8 @@ use crate::error::Error;
 use crate::protocol::request::AccountRateLimitsRead;
 use crate::protocol::{Account, GetAccountRateLimitsResponse};
 use crate::session::config::Config;
-use crate::session::manager::{account_kind, AccountCheck, Manager};
+use crate::session::login::{account_kind, AccountCheck};
+use crate::session::manager::Manager;
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -168,6 +169,14 @@ pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
                 Error::UnsupportedVersion { found, .. } => {
                     report.version = Some(found.clone());
                     ("version", UPDATE.to_owned(), &later[1..])
+                }
+                Error::WorkdirUnavailable { .. } => {
+                    report.push("version", Status::Pass, "checked");
+                    (
+                        "app_server",
+                        "check that TMPDIR exists, is writable and has free space".to_owned(),
+                        &later[2..],
+                    )
                 }
                 _ => {
                     report.push("version", Status::Pass, "checked");

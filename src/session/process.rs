@@ -102,8 +102,9 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
     let workdir = tempfile::Builder::new()
         .prefix("codex-img-")
         .tempdir()
-        .map_err(|e| Error::CodexMissing {
-            detail: format!("cannot create a private working directory: {e}"),
+        .map_err(|source| Error::WorkdirUnavailable {
+            parent: std::env::temp_dir(),
+            source,
         })?;
     // The child runs in its private directory, so a relative path to the binary must be made absolute
     // first (a bare name is looked up on PATH as usual).
@@ -230,13 +231,12 @@ impl AppServerProcess {
     /// Signals the whole group; true if any process was there to receive it.
     fn signal_group(&self, signal: Signal) -> bool {
         #[cfg(unix)]
-        if let Some(pgid) = self.pgid {
+        if let Some(pgid) = self.pgid.and_then(rustix::process::Pid::from_raw) {
             let sig = match signal {
-                Signal::Term => libc::SIGTERM,
-                Signal::Kill => libc::SIGKILL,
+                Signal::Term => rustix::process::Signal::TERM,
+                Signal::Kill => rustix::process::Signal::KILL,
             };
-            // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
-            return unsafe { libc::kill(-pgid, sig) } == 0;
+            return rustix::process::kill_process_group(pgid, sig).is_ok();
         }
         #[cfg(not(unix))]
         let _ = signal;

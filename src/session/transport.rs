@@ -1,15 +1,8 @@
-//! The connection to one app-server: a single worker task owns the child's pipes, the map of pending
-//! requests and the routes of notifications to threads. Callers hold a cheap [`Connection`] (a channel
-//! sender), so no lock guards any of that state.
-//!
-//! Routing is by thread: each generation runs on its own thread, and asks to be subscribed to the thread
-//! named in its `thread/start` response. The worker registers that route while it handles the response
-//! line, so every later line reaches it in order; lines for the thread that came earlier (Codex can emit
-//! `thread/started` before answering) wait in a small buffer and are delivered first. Per-thread queues are
-//! unbounded, never lossy: a dropped `item/completed` would lose an image that was already paid for.
-//! Server requests are answered here, by [`policy`], and never wait on a caller.
+//! The connection to one app-server: a single worker task owns the child's pipes and a `Router`
+//! (`router.rs`: the pending requests and the routes of notifications to threads). Callers hold a
+//! cheap [`Connection`] (a channel sender), so no lock guards any of that state. Server requests are
+//! answered here, by [`policy`], and never wait on a caller.
 
-use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -23,11 +16,7 @@ use crate::protocol::{
 };
 use crate::session::codec::{CodecError, LineReader};
 use crate::session::policy::{self, Answer};
-
-/// Threads whose early lines are buffered at once, and lines per thread; beyond that the oldest
-/// thread's buffer is dropped (it belongs to a thread nobody subscribed to).
-const EARLY_THREADS: usize = 64;
-const EARLY_PER_THREAD: usize = 256;
+use crate::session::router::{Pending, Router};
 
 /// What a thread's subscriber receives.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,9 +85,7 @@ impl Connection {
             stdin: Some(stdin),
             rx,
             next_id: 1,
-            pending: HashMap::new(),
-            routes: HashMap::new(),
-            early: VecDeque::new(),
+            router: Router::default(),
         };
         tokio::spawn(async move {
             worker.run().await;
@@ -166,6 +153,7 @@ impl Connection {
     }
 
     /// Resolves when the worker has ended (the app-server closed its stdout).
+    #[cfg(test)]
     pub async fn closed(&self) {
         let mut closed = self.closed.clone();
         let _ = closed.wait_for(|c| *c).await;
@@ -195,19 +183,12 @@ fn to_params<P: Serialize>(params: &P) -> Result<Option<Value>, RpcError> {
     }
 }
 
-struct Pending {
-    reply: oneshot::Sender<Result<Value, RpcError>>,
-    subscribe: Option<mpsc::UnboundedSender<Event>>,
-}
-
 struct Worker<R, W> {
     reader: LineReader<R>,
     stdin: Option<W>,
     rx: mpsc::UnboundedReceiver<Command>,
     next_id: i64,
-    pending: HashMap<RequestId, Pending>,
-    routes: HashMap<String, mpsc::UnboundedSender<Event>>,
-    early: VecDeque<(String, Vec<Event>)>,
+    router: Router,
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
@@ -225,16 +206,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                     Err(CodecError::TooLong { limit }) => {
                         tracing::warn!(limit, "skipped an over-long message from the app-server");
                         let detail = format!("a message longer than {limit} bytes was skipped");
-                        self.broadcast(Event::Invalid { detail, ended_turn: None });
+                        self.router.broadcast(Event::Invalid { detail, ended_turn: None });
                     }
                     Err(CodecError::Io(e)) => { tracing::warn!("reading from the app-server failed: {e}"); break; }
                 },
             }
         }
-        for (_, pending) in self.pending.drain() {
-            let _ = pending.reply.send(Err(RpcError::Exited));
-        }
-        self.broadcast(Event::Exited);
+        self.router.close();
     }
 
     async fn drain_until_eof(&mut self) {
@@ -258,10 +236,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                 });
                 tracing::trace!(%id, method, "request");
                 if self.write(&message).await {
-                    // Callers that gave up (a deadline, an interrupt whose answer never comes) leave
-                    // closed entries behind; sweeping them here keeps the map small over hours.
-                    self.pending.retain(|_, p| !p.reply.is_closed());
-                    self.pending.insert(id, Pending { reply, subscribe });
+                    self.router.expect(id, Pending { reply, subscribe });
                 } else {
                     let _ = reply.send(Err(RpcError::Exited));
                 }
@@ -273,10 +248,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                 }))
                 .await;
             }
-            Command::Unsubscribe { thread_id } => {
-                self.routes.remove(&thread_id);
-                self.early.retain(|(t, _)| *t != thread_id);
-            }
+            Command::Unsubscribe { thread_id } => self.router.unsubscribe(&thread_id),
             Command::CloseStdin => self.stdin = None,
         }
     }
@@ -307,7 +279,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                 let preview: String =
                     String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
                 tracing::warn!(%preview, "unreadable line from the app-server: {e}");
-                self.broadcast(Event::Invalid {
+                self.router.broadcast(Event::Invalid {
                     detail: e.to_string(),
                     ended_turn: None,
                 });
@@ -315,11 +287,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
             }
         };
         match message {
-            Message::Response(Response { id, result }) => self.resolve(id, Ok(result)),
+            Message::Response(Response { id, result }) => self.router.resolve(&id, Ok(result)),
             Message::Error(ErrorResponse {
                 id: Some(id),
                 error,
-            }) => self.resolve(id, Err(RpcError::Server(error))),
+            }) => self.router.resolve(&id, Err(RpcError::Server(error))),
             Message::Error(ErrorResponse { id: None, error }) => {
                 tracing::warn!(code = error.code.0, message = %error.message, "app-server error without a request id");
             }
@@ -330,26 +302,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                 self.server_request(id, method, params).await
             }
         }
-    }
-
-    fn resolve(&mut self, id: RequestId, result: Result<Value, RpcError>) {
-        let Some(pending) = self.pending.remove(&id) else {
-            tracing::debug!(%id, "response to a request nobody waits for");
-            return;
-        };
-        if let (Some(events), Ok(result)) = (pending.subscribe, &result) {
-            if let Some(thread_id) = result.pointer("/thread/id").and_then(Value::as_str) {
-                if let Some(pos) = self.early.iter().position(|(t, _)| t == thread_id) {
-                    if let Some((_, buffered)) = self.early.remove(pos) {
-                        for event in buffered {
-                            let _ = events.send(event);
-                        }
-                    }
-                }
-                self.routes.insert(thread_id.to_owned(), events);
-            }
-        }
-        let _ = pending.reply.send(result);
     }
 
     fn notification(&mut self, method: String, params: Option<Value>) {
@@ -377,22 +329,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
             tracing::debug!(%method, "notification for no thread");
             return;
         };
-        if let Some(route) = self.routes.get(&thread_id) {
-            if route.send(event).is_err() {
-                self.routes.remove(&thread_id);
-            }
-            return;
-        }
-        match self.early.iter_mut().find(|(t, _)| *t == thread_id) {
-            Some((_, buffered)) if buffered.len() < EARLY_PER_THREAD => buffered.push(event),
-            Some(_) => tracing::debug!(%thread_id, "early buffer full; notification dropped"),
-            None => {
-                if self.early.len() == EARLY_THREADS {
-                    self.early.pop_front();
-                }
-                self.early.push_back((thread_id, vec![event]));
-            }
-        }
+        self.router.notify(&thread_id, event);
     }
 
     async fn server_request(&mut self, id: RequestId, method: String, params: Option<Value>) {
@@ -413,11 +350,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
             }),
         };
         self.write(&message).await;
-    }
-
-    fn broadcast(&mut self, event: Event) {
-        self.routes
-            .retain(|_, route| route.send(event.clone()).is_ok());
     }
 }
 

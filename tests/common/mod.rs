@@ -169,5 +169,5 @@ pub async fn all_gone(pids: &[i32], within: Duration) -> bool {
 
 /// A valid PNG of the given size, for input images; `seed` varies its pixels.
 pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
-    loopback_backend::test_png(width, height, u32::from(seed))
+    test_png::test_png(width, height, u32::from(seed))
 }

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The cargo arguments that run the live test target. The one place that names it.
-pub const LIVE_TESTS: &[&str] = &["test", "--test", "live"];
+pub const LIVE_TESTS: &[&str] = &["test", "-p", "codex-img-live", "--test", "live"];
 
 /// The cargo arguments of the installer of the loopback crate.
 const INSTALLER: &[&str] = &[

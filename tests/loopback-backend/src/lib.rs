@@ -17,7 +17,7 @@
 //! | `routes` | which handler answers which path |
 //! | `model` | the Responses stream: which tool the model calls, and when it stops |
 //! | `images` | `/images/generations` and `/images/edits` |
-//! | [`png`] | a tiny PNG encoder for test images |
+//! | [`png`] | test images (the workspace's one encoder, `tests/test-png`) |
 
 mod error;
 mod images;

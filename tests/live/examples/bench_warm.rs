@@ -5,7 +5,7 @@
 //! and four at once. Prints medians and ratios against the baseline, plus the model requests per image.
 //!
 //! ```sh
-//! cargo run --release --example bench_warm -- [VERSION] [N]
+//! cargo run --release -p codex-img-live --example bench_warm -- [VERSION] [N]
 //! ```
 
 use std::time::{Duration, Instant};

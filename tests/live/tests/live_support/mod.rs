@@ -320,9 +320,10 @@ fn trace_wrapper(launcher: &Path, dir: &Path, out: &Path) -> PathBuf {
     script
 }
 
-/// The sha256 of `bytes`, hex.
+/// The sha256 of `bytes`, hex, computed here rather than by codex-img, so the check is independent.
 pub fn sha256(bytes: &[u8]) -> String {
-    codex_img::image::sha256_hex(bytes)
+    use sha2::Digest as _;
+    format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 /// The error's code, or a description of the unexpected success.

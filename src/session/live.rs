@@ -1,0 +1,251 @@
+//! A live, handshaken app-server: its connection, what the handshake learned, its process, and the
+//! counts that say whether it is in use (generations) or finishing work (cleanups).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
+
+use semver::Version;
+use tokio::sync::Mutex;
+
+use crate::error::Error;
+use crate::session::login::AccountCheck;
+use crate::session::process::{AppServerProcess, StderrTail};
+use crate::session::transport::Connection;
+
+/// A live, handshaken app-server.
+#[derive(Debug)]
+pub struct Live {
+    /// The connection requests go through.
+    pub conn: Connection,
+    /// The version the server reported (trusted over `codex --version`).
+    pub version: Version,
+    /// `CODEX_HOME` as the server reports it (0.117+), else as configured, else `~/.codex`.
+    pub codex_home: Option<PathBuf>,
+    /// The server's `initialize` user agent.
+    pub user_agent: String,
+    /// What the login looked like when this process started; checked before any turn.
+    pub account: AccountCheck,
+    /// `modelProvider/capabilities/read`'s answer; `None` on releases without it.
+    pub image_generation_offered: Option<bool>,
+    process: Mutex<Option<AppServerProcess>>,
+    workdir: PathBuf,
+    tail: StderrTail,
+    active: AtomicUsize,
+    last_used: StdMutex<Instant>,
+    cleanups: tokio::sync::watch::Sender<usize>,
+}
+
+/// What the handshake learned, to build a [`Live`] from.
+pub struct Handshaken {
+    /// See [`Live::version`].
+    pub version: Version,
+    /// See [`Live::codex_home`].
+    pub codex_home: Option<PathBuf>,
+    /// See [`Live::user_agent`].
+    pub user_agent: String,
+    /// See [`Live::account`].
+    pub account: AccountCheck,
+    /// See [`Live::image_generation_offered`].
+    pub image_generation_offered: Option<bool>,
+}
+
+impl Live {
+    /// A live server over `conn` and `process`, unused since now.
+    pub fn new(conn: Connection, process: AppServerProcess, learned: Handshaken) -> Self {
+        Self {
+            conn,
+            version: learned.version,
+            codex_home: learned.codex_home,
+            user_agent: learned.user_agent,
+            account: learned.account,
+            image_generation_offered: learned.image_generation_offered,
+            workdir: process.workdir().to_path_buf(),
+            tail: process.tail(),
+            process: Mutex::new(Some(process)),
+            active: AtomicUsize::new(0),
+            last_used: StdMutex::new(Instant::now()),
+            cleanups: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    /// The private working directory the process runs in.
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// The last lines the process wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        self.tail.text()
+    }
+
+    /// Counts a cleanup in progress (an interrupt and its wait) until the token drops, so a shutdown can
+    /// let it finish: a cancelled generation must still reach `turn/interrupt` before stdin closes.
+    pub fn begin_cleanup(self: &Arc<Self>) -> CleanupToken {
+        self.cleanups.send_modify(|n| *n += 1);
+        CleanupToken(self.clone())
+    }
+
+    /// Waits, at most `within`, for every cleanup to finish.
+    pub async fn cleanups_done(&self, within: Duration) {
+        let mut pending = self.cleanups.subscribe();
+        if tokio::time::timeout(within, pending.wait_for(|n| *n == 0))
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutting down with a cleanup still running");
+        }
+    }
+
+    /// Whether the process still runs and its connection is open. The OS is asked too: the worker may
+    /// not have read the end of a killed process's stdout yet.
+    pub async fn is_alive(&self) -> bool {
+        if self.conn.is_closed() {
+            return false;
+        }
+        match self.process.lock().await.as_mut() {
+            Some(process) => process.exit_status().is_none(),
+            None => false,
+        }
+    }
+
+    /// The exit status if the process has ended.
+    pub async fn exit_status(&self) -> Option<String> {
+        self.process
+            .lock()
+            .await
+            .as_mut()
+            .and_then(AppServerProcess::exit_status)
+    }
+
+    /// The process id, while the process is held (not yet stopped).
+    pub async fn pid(&self) -> Option<i32> {
+        self.process
+            .lock()
+            .await
+            .as_ref()
+            .and_then(AppServerProcess::pid)
+    }
+
+    /// Marks one generation as using this process until the guard drops.
+    pub fn enter(self: &Arc<Self>) -> ActiveGuard {
+        self.active.fetch_add(1, Ordering::SeqCst);
+        ActiveGuard(self.clone())
+    }
+
+    /// How long the process has been unused, or `None` while a generation uses it.
+    pub fn idle_for(&self) -> Option<Duration> {
+        let unused = self.active.load(Ordering::SeqCst) == 0;
+        let since = self
+            .last_used
+            .lock()
+            .map(|t| t.elapsed())
+            .unwrap_or_default();
+        unused.then_some(since)
+    }
+
+    /// The error for a generation whose process went away.
+    pub async fn exited_error(&self, turn_started: bool) -> Error {
+        // The stderr reader may lag the exit by a moment; give it a chance to capture the last words.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Error::AppServerExited {
+            status: self.exit_status().await,
+            stderr_tail: self.stderr_tail(),
+            turn_started,
+        }
+    }
+
+    /// Closes stdin, then waits up to `grace` for the process to end before killing its group.
+    pub async fn stop(&self, grace: Duration) {
+        self.conn.close_stdin();
+        // Out of the lock first: holding it through the grace would make every concurrent
+        // `is_alive`, `pid` or `exit_status` wait for the whole shutdown.
+        let process = self.process.lock().await.take();
+        if let Some(process) = process {
+            process.shutdown(grace).await;
+        }
+    }
+}
+
+/// Counts one generation as using a [`Live`]; see [`Live::enter`].
+pub struct ActiveGuard(Arc<Live>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.0.last_used.lock() {
+            *t = Instant::now();
+        }
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// See [`Live::begin_cleanup`].
+pub struct CleanupToken(Arc<Live>);
+
+impl Drop for CleanupToken {
+    fn drop(&mut self) {
+        self.0.cleanups.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::session::codec::DEFAULT_MAX_LINE;
+    use crate::session::config::Config;
+    use crate::session::process;
+
+    /// A "server" that ignores its arguments and stdin, so a graceful stop waits the whole grace.
+    pub(crate) fn deaf_server(dir: &Path) -> Config {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("deaf-codex");
+        std::fs::write(&script, "#!/bin/sh\nexec sleep 60\n").expect("write script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        Config {
+            codex_bin: script.into_os_string(),
+            ..Config::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stopping_process_does_not_block_pid_or_is_alive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spawned = process::spawn(&deaf_server(dir.path())).expect("spawn");
+        let conn = Connection::start(spawned.stdout, spawned.stdin, DEFAULT_MAX_LINE);
+        let live = Arc::new(Live::new(
+            conn,
+            spawned.process,
+            Handshaken {
+                version: Version::new(0, 169, 0),
+                codex_home: None,
+                user_agent: String::new(),
+                account: AccountCheck::Failed(String::new()),
+                image_generation_offered: None,
+            },
+        ));
+        let pid = live.pid().await.expect("a pid");
+        let stopping = live.clone();
+        let stop = tokio::spawn(async move { stopping.stop(Duration::from_secs(20)).await });
+        // Once the stop has taken the process, `pid` answers `None` at once; a stop that held the lock
+        // through its grace would make every one of these waits time out.
+        let until = Instant::now() + Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout(Duration::from_millis(500), live.pid()).await {
+                Ok(None) => break,
+                Ok(Some(p)) => assert_eq!(p, pid),
+                Err(_) => {}
+            }
+            assert!(
+                Instant::now() < until,
+                "pid() waited for the shutdown grace"
+            );
+            tokio::task::yield_now().await;
+        }
+        let alive = tokio::time::timeout(Duration::from_millis(500), live.is_alive()).await;
+        assert_eq!(alive, Ok(false));
+        // Dropping the stop mid-grace drops the process, which kills its group.
+        stop.abort();
+        let _ = stop.await;
+    }
+}
