@@ -33,6 +33,8 @@ mod client;
 pub mod confine;
 pub mod error;
 pub mod image;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod output;
 mod progress;
 pub mod protocol;
