@@ -6,7 +6,7 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | [`params`] | the tools' arguments, their JSON Schema, and the checks made before any quota is spent |
+//! | `params` | the tools' arguments, their JSON Schema, and the checks made before any quota is spent |
 //! | `tools` | the two tools (`generate_image`, `codex_status`), their descriptions and annotations |
 //! | `results` | a tool result: the text summary, the inline image or a link to the file, the report |
 //! | `progress` | `notifications/progress` for each phase, and a heartbeat while the image is made |
@@ -19,7 +19,7 @@
 //! stopped, so no process is left behind. `notifications/cancelled` does the same for one call.
 
 mod calls;
-pub mod params;
+mod params;
 mod progress;
 mod results;
 mod schema;
@@ -38,7 +38,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::bridge::confine::Root;
 use crate::client::Client;
 
-pub use tools::ImageServer;
+pub use params::INVALID_ARGUMENTS;
+use tools::ImageServer;
 
 /// How long to wait, after the input closed, for cancelled calls to finish interrupting their turns.
 const DRAIN: Duration = Duration::from_secs(15);

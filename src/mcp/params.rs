@@ -102,7 +102,9 @@ pub struct Job {
     pub request: GenerateRequest,
     /// Absolute: the file to write, or the folder to name it in.
     pub target: PathBuf,
+    /// Replace an existing file.
     pub overwrite: bool,
+    /// Attach the image (when it fits) rather than only link to the file.
     pub inline: bool,
 }
 

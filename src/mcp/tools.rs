@@ -1,7 +1,7 @@
-//! The two tools, `generate_image` and `codex_status`, on one [`ImageServer`] that holds the shared
-//! [`Client`].
+//! The two tools, `generate_image` and `codex_status`, on one `ImageServer` that holds the shared
+//! `Client`.
 //!
-//! Arguments arrive as a raw JSON object and decode in [`params`](super::params), so a bad call gets a
+//! Arguments arrive as a raw JSON object and decode in `params`, so a bad call gets a
 //! coded `isError` result rather than the SDK's bare protocol error. A call races its generation against
 //! its cancellation token, which rmcp fires on `notifications/cancelled` and when the input closes:
 //! cancelled first, the generation future is dropped (the library interrupts the turn and frees the

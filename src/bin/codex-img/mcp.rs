@@ -2,6 +2,7 @@
 //! to stdout in this mode; logs and the final error go to stderr.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use codex_img::mcp::{serve_stdio, McpOptions};
@@ -12,7 +13,7 @@ use crate::{exit, Interrupted};
 pub const HELP: &str = "\
 Examples:
   codex-img serve-mcp
-  codex-img serve-mcp --root ~/projects/site/images --concurrency 3
+  codex-img serve-mcp --root ~/projects/site/images --concurrency 3 --timeout 170
   claude mcp add codex-img -- codex-img serve-mcp
 
 Speaks the Model Context Protocol on stdin and stdout until stdin closes, offering the tools
@@ -31,15 +32,23 @@ pub struct McpArgs {
     /// How many images are generated at once; more calls wait in a queue (default 2).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub concurrency: Option<u16>,
+
+    /// The deadline for one image, queue included (default 300). Keep it below the agent's own tool
+    /// timeout, so a slow image ends as a clear runtime/timeout rather than a vanished call.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
 }
 
 impl McpArgs {
-    /// Applies `--concurrency` to the client.
-    pub fn configure(&self, builder: ClientBuilder) -> ClientBuilder {
-        match self.concurrency {
-            Some(n) => builder.concurrency(usize::from(n)),
-            None => builder,
+    /// Applies `--concurrency` and `--timeout` to the client.
+    pub fn configure(&self, mut builder: ClientBuilder) -> ClientBuilder {
+        if let Some(n) = self.concurrency {
+            builder = builder.concurrency(usize::from(n));
         }
+        if let Some(timeout) = self.timeout {
+            builder = builder.request_timeout(Duration::from_secs(timeout));
+        }
+        builder
     }
 }
 
