@@ -5,7 +5,8 @@
 //! left and no copy under Codex's `generated_images`.
 //!
 //! Needs the MCP SDK virtualenv (`.ci/run` creates it; see `tests/mcp/sdk.rs`) besides what every live
-//! test needs.
+//! test needs. It works from the codex-img package or from another package of the workspace (the
+//! `#[path]` below must then lead to `tests/mcp/sdk.rs`).
 
 mod live_support;
 #[path = "mcp/sdk.rs"]
@@ -54,7 +55,7 @@ async fn generate_over_mcp(version: String) {
     server_env.insert("RUST_LOG".into(), json!("warn,codex_img=info"));
     let errlog = scratch.join("server-stderr.log");
     let plan = json!({
-        "command": env!("CARGO_BIN_EXE_codex-img"),
+        "command": mcp_sdk::codex_img_bin(),
         "args": args,
         "env": server_env,
         "cwd": scratch,

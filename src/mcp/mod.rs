@@ -18,6 +18,8 @@
 //! is cancelled (its turn interrupted, nothing written), the calls are awaited, and the app-server is
 //! stopped, so no process is left behind. `notifications/cancelled` does the same for one call.
 
+#![warn(missing_docs)]
+
 mod calls;
 mod params;
 mod progress;

@@ -11,6 +11,43 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
+/// The repository's root: the first folder up from this package's that holds `tests/mcp/client.py`, so
+/// a test in another package of the workspace finds the client and the virtualenv too.
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("tests/mcp/client.py").is_file())
+        .unwrap_or(manifest)
+        .to_path_buf()
+}
+
+/// The `codex-img` binary: Cargo's own when this test belongs to the codex-img package, else built
+/// (once, quietly) into this test's target folder.
+pub fn codex_img_bin() -> PathBuf {
+    if let Some(bin) = option_env!("CARGO_BIN_EXE_codex-img") {
+        return PathBuf::from(bin);
+    }
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "codex-img", "--bin", "codex-img"])
+            .current_dir(repo_root())
+            .status()
+            .expect("run cargo build -p codex-img");
+        assert!(status.success(), "building codex-img failed");
+        let bin = profile_dir.join("codex-img");
+        assert!(bin.is_file(), "no codex-img at {}", bin.display());
+        bin
+    })
+    .clone()
+}
+
 /// The SDK release the tests are written against.
 pub const SDK_VERSION: &str = "2.3.0";
 
@@ -18,7 +55,7 @@ pub const SDK_VERSION: &str = "2.3.0";
 pub fn python() -> Option<PathBuf> {
     let python = std::env::var_os("CODEX_IMG_MCP_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/venv/bin/python"));
+        .unwrap_or_else(|| repo_root().join(".cache/venv/bin/python"));
     let version = Command::new(&python)
         .args([
             "-c",
@@ -59,7 +96,7 @@ pub fn run_plan(
     context: &dyn Fn() -> String,
 ) -> Value {
     std::fs::write(plan_file, serde_json::to_vec(plan).expect("json")).expect("plan");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
+    let script = repo_root().join("tests/mcp/client.py");
     let out = Command::new(python)
         .arg(&script)
         .arg(plan_file)
