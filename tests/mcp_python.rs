@@ -46,15 +46,18 @@ fn the_handshake_and_the_tool_list_describe_both_tools_truthfully() {
         json!({"title": "Generate an image with Codex", "readOnlyHint": false, "destructiveHint": true, "idempotentHint": false, "openWorldHint": true})
     );
     let description = generate["description"].as_str().expect("description");
+    // It says where an image without `output` goes on this very server.
+    let cache = world.dir.path().join("cache/codex-img/images");
+    let saves = format!("otherwise in the user's cache folder, {}.", cache.display());
     for phrase in [
         "ChatGPT image quota",
         "30-140 s",
-        "~/.cache/codex-img/images",
-        "--root",
+        "never to retry a timeout",
+        &saves,
     ] {
         assert!(
             description.contains(phrase),
-            "the description lacks {phrase:?}"
+            "the description lacks {phrase:?}: {description}"
         );
     }
     let input = &generate["inputSchema"];

@@ -28,7 +28,7 @@ const GENERATE_DESCRIPTION: &str = "\
 Generate an image, or edit one, with the user's own signed-in Codex CLI. Each call spends the user's \
 ChatGPT image quota and takes 30-140 s: call it only when an image is wanted, and never to retry a \
 timeout (it may already have spent quota). The image is always saved: to `output` when given (a file, \
-or an existing folder), otherwise in the server's --root folder, or else in ~/.cache/codex-img/images. \
+or an existing folder), otherwise in {saves}. \
 The result gives the saved path, the image itself (up to 2 MiB; larger, or with inline: false, a link to \
 the file) and a JSON report. size, aspect, quality and background are hints the model may not follow; \
 the real format and size are measured and reported.";
@@ -54,11 +54,23 @@ pub struct ImageServer {
 #[tool_router]
 impl ImageServer {
     pub(super) fn new(client: Client, root: Option<Root>, calls: Arc<Calls>) -> Self {
+        let mut tool_router = Self::tool_router();
+        // The agent is told exactly where an image without `output` goes on this server.
+        let saves = match &root {
+            Some(root) => format!("the server's root folder, {}", root.path().display()),
+            None => format!(
+                "the user's cache folder, {}",
+                super::target::default_folder().display()
+            ),
+        };
+        if let Some(route) = tool_router.map.get_mut("generate_image") {
+            route.attr.description = Some(GENERATE_DESCRIPTION.replace("{saves}", &saves).into());
+        }
         Self {
             client,
             root: root.map(Arc::new),
             calls,
-            tool_router: Self::tool_router(),
+            tool_router,
         }
     }
 
