@@ -37,8 +37,8 @@ use std::time::Duration;
 use rmcp::ServiceExt as _;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::bridge::confine::Root;
 use crate::client::Client;
+use crate::confine::Root;
 
 pub use params::INVALID_ARGUMENTS;
 use tools::ImageServer;

@@ -15,8 +15,9 @@ use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::bridge::confine::Root;
+use crate::confine::Root;
 use crate::error::Error;
+use crate::image::IfExists;
 use crate::report::ErrorReport;
 use crate::request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
 
@@ -102,8 +103,8 @@ pub struct Job {
     pub request: GenerateRequest,
     /// Absolute: the file to write, or the folder to name it in.
     pub target: PathBuf,
-    /// Replace an existing file.
-    pub overwrite: bool,
+    /// What saving does when the file exists (`overwrite`).
+    pub if_exists: IfExists,
     /// Attach the image (when it fits) rather than only link to the file.
     pub inline: bool,
 }
@@ -183,11 +184,16 @@ impl GenerateImageArgs {
         for (i, raw) in self.references.iter().enumerate() {
             request = request.reference(input(raw, &format!("reference {}", i + 1), root)?);
         }
-        let target = super::target::resolve(self.output.as_deref(), root, self.overwrite)?;
+        let if_exists = if self.overwrite {
+            IfExists::Replace
+        } else {
+            IfExists::Fail
+        };
+        let target = super::target::resolve(self.output.as_deref(), root, if_exists)?;
         Ok(Job {
             request,
             target,
-            overwrite: self.overwrite,
+            if_exists,
             inline: self.inline,
         })
     }

@@ -12,8 +12,9 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::output::GeneratedImage;
+use crate::report::DoctorReport;
 use crate::report::{ErrorReport, ImageReport};
-use crate::session::preflight::{PreflightReport, Status};
+use crate::{PreflightReport, Status};
 
 /// The largest image sent inline, in bytes before base64: about what agents' clients take in one
 /// content block without trouble. Larger images are linked.
@@ -21,7 +22,7 @@ pub const INLINE_MAX: usize = 2 * 1024 * 1024;
 
 /// A saved image.
 pub fn image(image: &GeneratedImage, saved: &Path, inline: bool) -> CallToolResult {
-    let report = ImageReport::new(image, saved);
+    let report = ImageReport::new(image, Some(saved));
     let attach = inline && image.bytes.len() <= INLINE_MAX;
     let how = if attach {
         "The image is attached."
@@ -75,8 +76,8 @@ pub fn app_error(e: &Error, unsaved: Option<&GeneratedImage>) -> CallToolResult 
     error(&ErrorReport::from(e), unsaved)
 }
 
-/// The doctor report, plus `ready` and, when not ready, the blocking error (as `codex/doctor` in the
-/// stdio bridge). Not ready is a finding, not a failed call, so it is not `isError`.
+/// The doctor report ([`DoctorReport`]: what `doctor --json` prints and the bridge's `codex/doctor`
+/// returns). Not ready is a finding, not a failed call, so it is not `isError`.
 pub fn status(report: &PreflightReport) -> CallToolResult {
     let mut lines = String::new();
     for check in &report.checks {
@@ -101,18 +102,8 @@ pub fn status(report: &PreflightReport) -> CallToolResult {
             e.code()
         )),
     }
-    let mut value = to_value(report);
-    if let Value::Object(map) = &mut value {
-        map.insert("ready".to_owned(), report.ready().into());
-        let blocking = report
-            .blocking
-            .as_deref()
-            .map(|e| to_value(&ErrorReport::from(e)))
-            .unwrap_or(Value::Null);
-        map.insert("blocking".to_owned(), blocking);
-    }
     let mut result = CallToolResult::success(vec![ContentBlock::text(lines)]);
-    result.structured_content = Some(value);
+    result.structured_content = Some(to_value(&DoctorReport::from(report)));
     result
 }
 

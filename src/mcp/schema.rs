@@ -167,7 +167,7 @@ mod tests {
                 },
                 codex_version: "0.169.0".into(),
             };
-            let report = ImageReport::new(&image, "/tmp/a.png".as_ref());
+            let report = ImageReport::new(&image, Some("/tmp/a.png".as_ref()));
             check(
                 &image_report(),
                 &serde_json::to_value(report).expect("json"),

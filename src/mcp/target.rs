@@ -9,8 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::bridge::confine::{self, Root};
+use crate::confine::{self, Root};
 use crate::error::Error;
+use crate::image::IfExists;
 
 /// The folder for images whose call names no `output`, when there is no root.
 pub fn default_folder() -> PathBuf {
@@ -31,7 +32,7 @@ pub fn default_folder() -> PathBuf {
 pub fn resolve(
     output: Option<&str>,
     root: Option<&Root>,
-    overwrite: bool,
+    if_exists: IfExists,
 ) -> Result<PathBuf, Error> {
     let target = match (output, root) {
         (Some(raw), Some(root)) => root.output_target(raw)?,
@@ -46,7 +47,7 @@ pub fn resolve(
             folder
         }
     };
-    crate::output::precheck_target(&target, overwrite)?;
+    crate::output::precheck_target(&target, if_exists)?;
     Ok(absolute(&target))
 }
 

@@ -16,8 +16,8 @@ use rmcp::model::{CallToolResult, Implementation, JsonObject, ServerCapabilities
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, RoleServer, ServerHandler};
 
-use crate::bridge::confine::Root;
 use crate::client::Client;
+use crate::confine::Root;
 use crate::error::Error;
 
 use super::calls::Calls;
@@ -118,7 +118,7 @@ impl ImageServer {
             Err(e) => return results::app_error(&e, None),
         };
         let path = image.resolve_target(&job.target);
-        match image.save_async(path, job.overwrite).await {
+        match image.save_async(path, job.if_exists).await {
             Ok(saved) => {
                 if context.ct.is_cancelled() {
                     tracing::warn!(id = %context.id, "generate_image was cancelled after its image arrived; it is saved at {}", saved.display());
