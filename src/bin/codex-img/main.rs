@@ -8,6 +8,8 @@ mod doctor;
 mod exit;
 mod generate;
 mod logging;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod print;
 mod progress;
 mod serve;
@@ -17,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
-use codex_img::Client;
+use codex_img::{Client, ClientBuilder};
 
 use print::{print_error, print_json, print_stdout};
 use signal::{interrupted, Interrupted};
@@ -127,6 +129,10 @@ enum Command {
     /// Serve the JSON-RPC bridge on stdin/stdout for hosts in any language.
     #[command(name = "serve-stdio", after_help = SERVE_HELP)]
     ServeStdio(serve::ServeArgs),
+    /// Serve MCP on stdin/stdout, so coding agents can generate images.
+    #[cfg(feature = "mcp")]
+    #[command(name = "serve-mcp", after_help = mcp::HELP)]
+    ServeMcp(mcp::McpArgs),
 }
 
 fn parse_override(s: &str) -> Result<String, String> {
@@ -139,7 +145,7 @@ fn parse_override(s: &str) -> Result<String, String> {
 }
 
 impl Global {
-    fn client(&self) -> Client {
+    fn builder(&self) -> ClientBuilder {
         let mut builder = Client::builder();
         if let Some(bin) = self
             .codex_bin
@@ -161,16 +167,24 @@ impl Global {
         if let Some(version) = &self.min_version {
             builder = builder.min_version(version.clone());
         }
-        builder.build()
+        builder
     }
 }
 
 async fn run(cli: Cli) -> u8 {
-    let client = cli.global.client();
+    let builder = cli.global.builder();
+    let client = match &cli.command {
+        #[cfg(feature = "mcp")]
+        Command::ServeMcp(args) => args.configure(builder),
+        _ => builder,
+    }
+    .build();
     let code = match &cli.command {
         Command::Generate(args) => generate::run(&client, args, interrupted()).await,
         Command::Doctor(args) => doctor::run(&client, args, interrupted()).await,
         Command::ServeStdio(args) => serve::run(&client, args, interrupted()).await,
+        #[cfg(feature = "mcp")]
+        Command::ServeMcp(args) => mcp::run(&client, args, interrupted()).await,
     };
     client.shutdown().await;
     code
