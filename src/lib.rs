@@ -32,6 +32,9 @@ pub mod bridge;
 mod client;
 pub mod confine;
 pub mod error;
+pub mod host_image;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod image;
 pub mod output;
 mod progress;

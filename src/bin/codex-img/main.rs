@@ -7,6 +7,8 @@
 mod doctor;
 mod exit;
 mod generate;
+#[cfg(feature = "http")]
+mod http;
 mod logging;
 mod print;
 mod progress;
@@ -127,6 +129,10 @@ enum Command {
     /// Serve the JSON-RPC bridge on stdin/stdout for hosts in any language.
     #[command(name = "serve-stdio", after_help = SERVE_HELP)]
     ServeStdio(serve::ServeArgs),
+    /// Serve an OpenAI-compatible Images API on loopback, for apps and the openai SDKs.
+    #[cfg(feature = "http")]
+    #[command(name = "serve-http", after_help = http::HELP)]
+    ServeHttp(http::HttpArgs),
 }
 
 fn parse_override(s: &str) -> Result<String, String> {
@@ -140,6 +146,10 @@ fn parse_override(s: &str) -> Result<String, String> {
 
 impl Global {
     fn client(&self) -> Client {
+        self.builder().build()
+    }
+
+    fn builder(&self) -> codex_img::ClientBuilder {
         let mut builder = Client::builder();
         if let Some(bin) = self
             .codex_bin
@@ -161,16 +171,24 @@ impl Global {
         if let Some(version) = &self.min_version {
             builder = builder.min_version(version.clone());
         }
-        builder.build()
+        builder
     }
 }
 
 async fn run(cli: Cli) -> u8 {
+    #[cfg(feature = "http")]
+    if let Command::ServeHttp(args) = &cli.command {
+        // It builds its own client (with --concurrency) and stops it itself.
+        return http::run(cli.global.builder(), args, interrupted()).await;
+    }
     let client = cli.global.client();
     let code = match &cli.command {
         Command::Generate(args) => generate::run(&client, args, interrupted()).await,
         Command::Doctor(args) => doctor::run(&client, args, interrupted()).await,
         Command::ServeStdio(args) => serve::run(&client, args, interrupted()).await,
+        #[cfg(feature = "http")]
+        // Served above, with a client of its own.
+        Command::ServeHttp(_) => exit::USAGE,
     };
     client.shutdown().await;
     code
