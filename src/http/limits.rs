@@ -21,7 +21,7 @@ pub const MAX_IMAGES: usize = 5;
 /// Five images as base64 (4/3 of their bytes), with 1 MiB for the prompt and the other fields.
 pub const MAX_BODY_BYTES: usize = MAX_IMAGES * MAX_IMAGE_BYTES / 3 * 4 + (1 << 20);
 
-/// The read buffer for a request head, which bounds the header size.
+/// The most bytes of a request head (the request line and every header).
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// The most header fields in one request.

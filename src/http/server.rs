@@ -90,7 +90,7 @@ impl HttpServer {
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(self.options.receive_timeout)
-            .max_buf_size(MAX_HEADER_BYTES)
+            .max_header_size(MAX_HEADER_BYTES)
             .max_headers(MAX_HEADERS)
             .half_close(false)
             .keep_alive(true);
