@@ -106,11 +106,22 @@ pub async fn run(
             server.local_addr()
         );
     }
+    // One poll installs the signal handlers, so a signal sent as soon as the URL is read stops the
+    // server gracefully instead of killing it.
+    let mut interrupted = std::pin::pin!(interrupted);
+    let early = tokio::select! {
+        biased;
+        signal = &mut interrupted => Some(signal),
+        () = std::future::ready(()) => None,
+    };
     eprintln!("codex-img serve-http: {source}");
     println!("{}", server.base_url());
     server
         .serve(client, async {
-            let signal = interrupted.await;
+            let signal = match early {
+                Some(signal) => signal,
+                None => interrupted.await,
+            };
             tracing::info!("{signal:?}: stopping");
         })
         .await;
