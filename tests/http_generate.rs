@@ -3,6 +3,7 @@
 //! edit shapes (JSON `images: [{image_url}]` and multipart `image[]`) reaching the backend with the input
 //! bytes under neutral names, the refusals (mask, url, n > 1), a usage limit answered 429 with
 //! `Retry-After` and then refused locally until the reset, and `GET /v1/models`.
+#![cfg(feature = "http")]
 
 mod common;
 mod http_support;

@@ -2,6 +2,7 @@
 //! private file whose path is printed, refusing a non-loopback address, and SIGTERM with a generation in
 //! flight: the request is answered, its turn interrupted, the process exits 0 and no Codex process is
 //! left (asked of the OS).
+#![cfg(feature = "http")]
 
 mod common;
 mod http_support;

@@ -5,6 +5,7 @@
 //! (`BadRequestError`) and a usage limit (`RateLimitError` with `Retry-After`, and no retry by the SDK).
 //!
 //! Without the venv or the npm folder these tests skip with a message, unless `CI=true`: then they fail.
+#![cfg(feature = "http")]
 
 mod common;
 mod http_support;

@@ -3,6 +3,7 @@
 //! `Origin` still served), no CORS headers, the body, header and receive-time bounds, a disconnect
 //! mid-generation interrupting the turn, and a refused request followed by a good one on the same
 //! keep-alive connection.
+#![cfg(feature = "http")]
 
 mod common;
 mod http_support;

@@ -129,7 +129,7 @@ pub async fn from_multipart(
         ApiError::bad_request(
             "request/invalid_multipart",
             None,
-            format!("{}", e.body_text()),
+            format!("the multipart body could not be read: {}", e.body_text()),
         )
     })?;
     let mut fields = Map::new();
