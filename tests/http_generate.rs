@@ -400,3 +400,54 @@ async fn models_are_listed_and_unknown_paths_are_openai_shaped_404s() {
     );
     served.stop().await;
 }
+
+#[tokio::test]
+async fn with_root_an_edit_may_name_a_file_inside_it_and_nothing_outside() {
+    let world = World::new();
+    let root = world.dir.path().join("images");
+    std::fs::create_dir_all(&root).expect("root");
+    let input = common::png(12, 12, 8);
+    std::fs::write(root.join("cat.png"), &input).expect("write");
+    std::fs::write(world.dir.path().join("outside.png"), &input).expect("write");
+    let served = http_support::start_with(
+        &world,
+        http_support::Setup {
+            root: Some(root.clone()),
+            ..http_support::Setup::default()
+        },
+    )
+    .await;
+    for refused in ["../outside.png", "/etc/passwd", "missing.png"] {
+        let reply = exchange(
+            &served,
+            &json_post(
+                &served,
+                "/v1/images/edits",
+                &json!({"prompt": "x", "images": [{"image_url": refused}]}),
+            ),
+        )
+        .await;
+        assert_eq!(
+            reply.error_code(),
+            (400, "request/invalid_image".to_owned()),
+            "{refused}"
+        );
+    }
+    assert_eq!(world.events("turn_inputs").len(), 0);
+    let reply = exchange(
+        &served,
+        &json_post(&served, "/v1/images/edits", &json!({"prompt": "make it night [fake:complete]", "images": [{"image_url": "cat.png"}]})),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(
+        staged(&world.events("turn_inputs")[0]),
+        vec![("input-1.png".to_owned(), sha256(&input))]
+    );
+    served.stop().await;
+}

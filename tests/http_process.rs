@@ -166,3 +166,71 @@ async fn a_second_start_reuses_the_key_file_and_remote_addresses_need_allow_remo
     }
     assert_eq!(keys[0], keys[1]);
 }
+
+#[tokio::test]
+async fn concurrency_1_runs_one_generation_at_a_time() {
+    let world = World::new().set("FAKE_DELAY_MS", "1500");
+    let token = world.dir.path().join("token");
+    std::fs::write(&token, "file-key-0123456789abcdef\n").expect("token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let token_arg = token.display().to_string();
+    let mut child = command(
+        &world,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--concurrency",
+            "1",
+            "--token-file",
+            &token_arg,
+        ],
+    )
+    .spawn()
+    .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut url = String::new();
+    tokio::time::timeout(PATIENCE, stdout.read_line(&mut url))
+        .await
+        .expect("ready in time")
+        .expect("read");
+    let addr = url
+        .trim_end()
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1")
+        .to_owned();
+    let ask = |addr: String| async move {
+        let body =
+            serde_json::to_vec(&serde_json::json!({"prompt": "a fox [fake:slow]"})).expect("json");
+        let mut conn = Raw::connect(addr.parse().expect("addr")).await;
+        conn.send(&request(
+            "POST",
+            "/v1/images/generations",
+            &[
+                ("Host", &addr),
+                ("Authorization", "Bearer file-key-0123456789abcdef"),
+                ("Content-Type", "application/json"),
+            ],
+            &body,
+        ))
+        .await;
+        conn.response().await.expect("answer").status
+    };
+    let (a, b) = tokio::join!(ask(addr.clone()), ask(addr.clone()));
+    assert_eq!((a, b), (200, 200));
+    let starts = world.events("turn_inputs");
+    let ends = world.events("turn_finished");
+    assert_eq!((starts.len(), ends.len()), (2, 2));
+    // The second turn started only after the first had finished.
+    assert!(
+        starts[1]["atMs"].as_u64() >= ends[0]["atMs"].as_u64(),
+        "{starts:?} {ends:?}"
+    );
+    let pid = child.id().expect("pid") as i32;
+    // SAFETY: signalling our own child by its pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    assert_eq!(exit_code(&mut child).await, Some(0));
+}

@@ -84,7 +84,19 @@ impl Hosts {
 pub async fn gate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     match check(&state, request.headers(), request.uri().path()) {
-        Ok(()) => next.run(request).await,
+        Ok(()) => {
+            let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+            let response = next.run(request).await;
+            // Method, path, status and time only: never a header, so never the key.
+            tracing::info!(
+                %method,
+                path,
+                status = response.status().as_u16(),
+                ms = started.elapsed().as_millis() as u64,
+                "answered"
+            );
+            response
+        }
         Err(refusal) => {
             tracing::info!(
                 path = request.uri().path(),
