@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use codex_img::http::{key, ApiKey, HttpServer, ServeOptions, DEFAULT_LISTEN};
+use codex_img::http::{
+    key, ApiKey, HttpServer, ServeOptions, DEFAULT_LISTEN, DEFAULT_RECEIVE_TIMEOUT,
+};
 use codex_img::ClientBuilder;
 
 use crate::{exit, Interrupted};
@@ -47,7 +49,7 @@ pub struct HttpArgs {
     pub concurrency: Option<u16>,
 
     /// Seconds a client gets to send a whole request (headers and body).
-    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_RECEIVE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub receive_timeout: u64,
 }
 
