@@ -14,7 +14,7 @@
 
 use base64::Engine as _;
 
-use crate::bridge::confine::Root;
+use crate::confine::Root;
 use crate::error::Error;
 use crate::image;
 use crate::request::{ImageSource, MAX_IMAGE_BYTES};

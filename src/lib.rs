@@ -24,7 +24,9 @@
 //! [`request`] (request limits), [`error`], [`bridge`] and [`protocol`] (the generated app-server types).
 //!
 //! Cargo features: `cli` (default) builds the `codex-img` binary and brings `clap`, `tracing-subscriber`
-//! and signal handling; `codex-img = { version = "…", default-features = false }` is the library alone.
+//! and signal handling; `http` (default) adds [`http`], the OpenAI-compatible Images API behind
+//! `serve-http`, with axum and hyper; `codex-img = { version = "…", default-features = false }` is the
+//! library alone.
 
 #![warn(missing_docs)]
 

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::errors::ApiError;
 use super::limits::MAX_IMAGES;
-use crate::bridge::confine::Root;
+use crate::confine::Root;
 use crate::host_image::{self, PathPolicy};
 use crate::request::{ImageSource, MAX_IMAGE_BYTES};
 

@@ -26,8 +26,8 @@ use super::key::ApiKey;
 use super::limits::{self, MAX_BODY_BYTES};
 use super::quota::QuotaGate;
 use super::security::{self, Hosts};
-use crate::bridge::confine::Root;
 use crate::client::Client;
+use crate::confine::Root;
 use crate::error::Error;
 use crate::request::{GenerateRequest, ImageSource};
 

@@ -24,8 +24,8 @@ use super::quota::QuotaGate;
 use super::routes::{self, AppState};
 use super::security::Hosts;
 use super::{ServeError, ServeOptions};
-use crate::bridge::confine::Root;
 use crate::client::Client;
+use crate::confine::Root;
 
 /// How long connections get to finish their answers once the server stops.
 pub const DRAIN_GRACE: Duration = Duration::from_secs(10);

@@ -3,8 +3,7 @@
 //! The server runs in-process on the rig's client (a fresh `CODEX_HOME` with a fake ChatGPT login,
 //! pointed at the loopback backend), on the newest release of the selected ones; a plain TCP request
 //! with the key comes back with the backend's image as `b64_json`, its measured size, and the echoed
-//! model. Self-contained apart from `live_support`, so it can move with the other live tests.
-#![cfg(feature = "http")]
+//! model. Self-contained apart from `live_support`; it needs codex-img's `http` feature (on by default).
 
 mod live_support;
 
