@@ -25,7 +25,8 @@
 //!
 //! Cargo features: `cli` (default) builds the `codex-img` binary and brings `clap`, `tracing-subscriber`
 //! and signal handling; `mcp` (default) adds [`mcp`], the MCP server behind `codex-img serve-mcp`, and
-//! brings `rmcp` and `schemars`; `codex-img = { version = "…", default-features = false }` is the
+//! brings `rmcp` and `schemars`; `http` (default) adds [`http`], the OpenAI-compatible Images API behind
+//! `serve-http`, with axum and hyper; `codex-img = { version = "…", default-features = false }` is the
 //! library alone.
 
 #![warn(missing_docs)]
@@ -34,6 +35,9 @@ pub mod bridge;
 mod client;
 pub mod confine;
 pub mod error;
+pub mod host_image;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod image;
 #[cfg(feature = "mcp")]
 pub mod mcp;

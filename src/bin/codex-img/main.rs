@@ -7,6 +7,8 @@
 mod doctor;
 mod exit;
 mod generate;
+#[cfg(feature = "http")]
+mod http;
 mod logging;
 #[cfg(feature = "mcp")]
 mod mcp;
@@ -133,6 +135,11 @@ enum Command {
     #[cfg(feature = "mcp")]
     #[command(name = "serve-mcp", after_help = mcp::HELP)]
     ServeMcp(mcp::McpArgs),
+
+    /// Serve an OpenAI-compatible Images API on loopback, for apps and the openai SDKs.
+    #[cfg(feature = "http")]
+    #[command(name = "serve-http", after_help = http::HELP)]
+    ServeHttp(http::HttpArgs),
 }
 
 fn parse_override(s: &str) -> Result<String, String> {
@@ -172,6 +179,11 @@ impl Global {
 }
 
 async fn run(cli: Cli) -> u8 {
+    #[cfg(feature = "http")]
+    if let Command::ServeHttp(args) = &cli.command {
+        // It builds its own client (with --concurrency) and stops it itself.
+        return http::run(cli.global.builder(), args, interrupted()).await;
+    }
     let builder = cli.global.builder();
     let client = match &cli.command {
         #[cfg(feature = "mcp")]
@@ -185,6 +197,9 @@ async fn run(cli: Cli) -> u8 {
         Command::ServeStdio(args) => serve::run(&client, args, interrupted()).await,
         #[cfg(feature = "mcp")]
         Command::ServeMcp(args) => mcp::run(&client, args, interrupted()).await,
+        #[cfg(feature = "http")]
+        // Served above, with a client of its own.
+        Command::ServeHttp(_) => exit::USAGE,
     };
     client.shutdown().await;
     code
