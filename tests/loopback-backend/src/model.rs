@@ -179,9 +179,7 @@ pub(crate) fn solid_colour(text: &str) -> Option<[u8; 3]> {
     let mut rest = text;
     while let Some(at) = rest.find("solid") {
         rest = &rest[at + 5..];
-        let Some(hash) = rest.find('#') else {
-            return None;
-        };
+        let hash = rest.find('#')?;
         // Only within the same phrase: a `#` much later belongs to something else.
         if hash > 40 {
             continue;
