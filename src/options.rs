@@ -84,23 +84,32 @@ pub struct Plan {
 pub enum OptionError {
     /// Not PNG, JPEG or WebP.
     #[error("unsupported output format {what}; codex-img writes PNG (.png), JPEG (.jpg, .jpeg) and WebP (.webp)")]
-    UnsupportedFormat { what: String },
+    UnsupportedFormat {
+        /// The name or extension given, and where it came from.
+        what: String,
+    },
     /// `format` and the target's extension disagree.
     #[error("the format {format} does not match the target's extension `.{extension}`; change one of them")]
     FormatMismatch {
+        /// The format given.
         format: OutputFormat,
+        /// The target's extension, without the dot.
         extension: String,
     },
     /// A value outside its range.
     #[error("invalid {option}: {reason}")]
     Invalid {
+        /// The option's name.
         option: &'static str,
+        /// What is wrong with its value.
         reason: String,
     },
     /// An option that needs another one.
     #[error("{option} needs {needs}")]
     Missing {
+        /// The option given.
         option: &'static str,
+        /// What it needs besides.
         needs: &'static str,
     },
     /// Options that cannot hold together.

@@ -67,9 +67,19 @@ impl FromStr for Fit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FitTarget {
     /// Exactly this many pixels.
-    Size { width: u32, height: u32 },
+    Size {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
     /// This ratio of width to height, at the native resolution.
-    Aspect { width: u32, height: u32 },
+    Aspect {
+        /// The width's share of the ratio.
+        width: u32,
+        /// The height's share of the ratio.
+        height: u32,
+    },
 }
 
 /// Returns `image` fitted to `target`; `pad` fills what [`Fit::Contain`] adds.

@@ -91,9 +91,15 @@ impl<'de> serde::Deserialize<'de> for Key {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Keyed {
     /// The key colour was removed; at least one pixel is now transparent.
-    Removed { colour: [u8; 3] },
+    Removed {
+        /// The colour removed, as RGB.
+        colour: [u8; 3],
+    },
     /// Nothing was changed, for the reason given.
-    Skipped { reason: String },
+    Skipped {
+        /// Why, for a person.
+        reason: String,
+    },
 }
 
 /// Removes the key colour from `image` in place (see the module docs). An image that already has any

@@ -30,8 +30,11 @@ pub struct Processing {
 pub struct Processed {
     /// The bytes to save: the input itself when nothing changed.
     pub bytes: Vec<u8>,
+    /// The format of `bytes`.
     pub format: ImageFormat,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
     /// Where the transparency came from, measured from the pixels.
     pub alpha: Alpha,
