@@ -89,9 +89,11 @@ impl Destination {
     /// The directory images are saved in, if any.
     fn dir(&self) -> Option<&Path> {
         match self {
-            Self::Files(paths) => paths
-                .first()
-                .map(|p| p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))),
+            Self::Files(paths) => paths.first().map(|p| {
+                p.parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+            }),
             Self::Directory(dir) => Some(dir),
             Self::Nowhere => None,
         }
@@ -181,13 +183,22 @@ impl Client {
                             None
                         }
                     };
-                    let error = Error::ProcessFailed { reason, image, kept };
+                    let error = Error::ProcessFailed {
+                        reason,
+                        image,
+                        kept,
+                    };
                     outcome.failed.push(Failed { index, error });
                 }
                 Err(error) => outcome.failed.push(Failed { index, error }),
                 Ok(image) => {
                     let Some(path) = destination.path_for(index, &image) else {
-                        outcome.delivered.push(Delivered { index, image, path: None, sidecar: None });
+                        outcome.delivered.push(Delivered {
+                            index,
+                            image,
+                            path: None,
+                            sidecar: None,
+                        });
                         continue;
                     };
                     let saved = match image.save_async(path, if_exists).await {
@@ -205,7 +216,12 @@ impl Client {
                             Err(error) => outcome.failed.push(Failed { index, error }),
                         }
                     }
-                    outcome.delivered.push(Delivered { index, image, path: Some(saved), sidecar });
+                    outcome.delivered.push(Delivered {
+                        index,
+                        image,
+                        path: Some(saved),
+                        sidecar,
+                    });
                 }
             }
         }
@@ -235,9 +251,15 @@ mod tests {
         .collect();
         assert_eq!(
             names,
-            ["out/cat.png", "out/cat-1.png", "out/cat-3.png", "cat-2", "a.b-8.webp"]
-                .map(PathBuf::from)
-                .to_vec()
+            [
+                "out/cat.png",
+                "out/cat-1.png",
+                "out/cat-3.png",
+                "cat-2",
+                "a.b-8.webp"
+            ]
+            .map(PathBuf::from)
+            .to_vec()
         );
     }
 }

@@ -217,7 +217,10 @@ pub enum Error {
 
 fn kept_phrase(kept: Option<&std::path::Path>) -> String {
     match kept {
-        Some(path) => format!("; the image Codex returned is saved unchanged at {}", path.display()),
+        Some(path) => format!(
+            "; the image Codex returned is saved unchanged at {}",
+            path.display()
+        ),
         None => String::new(),
     }
 }
@@ -506,7 +509,9 @@ mod tests {
                 path: "a.png".into(),
                 source: io(),
             },
-            Error::Option(OptionError::UnsupportedFormat { what: ".gif".into() }),
+            Error::Option(OptionError::UnsupportedFormat {
+                what: ".gif".into(),
+            }),
             Error::Option(OptionError::FormatMismatch {
                 format: crate::options::OutputFormat::Png,
                 extension: "jpg".into(),

@@ -8,8 +8,8 @@
 //! with nothing to do, the bytes are Codex's own, untouched.
 
 use crate::error::{Error, Result};
-use crate::image::key::Keyed;
 use crate::image;
+use crate::image::key::Keyed;
 use crate::options::Plan;
 use crate::output::GeneratedImage;
 use crate::request::Size;
@@ -18,13 +18,19 @@ use crate::request::Size;
 ///
 /// A failure here comes after the turn, so the image was paid for: the error carries it back untouched
 /// ([`Error::ProcessFailed`]) for the caller to keep.
-pub async fn finish(mut image: GeneratedImage, plan: &Plan, requested: Option<Size>) -> Result<GeneratedImage> {
+pub async fn finish(
+    mut image: GeneratedImage,
+    plan: &Plan,
+    requested: Option<Size>,
+) -> Result<GeneratedImage> {
     image.requested = requested;
     let processing = plan.processing;
     let bytes = image.bytes.clone();
     let processed = tokio::task::spawn_blocking(move || image::process(&bytes, &processing))
         .await
-        .map_err(|e| image::ProcessError::Decode { reason: format!("the processing task failed: {e}") })
+        .map_err(|e| image::ProcessError::Decode {
+            reason: format!("the processing task failed: {e}"),
+        })
         .and_then(|r| r);
     let processed = match processed {
         Ok(p) => p,
@@ -48,6 +54,8 @@ pub async fn finish(mut image: GeneratedImage, plan: &Plan, requested: Option<Si
     image.height = processed.height;
     image.alpha = processed.alpha;
     image.fit = plan.fit;
-    image.original = processed.original.map(|(width, height)| Size { width, height });
+    image.original = processed
+        .original
+        .map(|(width, height)| Size { width, height });
     Ok(image)
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::options::{Key, Options, Plan, Target};
 use crate::image::{self, ImageFormat};
+use crate::options::{Key, Options, Plan, Target};
 use crate::progress::{Progress, ProgressFn};
 
 /// The longest prompt accepted, in characters.
@@ -549,12 +549,17 @@ mod tests {
             key,
         };
         let ask = "\n\nThe image needs a transparent background: call the image tool with transparent_background set to true, so the subject sits on real transparency (an alpha channel), with no backdrop, shadow or frame.";
-        let fallback = |colour: &str| format!(" If a transparent background is not possible, use a flat solid {colour} background instead: one uniform colour from edge to edge, with no shadow, gradient, texture or reflection, and keep that colour out of the subject.");
+        let fallback = |colour: &str| {
+            format!(" If a transparent background is not possible, use a flat solid {colour} background instead: one uniform colour from edge to edge, with no shadow, gradient, texture or reflection, and keep that colour out of the subject.")
+        };
         assert_eq!(
             vec![
                 turn_text(&checked(Some(Background::Transparent), None), &[]),
                 turn_text(&checked(None, Some(Key::Auto)), &[]),
-                turn_text(&checked(Some(Background::Transparent), Some(Key::Rgb([255, 0, 255]))), &[]),
+                turn_text(
+                    &checked(Some(Background::Transparent), Some(Key::Rgb([255, 0, 255]))),
+                    &[]
+                ),
             ],
             vec![
                 format!("a fox{ask}"),

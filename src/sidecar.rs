@@ -81,7 +81,12 @@ pub fn path_for(image_path: &Path) -> PathBuf {
 }
 
 /// Writes the sidecar of `image` (saved at `image_path`) atomically; returns its path.
-pub async fn write(image_path: &Path, image: &GeneratedImage, prompt: &str, if_exists: IfExists) -> Result<PathBuf> {
+pub async fn write(
+    image_path: &Path,
+    image: &GeneratedImage,
+    prompt: &str,
+    if_exists: IfExists,
+) -> Result<PathBuf> {
     let sidecar = Sidecar::new(image_path, image, prompt);
     let mut text = serde_json::to_vec_pretty(&sidecar).map_err(|e| Error::OutputWriteFailed {
         path: path_for(image_path),
