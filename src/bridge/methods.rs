@@ -334,7 +334,8 @@ mod tests {
         let ok: Result<GenerateParams, String> = decode(
             Method::Generate,
             Some(
-                json!({"prompt": "a fox", "output": "fox.png", "size": "1024x1536", "quality": "high", "timeoutSecs": 90}),
+                json!({"prompt": "a fox", "output": "fox.png", "size": "1024x1536", "quality": "high", "timeoutSecs": 90,
+                        "format": "jpg", "compression": 80, "fit": "cover", "key": "#00FF00", "n": 3, "sidecar": true}),
             ),
         );
         assert_eq!(
@@ -354,6 +355,12 @@ mod tests {
                 background: None,
                 timeout_secs: Some(90.0),
                 overwrite: false,
+                format: Some(OutputFormat::Jpeg),
+                compression: Some(80),
+                fit: Some(Fit::Cover),
+                key: Some(Key::Rgb([0, 255, 0])),
+                n: Some(3),
+                sidecar: true,
             })
         );
         let errors: Vec<String> = [
@@ -369,7 +376,7 @@ mod tests {
             errors,
             vec![
                 "invalid params for image/generate: invalid type: integer `5`, expected a string".to_owned(),
-                "invalid params for image/generate: unknown field `outptu`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`".to_owned(),
+                "invalid params for image/generate: unknown field `outptu`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`, `format`, `compression`, `fit`, `key`, `n`, `sidecar`".to_owned(),
                 "invalid params for image/generate: invalid aspect ratio `16/9`; write it like 16:9".to_owned(),
                 "invalid params for image/generate: pass params by name, as an object".to_owned(),
             ]

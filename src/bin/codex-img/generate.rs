@@ -41,7 +41,8 @@ pub struct GenerateArgs {
     #[arg(long = "ref", value_name = "R")]
     pub references: Vec<PathBuf>,
 
-    /// Size hint in pixels, such as 1024x1536 (passed to the model as a hint; the real size is reported).
+    /// Size hint in pixels, such as 1024x1536 (passed to the model as a hint; the real size is reported;
+    /// --fit makes it exact).
     #[arg(long, value_name = "WxH", conflicts_with = "aspect")]
     pub size: Option<Size>,
 
@@ -105,7 +106,8 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
 
-    /// Print one JSON object on stdout: the saved image, or the error.
+    /// Print one JSON object on stdout: the saved image, or the error; with -n above 1, the batch
+    /// object {ok, images, errors}.
     #[arg(long)]
     pub json: bool,
 }
