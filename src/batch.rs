@@ -10,9 +10,10 @@
 //! `cat-1.png` … `cat-N.png`. A directory target gets the usual `codex-img-<sha256 prefix>.<ext>` names.
 //! Indexes are 1-based, the same numbers as in the file names.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
-
-use tokio::task::JoinSet;
+use std::pin::Pin;
+use std::task::Poll;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -75,6 +76,90 @@ pub fn numbered_path(target: &Path, index: u32, n: u32) -> PathBuf {
         None => format!("{stem}-{index}"),
     };
     target.with_file_name(name)
+}
+
+/// What one turn of a batch ended with: its image (saved), its failure, or both (an image saved whose
+/// sidecar could not be written).
+struct Finished {
+    delivered: Option<Delivered>,
+    failed: Option<Failed>,
+}
+
+/// Saves one turn's image where the batch puts it, with its sidecar; keeps an image whose
+/// post-processing failed unchanged beside the target, since it was paid for.
+async fn deliver(
+    destination: &Destination,
+    index: u32,
+    result: Result<GeneratedImage>,
+    prompt: &str,
+    with_sidecar: bool,
+    if_exists: IfExists,
+) -> Finished {
+    let failed = |error| Finished {
+        delivered: None,
+        failed: Some(Failed { index, error }),
+    };
+    let image = match result {
+        Ok(image) => image,
+        Err(Error::ProcessFailed {
+            reason,
+            image,
+            kept: None,
+        }) => {
+            let kept = match destination.dir() {
+                Some(dir) => {
+                    let path = dir.join(image.default_file_name());
+                    match image.save_async(path, IfExists::Fail).await {
+                        Ok(kept) => Some(kept),
+                        Err(e) => {
+                            tracing::error!("could not keep the unprocessed image: {e}");
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            return failed(Error::ProcessFailed {
+                reason,
+                image,
+                kept,
+            });
+        }
+        Err(error) => return failed(error),
+    };
+    let Some(path) = destination.path_for(index, &image) else {
+        return Finished {
+            delivered: Some(Delivered {
+                index,
+                image,
+                path: None,
+                sidecar: None,
+            }),
+            failed: None,
+        };
+    };
+    let saved = match image.save_async(path, if_exists).await {
+        Ok(saved) => saved,
+        Err(error) => return failed(error),
+    };
+    // A sidecar that cannot be written is reported, but the image stays delivered.
+    let (sidecar, sidecar_error) = if with_sidecar {
+        match sidecar::write(&saved, &image, prompt, if_exists).await {
+            Ok(written) => (Some(written), None),
+            Err(error) => (None, Some(Failed { index, error })),
+        }
+    } else {
+        (None, None)
+    };
+    Finished {
+        delivered: Some(Delivered {
+            index,
+            image,
+            path: Some(saved),
+            sidecar,
+        }),
+        failed: sidecar_error,
+    }
 }
 
 /// The destination of a batch, resolved once.
@@ -152,78 +237,35 @@ impl Client {
         one.options.sidecar = false;
         let prompt = one.prompt.trim().to_owned();
 
-        let mut turns = JoinSet::new();
-        for index in 1..=n {
-            let client = self.clone();
-            let request = one.clone();
-            turns.spawn(async move { (index, client.generate(request).await) });
-        }
+        // The turns run concurrently inside this future, not as spawned tasks: dropping it drops
+        // every turn at once, so each is interrupted before the caller goes on (to shut Codex down,
+        // say).
+        let destination = &destination;
+        let (prompt, with_sidecar) = (prompt.as_str(), plan.sidecar);
+        let mut turns: Vec<Pin<Box<dyn Future<Output = Finished> + Send + '_>>> = (1..=n)
+            .map(|index| {
+                let request = one.clone();
+                let turn = async move {
+                    let result = self.generate(request).await;
+                    deliver(destination, index, result, prompt, with_sidecar, if_exists).await
+                };
+                Box::pin(turn) as Pin<Box<dyn Future<Output = Finished> + Send + '_>>
+            })
+            .collect();
         let mut outcome = BatchOutcome::default();
-        while let Some(joined) = turns.join_next().await {
-            let (index, result) = match joined {
-                Ok(done) => done,
-                Err(e) => {
-                    tracing::error!("a batch turn's task failed: {e}");
-                    continue;
-                }
-            };
-            match result {
-                // The image was paid for: keep Codex's bytes, untouched, beside the target.
-                Err(Error::ProcessFailed {
-                    reason,
-                    image,
-                    kept: None,
-                }) if destination.dir().is_some() => {
-                    let dir = destination.dir().unwrap_or_else(|| Path::new("."));
-                    let path = dir.join(image.default_file_name());
-                    let kept = match image.save_async(path, IfExists::Fail).await {
-                        Ok(kept) => Some(kept),
-                        Err(e) => {
-                            tracing::error!("could not keep the unprocessed image: {e}");
-                            None
-                        }
-                    };
-                    let error = Error::ProcessFailed {
-                        reason,
-                        image,
-                        kept,
-                    };
-                    outcome.failed.push(Failed { index, error });
-                }
-                Err(error) => outcome.failed.push(Failed { index, error }),
-                Ok(image) => {
-                    let Some(path) = destination.path_for(index, &image) else {
-                        outcome.delivered.push(Delivered {
-                            index,
-                            image,
-                            path: None,
-                            sidecar: None,
-                        });
-                        continue;
-                    };
-                    let saved = match image.save_async(path, if_exists).await {
-                        Ok(saved) => saved,
-                        Err(error) => {
-                            outcome.failed.push(Failed { index, error });
-                            continue;
-                        }
-                    };
-                    // A sidecar that cannot be written is reported, but the image stays delivered.
-                    let mut sidecar = None;
-                    if plan.sidecar {
-                        match sidecar::write(&saved, &image, &prompt, if_exists).await {
-                            Ok(written) => sidecar = Some(written),
-                            Err(error) => outcome.failed.push(Failed { index, error }),
-                        }
+        while !turns.is_empty() {
+            let (at, finished) = std::future::poll_fn(|cx| {
+                for (at, turn) in turns.iter_mut().enumerate() {
+                    if let Poll::Ready(finished) = turn.as_mut().poll(cx) {
+                        return Poll::Ready((at, finished));
                     }
-                    outcome.delivered.push(Delivered {
-                        index,
-                        image,
-                        path: Some(saved),
-                        sidecar,
-                    });
                 }
-            }
+                Poll::Pending
+            })
+            .await;
+            drop(turns.swap_remove(at));
+            outcome.delivered.extend(finished.delivered);
+            outcome.failed.extend(finished.failed);
         }
         outcome.delivered.sort_by_key(|d| d.index);
         outcome.failed.sort_by_key(|f| f.index);
