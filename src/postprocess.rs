@@ -24,6 +24,7 @@ pub async fn finish(
     requested: Option<Size>,
 ) -> Result<GeneratedImage> {
     image.requested = requested;
+    let started = std::time::Instant::now();
     let processing = plan.processing;
     let bytes = image.bytes.clone();
     let processed = tokio::task::spawn_blocking(move || image::process(&bytes, &processing))
@@ -57,5 +58,7 @@ pub async fn finish(
     image.original = processed
         .original
         .map(|(width, height)| Size { width, height });
+    // `total` runs from the call to the delivered image, post-processing included.
+    image.timings.total += started.elapsed();
     Ok(image)
 }
