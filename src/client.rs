@@ -52,8 +52,16 @@ impl Client {
     }
 
     /// Generates one image. Dropping the future cancels: the turn is interrupted and cleaned up.
+    ///
+    /// The request's [`Options`](crate::Options) are checked first (no quota is spent on bad ones), and
+    /// applied to the image once it is in hand: the alpha is measured, a key colour removed, the image
+    /// fitted and converted, so the returned image is the delivered one. `n` and `sidecar` are ignored
+    /// here; [`generate_batch`](Self::generate_batch) honours them.
     pub async fn generate(&self, request: GenerateRequest) -> Result<GeneratedImage> {
-        generation::generate(&self.inner.manager, &self.inner.slots, request).await
+        let plan = request.image_plan()?;
+        let requested = request.hints.size;
+        let image = generation::generate(&self.inner.manager, &self.inner.slots, request).await?;
+        crate::postprocess::finish(image, &plan, requested).await
     }
 
     /// Stops the app-server: closes its stdin, waits a bounded time, then kills its process group.

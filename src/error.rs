@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::image::SaveError;
+use crate::options::OptionError;
+use crate::output::GeneratedImage;
 
 /// The install command named in messages.
 pub const INSTALL_HINT: &str = "npm install -g @openai/codex";
@@ -193,6 +195,40 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// `request/unsupported_format`, `request/format_mismatch`, `request/invalid_option`,
+    /// `request/missing_option`, `request/conflicting_options`: the output options cannot be honoured
+    /// (see [`OptionError`]); found before any turn.
+    #[error(transparent)]
+    Option(OptionError),
+
+    /// `output/process_failed`: the image came back, but converting, keying or fitting it failed. The
+    /// image was paid for, so it is carried here untouched, and a face that saves keeps it (at `kept`).
+    #[error("the image came back, but post-processing it failed: {reason}{}", kept_phrase(kept.as_deref()))]
+    ProcessFailed {
+        /// What failed.
+        reason: String,
+        /// The image as Codex returned it.
+        image: Box<GeneratedImage>,
+        /// Where the untouched image was saved instead, when it was.
+        kept: Option<PathBuf>,
+    },
+}
+
+fn kept_phrase(kept: Option<&std::path::Path>) -> String {
+    match kept {
+        Some(path) => format!(
+            "; the image Codex returned is saved unchanged at {}",
+            path.display()
+        ),
+        None => String::new(),
+    }
+}
+
+impl From<OptionError> for Error {
+    fn from(e: OptionError) -> Self {
+        Self::Option(e)
+    }
 }
 
 /// The families of codes (the part before the `/`), which the CLI maps to distinct exit codes.
@@ -236,6 +272,8 @@ impl Error {
             Self::OutputExists { .. } => "output/exists",
             Self::OutputInvalidTarget { .. } => "output/invalid_target",
             Self::OutputWriteFailed { .. } => "output/write_failed",
+            Self::Option(e) => e.code(),
+            Self::ProcessFailed { .. } => "output/process_failed",
         }
     }
 
@@ -471,6 +509,27 @@ mod tests {
                 path: "a.png".into(),
                 source: io(),
             },
+            Error::Option(OptionError::UnsupportedFormat {
+                what: ".gif".into(),
+            }),
+            Error::Option(OptionError::FormatMismatch {
+                format: crate::options::OutputFormat::Png,
+                extension: "jpg".into(),
+            }),
+            Error::Option(OptionError::Invalid {
+                option: "n",
+                reason: String::new(),
+            }),
+            Error::Option(OptionError::Missing {
+                option: "fit",
+                needs: "a size",
+            }),
+            Error::Option(OptionError::Conflict(String::new())),
+            Error::ProcessFailed {
+                reason: String::new(),
+                image: Box::new(crate::output::GeneratedImage::sample()),
+                kept: None,
+            },
         ];
         for e in &all {
             match e {
@@ -495,7 +554,9 @@ mod tests {
                 | Error::InvalidMessage { .. }
                 | Error::OutputExists { .. }
                 | Error::OutputInvalidTarget { .. }
-                | Error::OutputWriteFailed { .. } => {}
+                | Error::OutputWriteFailed { .. }
+                | Error::Option(_)
+                | Error::ProcessFailed { .. } => {}
             }
         }
         all

@@ -64,6 +64,10 @@ async fn generate_saves_reports_like_the_cli_and_streams_progress() {
             "codex_version": "<varies>",
             "ids": "<varies>",
             "timings": "<varies>",
+            "alpha": "none",
+            "requested": {"width": 1024, "height": 1024},
+            "fit": null,
+            "original": null,
         })
     );
     assert_eq!(answer["jsonrpc"], "2.0");

@@ -126,6 +126,11 @@ pub async fn generate(
             ..timings
         },
         codex_version: live.version.to_string(),
+        // As measured and changed by post-processing, which runs next (`crate::postprocess`).
+        alpha: crate::image::Alpha::None,
+        requested: None,
+        fit: None,
+        original: None,
     };
     reporter.enter(Phase::Done);
     Ok(image)
