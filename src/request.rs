@@ -118,6 +118,9 @@ pub struct GenerateRequest {
     /// Overrides the client's per-request deadline.
     pub timeout: Option<Duration>,
     pub(crate) progress: Option<ProgressFn>,
+    /// `Some(true)` sends the request to Codex even while a usage limit it reported earlier has not
+    /// reset; `None` follows [`ClientBuilder::ignore_known_usage_limit`](crate::ClientBuilder::ignore_known_usage_limit).
+    pub(crate) ignore_known_usage_limit: Option<bool>,
 }
 
 impl fmt::Debug for GenerateRequest {
@@ -152,6 +155,7 @@ impl GenerateRequest {
             hints: Hints::default(),
             timeout: None,
             progress: None,
+            ignore_known_usage_limit: None,
         }
     }
 
@@ -176,6 +180,14 @@ impl GenerateRequest {
     /// Overrides the client's per-request deadline for this request.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether to try even while a usage limit Codex reported earlier has not reset (default: the
+    /// client's setting, which refuses such requests with `runtime/usage_limit` without a model
+    /// request). Trying anyway spends a model request if the limit still holds.
+    pub fn ignore_known_usage_limit(mut self, ignore: bool) -> Self {
+        self.ignore_known_usage_limit = Some(ignore);
         self
     }
 

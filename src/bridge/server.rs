@@ -296,8 +296,11 @@ impl Server {
         let client = self.client.clone();
         let task_state = state.clone();
         let task_id = id.clone();
+        // Called here, in the read loop, so the request takes its place in the queue in arrival order;
+        // the spawned tasks may first run in any order.
+        let generating = client.generate(request);
         let abort = self.tasks.spawn(async move {
-            let generated = client.generate(request).await;
+            let generated = generating.await;
             if !commit(&task_state) {
                 return (task_id, None);
             }

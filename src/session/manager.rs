@@ -11,13 +11,17 @@ use tokio::sync::Mutex;
 use crate::error::{Error, Result};
 use crate::session::config::Config;
 use crate::session::handshake;
+use crate::session::limit::KnownLimit;
 use crate::session::live::Live;
+use crate::session::pool;
 use crate::session::slot::Slot;
 
 /// Owns the slot of the one warm process.
 pub struct Manager {
     config: Arc<Config>,
     slot: Mutex<Slot>,
+    /// The usage limit Codex reported, shared by every process (it is the account's).
+    pub limit: KnownLimit,
 }
 
 impl Manager {
@@ -26,6 +30,7 @@ impl Manager {
         Arc::new(Self {
             config,
             slot: Mutex::new(Slot::default()),
+            limit: KnownLimit::default(),
         })
     }
 
@@ -70,6 +75,10 @@ impl Manager {
                 let live = Arc::new(live);
                 slot.live = Some(live.clone());
                 slot.retry_at = None;
+                // A process that cannot generate (no usable login, no image tool) gets no threads.
+                if live.account.blocking_error().is_none() && live.image_generation_offered != Some(false) {
+                    pool::spawn_refill(&live);
+                }
                 Ok((live, Some(began.elapsed())))
             }
             Err(e) => {

@@ -13,10 +13,14 @@ pub(crate) mod manager;
 mod outcome;
 pub(crate) mod params;
 pub(crate) mod policy;
+mod pool;
 pub(crate) mod preflight;
+mod limit;
 pub(crate) mod process;
+pub(crate) mod queue;
 mod router;
 mod slot;
+mod thread;
 pub(crate) mod transport;
 pub(crate) mod version;
 
