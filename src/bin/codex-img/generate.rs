@@ -71,6 +71,11 @@ pub struct GenerateArgs {
     /// Print one JSON object on stdout: the saved image, or the error.
     #[arg(long)]
     pub json: bool,
+
+    /// How many generations run at once when several are asked for (default 4; the rest wait in
+    /// order). Each one spends quota.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
 }
 
 impl GenerateArgs {

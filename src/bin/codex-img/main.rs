@@ -138,9 +138,23 @@ fn parse_override(s: &str) -> Result<String, String> {
     }
 }
 
+impl Command {
+    /// The subcommand's `--concurrency`, if it has one and it was given.
+    fn concurrency(&self) -> Option<u16> {
+        match self {
+            Command::Generate(args) => args.concurrency,
+            Command::ServeStdio(args) => args.concurrency,
+            Command::Doctor(_) => None,
+        }
+    }
+}
+
 impl Global {
-    fn client(&self) -> Client {
+    fn client(&self, concurrency: Option<u16>) -> Client {
         let mut builder = Client::builder();
+        if let Some(n) = concurrency {
+            builder = builder.concurrency(usize::from(n));
+        }
         if let Some(bin) = self
             .codex_bin
             .as_ref()
@@ -166,7 +180,7 @@ impl Global {
 }
 
 async fn run(cli: Cli) -> u8 {
-    let client = cli.global.client();
+    let client = cli.global.client(cli.command.concurrency());
     let code = match &cli.command {
         Command::Generate(args) => generate::run(&client, args, interrupted()).await,
         Command::Doctor(args) => doctor::run(&client, args, interrupted()).await,
@@ -259,5 +273,25 @@ mod tests {
         );
         assert_eq!(cli.global.verbose, 2);
         assert!(Cli::try_parse_from(["codex-img", "-c", "novalue", "doctor"]).is_err());
+    }
+
+    #[test]
+    fn concurrency_is_taken_from_generate_and_serve_stdio() {
+        let parsed = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .map(|cli| cli.command.concurrency())
+                .map_err(|e| e.kind())
+        };
+        assert_eq!(
+            parsed(&["codex-img", "serve-stdio", "--concurrency", "3"]),
+            Ok(Some(3))
+        );
+        assert_eq!(
+            parsed(&["codex-img", "generate", "x", "-o", "a.png", "--concurrency", "8"]),
+            Ok(Some(8))
+        );
+        assert_eq!(parsed(&["codex-img", "serve-stdio"]), Ok(None));
+        assert!(parsed(&["codex-img", "serve-stdio", "--concurrency", "0"]).is_err());
+        assert!(parsed(&["codex-img", "doctor", "--concurrency", "2"]).is_err());
     }
 }
