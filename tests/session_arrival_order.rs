@@ -69,7 +69,12 @@ async fn a_burst_to_serve_stdio_is_served_in_arrival_order() {
     let served: Vec<String> = world
         .events("turn_inputs")
         .iter()
-        .map(|t| t["params"]["input"][0]["text"].as_str().unwrap_or("").to_owned())
+        .map(|t| {
+            t["params"]["input"][0]["text"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
         .collect();
     assert_eq!(served, prompts);
 }

@@ -46,7 +46,12 @@ fn prompts(world: &World) -> Vec<String> {
     world
         .events("turn_inputs")
         .iter()
-        .map(|t| t["params"]["input"][0]["text"].as_str().unwrap_or("").to_owned())
+        .map(|t| {
+            t["params"]["input"][0]["text"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
         .collect()
 }
 
@@ -155,7 +160,11 @@ async fn a_pool_dies_with_its_process_and_the_next_request_spends_one_turn() {
         .expect("image");
     client.shutdown().await;
     assert_eq!(world.server_pids().len(), 2);
-    assert_eq!(world.events("turn_inputs").len(), 1, "one turn, on the new process");
+    assert_eq!(
+        world.events("turn_inputs").len(),
+        1,
+        "one turn, on the new process"
+    );
     assert_eq!(
         world.events("image")[0]["threadId"],
         image.ids.thread_id.as_str()
@@ -211,9 +220,16 @@ async fn a_usage_limit_fails_the_queue_and_refuses_until_the_reset() {
         .expect("resetsAt");
     let codes: Vec<_> = outcomes
         .iter()
-        .map(|o| o.as_ref().map(|_| ()).map_err(|e| (e.code(), e.resets_at())))
+        .map(|o| {
+            o.as_ref()
+                .map(|_| ())
+                .map_err(|e| (e.code(), e.resets_at()))
+        })
         .collect();
-    assert_eq!(codes, vec![Err(("runtime/usage_limit", Some(resets_at))); 4]);
+    assert_eq!(
+        codes,
+        vec![Err(("runtime/usage_limit", Some(resets_at))); 4]
+    );
     assert_eq!(prompts(&world), vec!["limit [fake:usage-limit-item]"]);
 
     // A new request is refused locally until the reset, with no turn.
@@ -270,7 +286,10 @@ async fn a_client_told_to_ignore_known_limits_keeps_sending() {
         .await
         .expect("image");
     client.shutdown().await;
-    assert_eq!(prompts(&world), vec!["limit [fake:usage-limit-item]", "next"]);
+    assert_eq!(
+        prompts(&world),
+        vec!["limit [fake:usage-limit-item]", "next"]
+    );
 }
 
 #[tokio::test]

@@ -154,7 +154,10 @@ fn stop_the_queue(manager: &Manager, queue: &Queue, resets_at: Option<i64>) {
         message: "not started: a request before it in the queue reached the usage limit".to_owned(),
     });
     if told > 0 {
-        tracing::info!(told, "usage limit: the queued requests were failed without a turn");
+        tracing::info!(
+            told,
+            "usage limit: the queued requests were failed without a turn"
+        );
     }
 }
 
@@ -220,7 +223,10 @@ async fn until_image(
             manager.config().interrupt_grace,
             fresh.staging,
         );
-        let staging = guard.staging_dir().map(Path::to_path_buf).unwrap_or_default();
+        let staging = guard
+            .staging_dir()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let staged = match stage_inputs(&staging, &checked).await {
             Ok(staged) => staged,
             Err(e) => {

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::Error;
+use crate::protocol::RateLimitSnapshot;
 
 /// The latest reset time Codex gave for a reached limit.
 #[derive(Debug, Default)]
@@ -28,7 +29,10 @@ impl KnownLimit {
     pub fn note(&self, resets_at: i64) {
         let mut known = self.lock();
         if known.is_none_or(|at| at < resets_at) {
-            tracing::info!(resets_at, "usage limit reached; refusing new generations until the reset");
+            tracing::info!(
+                resets_at,
+                "usage limit reached; refusing new generations until the reset"
+            );
             *known = Some(resets_at);
         }
     }
@@ -58,6 +62,16 @@ impl KnownLimit {
     }
 }
 
+/// The latest reset of a spent (100%) window in a rate-limit update, if any window is spent.
+pub fn spent_reset(snapshot: &RateLimitSnapshot) -> Option<i64> {
+    [&snapshot.primary, &snapshot.secondary]
+        .into_iter()
+        .flatten()
+        .filter(|w| w.used_percent >= 100)
+        .filter_map(|w| w.resets_at)
+        .max()
+}
+
 /// `runtime/usage_limit` for a request refused before it reached Codex.
 pub fn refusal(resets_at: i64) -> Error {
     Error::UsageLimit {
@@ -84,5 +98,21 @@ mod tests {
         assert_eq!(refused, Some(("runtime/usage_limit", Some(200))));
         assert_eq!(known.until(200), None);
         assert_eq!(known.until(100), None, "a passed reset is forgotten");
+    }
+
+    #[test]
+    fn only_a_spent_window_with_a_reset_counts() {
+        let snapshot: RateLimitSnapshot = serde_json::from_value(serde_json::json!({
+            "limitId": "image_gen",
+            "primary": {"usedPercent": 100, "resetsAt": 50},
+            "secondary": {"usedPercent": 40, "resetsAt": 90}
+        }))
+        .expect("decodes");
+        assert_eq!(spent_reset(&snapshot), Some(50));
+        let fine: RateLimitSnapshot = serde_json::from_value(serde_json::json!({
+            "primary": {"usedPercent": 99, "resetsAt": 50}
+        }))
+        .expect("decodes");
+        assert_eq!(spent_reset(&fine), None);
     }
 }

@@ -12,8 +12,8 @@ use tokio::sync::Mutex;
 use crate::error::Error;
 use crate::session::login::AccountCheck;
 use crate::session::pool::Pool;
-use crate::session::thread;
 use crate::session::process::{AppServerProcess, StderrTail};
+use crate::session::thread;
 use crate::session::transport::Connection;
 
 /// A live, handshaken app-server.

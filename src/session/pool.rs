@@ -134,7 +134,10 @@ async fn refill(live: Weak<Live>, pool: Arc<Pool>) {
                     continue;
                 }
                 Err(e) => {
-                    tracing::info!(retry_ms = retry.as_millis() as u64, "cannot pre-start a thread: {e}");
+                    tracing::info!(
+                        retry_ms = retry.as_millis() as u64,
+                        "cannot pre-start a thread: {e}"
+                    );
                     drop(strong);
                     tokio::select! {
                         _ = tokio::time::sleep(retry) => {}
@@ -175,7 +178,8 @@ mod tests {
     #[test]
     fn take_skips_threads_past_the_refresh_age_and_close_hands_back_the_rest() {
         let pool = Pool::new(3, Duration::from_secs(60));
-        pool.lock().push_back(fresh("old", Duration::from_secs(120)));
+        pool.lock()
+            .push_back(fresh("old", Duration::from_secs(120)));
         pool.lock().push_back(fresh("a", Duration::from_secs(1)));
         pool.lock().push_back(fresh("b", Duration::ZERO));
         assert_eq!(pool.take().map(|t| t.thread_id), Some("a".to_owned()));

@@ -99,7 +99,9 @@ impl Queue {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // The state is a counter and a list that every operation leaves consistent.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn release(self: Arc<Self>) {
@@ -208,10 +210,18 @@ mod tests {
         });
         assert_eq!(told, 2);
         for ticket in [a, b] {
-            let code = ticket.wait().await.map(|_| ()).map_err(|e| (e.code(), e.resets_at()));
+            let code = ticket
+                .wait()
+                .await
+                .map(|_| ())
+                .map_err(|e| (e.code(), e.resets_at()));
             assert_eq!(code, Err(("runtime/usage_limit", Some(7))));
         }
-        assert_eq!(queue.waiting(), 1, "the one that ignores the limit keeps its place");
+        assert_eq!(
+            queue.waiting(),
+            1,
+            "the one that ignores the limit keeps its place"
+        );
         drop(first);
         let permit = stays.wait().await.expect("the slot");
         drop(permit);

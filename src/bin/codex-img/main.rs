@@ -287,7 +287,15 @@ mod tests {
             Ok(Some(3))
         );
         assert_eq!(
-            parsed(&["codex-img", "generate", "x", "-o", "a.png", "--concurrency", "8"]),
+            parsed(&[
+                "codex-img",
+                "generate",
+                "x",
+                "-o",
+                "a.png",
+                "--concurrency",
+                "8"
+            ]),
             Ok(Some(8))
         );
         assert_eq!(parsed(&["codex-img", "serve-stdio"]), Ok(None));
