@@ -17,7 +17,7 @@ pub struct ServeArgs {
 
     /// How many generations run at once (default 4); later requests wait in the order they arrived.
     /// Each one spends quota.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub concurrency: Option<u16>,
 }
 
