@@ -37,7 +37,7 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
     /// Stable name: `binary`, `version`, `app_server`, `login`, `image_generation`, `backend`, `quota`,
-    /// `known_limit` (a usage limit an earlier generation was told about, until its reset).
+    /// and, only while one holds, `known_limit` (a usage limit an earlier generation was told about).
     pub name: &'static str,
     /// How it came out.
     pub status: Status,
@@ -135,18 +135,14 @@ const SWITCH: &str =
 
 pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
     let mut report = checks(manager).await;
-    // Independent of the checks above: what earlier generations learned about the limit.
-    match manager.limit.until(limit::now_unix()) {
-        Some(at) => report.fail(
+    // Independent of the checks above, and shown only when there is one: a usage limit an earlier
+    // generation was told about, which refuses new ones locally until its reset.
+    if let Some(at) = manager.limit.until(limit::now_unix()) {
+        report.fail(
             "known_limit",
             limit::refusal(at),
             "wait for the reset, or send the request with ignore_known_usage_limit",
-        ),
-        None => report.push(
-            "known_limit",
-            Status::Pass,
-            "no usage limit reported by earlier generations",
-        ),
+        );
     }
     report
 }
