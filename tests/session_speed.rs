@@ -312,3 +312,62 @@ async fn the_answer_does_not_wait_for_the_turn_to_end() {
     assert_eq!(world.events("interrupt_ignored").len(), 1);
     assert_eq!(world.generated_images(), Vec::<String>::new());
 }
+
+/// Figures against the fake app-server, printed, never asserted (CI does not time things):
+/// `cargo test --test session_speed -- --ignored --nocapture measure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "prints timings; run by hand"]
+async fn measure_pool_and_concurrency() {
+    async fn sequential_p50(pool: usize, n: usize) -> (Duration, Duration) {
+        let world = World::new();
+        let client = world.builder().thread_pool(pool).build();
+        assert!(client.preflight().await.ready());
+        // Let the pool fill, as it would between a host's requests.
+        wait_sent(&world, "thread/start", pool).await;
+        let mut totals = Vec::new();
+        let mut threads = Vec::new();
+        for i in 0..n {
+            let image = client
+                .generate(GenerateRequest::new(format!("p{i} [fake:complete]")))
+                .await
+                .expect("image");
+            totals.push(image.timings.total);
+            threads.push(image.timings.thread_start);
+        }
+        client.shutdown().await;
+        totals.sort();
+        threads.sort();
+        (totals[n / 2], threads[n / 2])
+    }
+    async fn burst(concurrency: usize, n: usize) -> Duration {
+        let world = World::new().set("FAKE_DELAY_MS", "1000");
+        let client = world.builder().concurrency(concurrency).build();
+        assert!(client.preflight().await.ready());
+        wait_sent(&world, "thread/start", 2).await;
+        let began = std::time::Instant::now();
+        let futures: Vec<_> = (0..n)
+            .map(|i| client.generate(GenerateRequest::new(format!("b{i} [fake:slow]"))))
+            .collect();
+        let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+        for task in tasks {
+            task.await.expect("join").expect("image");
+        }
+        let took = began.elapsed();
+        client.shutdown().await;
+        took
+    }
+    let (with_pool, with_thread) = sequential_p50(2, 41).await;
+    let (without_pool, without_thread) = sequential_p50(0, 41).await;
+    println!("sequential p50 total, pool 2: {with_pool:?} (thread_start p50 {with_thread:?})");
+    println!(
+        "sequential p50 total, pool 0: {without_pool:?} (thread_start p50 {without_thread:?})"
+    );
+    let one = burst(4, 1).await;
+    for concurrency in [4, 8] {
+        let eight = burst(concurrency, 8).await;
+        println!(
+            "1 s turns, concurrency {concurrency}: 8 at once {eight:?} / 1 alone {one:?} = {:.2}",
+            eight.as_secs_f64() / one.as_secs_f64()
+        );
+    }
+}

@@ -230,6 +230,7 @@ async fn until_image(
         let staged = match stage_inputs(&staging, &checked).await {
             Ok(staged) => staged,
             Err(e) => {
+                live.pool().refill();
                 guard.finish_in_background();
                 return Err(e);
             }
@@ -245,11 +246,12 @@ async fn until_image(
         let paths: Vec<&Path> = staged.iter().map(PathBuf::as_path).collect();
         let turn_began = Instant::now();
         guard.turn_may_run = true;
-        let turn = match live
+        let turn = live
             .conn
             .request::<TurnStart>(&params::turn_start(&thread_id, &text, &paths))
-            .await
-        {
+            .await;
+        live.pool().refill();
+        let turn = match turn {
             Ok(turn) => turn.turn,
             Err(e) => {
                 // An error answer means the turn never started.

@@ -1,5 +1,6 @@
 //! Threads started ahead on the warm process, so a request pays only `turn/start`. A background task
-//! keeps the pool full: it refills after each take (never on a request's critical path), replaces
+//! keeps the pool full: it refills once the request that took a thread has sent its `turn/start`
+//! (never on a request's critical path), replaces
 //! threads older than the refresh age (releasing them with `thread/unsubscribe`), and backs off when
 //! `thread/start` fails. `thread/start` is not a turn, so none of this spends quota.
 //!
@@ -50,18 +51,22 @@ impl Pool {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A pre-started thread young enough to use, if one is ready; the refill starts its replacement.
+    /// A pre-started thread young enough to use, if one is ready. Its replacement waits for
+    /// [`refill`](Self::refill): a `thread/start` written now would queue ahead of the request's own
+    /// `turn/start` on the app-server.
     pub fn take(&self) -> Option<Fresh> {
-        let taken = {
-            let mut threads = self.lock();
-            // Oldest first, skipping any past the refresh age (the refill task releases those).
-            let at = threads
-                .iter()
-                .position(|t| t.opened.elapsed() < self.refresh_after)?;
-            threads.remove(at)
-        };
+        let mut threads = self.lock();
+        // Oldest first, skipping any past the refresh age (the refill task releases those).
+        let at = threads
+            .iter()
+            .position(|t| t.opened.elapsed() < self.refresh_after)?;
+        threads.remove(at)
+    }
+
+    /// Lets the refill task replace the threads taken, once the request that took one has written
+    /// its `turn/start` (or given up before it).
+    pub fn refill(&self) {
         self.wake.notify_one();
-        taken
     }
 
     /// How many threads are ready (for tests and diagnostics).
