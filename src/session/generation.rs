@@ -115,8 +115,18 @@ pub async fn generate(
         }),
         other => other,
     };
-    if let Err(Error::UsageLimit { resets_at, .. }) = &outcome {
-        stop_the_queue(manager, queue, *resets_at);
+    match &outcome {
+        Err(Error::UsageLimit { resets_at, .. }) => stop_the_queue(manager, queue, *resets_at),
+        Err(Error::RateLimited { .. }) => {
+            let told = queue.fail_waiting(|| Error::RateLimited {
+                message: "not started: a request before it in the queue was answered 429"
+                    .to_owned(),
+            });
+            if told > 0 {
+                tracing::info!(told, "429: the queued requests were failed without a turn");
+            }
+        }
+        _ => {}
     }
     drop(permit);
     let found = outcome?;
