@@ -56,8 +56,9 @@ impl Client {
     /// The request's place in the queue is taken by this call itself, before the future is polled, so
     /// requests are served in the order `generate` was called, even when each future is spawned on its
     /// own task. The place is held until the future completes or is dropped, so a future that is made
-    /// but never awaited keeps later requests waiting. The answer comes as soon as the image is verified; the turn's interrupt and cleanup run
-    /// in the background, and [`shutdown`](Self::shutdown) waits for them.
+    /// but never awaited keeps later requests waiting. The answer comes as soon as the image is
+    /// verified; the turn's interrupt and cleanup run in the background, and
+    /// [`shutdown`](Self::shutdown) waits for them.
     pub fn generate(
         &self,
         request: GenerateRequest,
