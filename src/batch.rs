@@ -21,6 +21,7 @@ use crate::image::IfExists;
 use crate::options::Target;
 use crate::output::{precheck_target, GeneratedImage};
 use crate::request::GenerateRequest;
+use crate::session::queue::Ticket;
 use crate::sidecar;
 
 /// One finished image of a batch.
@@ -202,8 +203,30 @@ impl Client {
     /// output target that cannot be written (with `n > 1`, every numbered target is checked). Once
     /// turns run, the result is `Ok` with each image either delivered or failed, by index. Dropping the
     /// future cancels every turn still running; images already saved stay saved.
-    pub async fn generate_batch(
+    ///
+    /// Like [`generate`](Self::generate), the places in the queue (one per image) are taken by this
+    /// call itself, so batches are served in the order they were asked for.
+    pub fn generate_batch(
         &self,
+        request: GenerateRequest,
+        output: Option<&Path>,
+        if_exists: IfExists,
+    ) -> impl Future<Output = Result<BatchOutcome>> + Send + 'static {
+        let tickets: Vec<Ticket> = (0..request.options.n.clamp(1, crate::options::MAX_N))
+            .map(|_| self.ticket(&request))
+            .collect();
+        let client = self.clone();
+        let output = output.map(Path::to_path_buf);
+        async move {
+            client
+                .run_batch(tickets, request, output.as_deref(), if_exists)
+                .await
+        }
+    }
+
+    async fn run_batch(
+        &self,
+        tickets: Vec<Ticket>,
         request: GenerateRequest,
         output: Option<&Path>,
         if_exists: IfExists,
@@ -243,10 +266,11 @@ impl Client {
         let destination = &destination;
         let (prompt, with_sidecar) = (prompt.as_str(), plan.sidecar);
         let mut turns: Vec<Pin<Box<dyn Future<Output = Finished> + Send + '_>>> = (1..=n)
-            .map(|index| {
+            .zip(tickets)
+            .map(|(index, ticket)| {
                 let request = one.clone();
                 let turn = async move {
-                    let result = self.generate(request).await;
+                    let result = self.generate_with(ticket, request).await;
                     deliver(destination, index, result, prompt, with_sidecar, if_exists).await
                 };
                 Box::pin(turn) as Pin<Box<dyn Future<Output = Finished> + Send + '_>>

@@ -87,6 +87,14 @@ pub enum Error {
         message: String,
     },
 
+    /// `runtime/rate_limited`: the backend answered 429, too many requests at once for this login. The
+    /// requests still queued behind it fail with it too, without a turn.
+    #[error("the ChatGPT backend is limiting how fast this login sends requests (429): {message}; wait a minute, or generate fewer at once (--concurrency)")]
+    RateLimited {
+        /// Codex's message, as it gave it.
+        message: String,
+    },
+
     /// `runtime/refused`: the request was refused (for example by the safety system).
     #[error("the request was refused: {message}")]
     Refused {
@@ -259,6 +267,7 @@ impl Error {
             Self::InvalidPrompt { .. } => "request/invalid_prompt",
             Self::InvalidImage { .. } => "request/invalid_image",
             Self::UsageLimit { .. } => "runtime/usage_limit",
+            Self::RateLimited { .. } => "runtime/rate_limited",
             Self::Refused { .. } => "runtime/refused",
             Self::NoImage { .. } => "runtime/no_image",
             Self::Timeout { .. } => "runtime/timeout",
@@ -295,6 +304,7 @@ impl Error {
         match self {
             Self::BackendUnreachable { .. }
             | Self::Overloaded { .. }
+            | Self::RateLimited { .. }
             | Self::NoImage { .. }
             | Self::StartTimeout { .. } => true,
             Self::AppServerExited { turn_started, .. } => !turn_started,
@@ -461,6 +471,9 @@ mod tests {
                 resets_at: None,
                 message: String::new(),
             },
+            Error::RateLimited {
+                message: String::new(),
+            },
             Error::Refused {
                 message: String::new(),
             },
@@ -542,6 +555,7 @@ mod tests {
                 | Error::InvalidPrompt { .. }
                 | Error::InvalidImage { .. }
                 | Error::UsageLimit { .. }
+                | Error::RateLimited { .. }
                 | Error::Refused { .. }
                 | Error::NoImage { .. }
                 | Error::Timeout { .. }

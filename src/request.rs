@@ -124,6 +124,9 @@ pub struct GenerateRequest {
     /// `sidecar`.
     pub options: Options,
     pub(crate) progress: Option<ProgressFn>,
+    /// `Some(true)` sends the request to Codex even while a usage limit it reported earlier has not
+    /// reset; `None` follows [`ClientBuilder::ignore_known_usage_limit`](crate::ClientBuilder::ignore_known_usage_limit).
+    pub(crate) ignore_known_usage_limit: Option<bool>,
 }
 
 impl fmt::Debug for GenerateRequest {
@@ -160,6 +163,7 @@ impl GenerateRequest {
             timeout: None,
             options: Options::default(),
             progress: None,
+            ignore_known_usage_limit: None,
         }
     }
 
@@ -201,6 +205,14 @@ impl GenerateRequest {
     /// Overrides the client's per-request deadline for this request.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether to try even while a usage limit Codex reported earlier has not reset (default: the
+    /// client's setting, which refuses such requests with `runtime/usage_limit` without a model
+    /// request). Trying anyway spends a model request if the limit still holds.
+    pub fn ignore_known_usage_limit(mut self, ignore: bool) -> Self {
+        self.ignore_known_usage_limit = Some(ignore);
         self
     }
 

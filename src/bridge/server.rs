@@ -294,10 +294,11 @@ impl Server {
         let task_state = state.clone();
         let task_id = id.clone();
         let n = request.options.n;
+        // Called here, in the read loop, so the request takes its places in the queue in arrival
+        // order; the spawned tasks may first run in any order.
+        let generating = client.generate_batch(request, output.as_deref(), if_exists);
         let abort = self.tasks.spawn(async move {
-            let generated = client
-                .generate_batch(request, output.as_deref(), if_exists)
-                .await;
+            let generated = generating.await;
             if !commit(&task_state) {
                 return (task_id, None);
             }

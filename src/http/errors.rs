@@ -105,6 +105,7 @@ impl ApiError {
             }
             Error::Refused { .. } => (StatusCode::BAD_REQUEST, "image_generation_user_error"),
             Error::UsageLimit { .. } => (StatusCode::TOO_MANY_REQUESTS, "insufficient_quota"),
+            Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded"),
             Error::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "server_error"),
             Error::NoImage { .. }
             | Error::AppServerExited { .. }

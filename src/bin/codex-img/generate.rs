@@ -110,6 +110,11 @@ pub struct GenerateArgs {
     /// object {ok, images, errors}.
     #[arg(long)]
     pub json: bool,
+
+    /// How many generations run at once when several are asked for (default 4; the rest wait in
+    /// order). Each one spends quota.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: Option<u16>,
 }
 
 impl GenerateArgs {

@@ -158,6 +158,18 @@ fn parse_override(s: &str) -> Result<String, String> {
     }
 }
 
+impl Command {
+    /// The subcommand's `--concurrency`, if it has one and it was given.
+    fn concurrency(&self) -> Option<u16> {
+        match self {
+            Command::Generate(args) => args.concurrency,
+            Command::ServeStdio(args) => args.concurrency,
+            // serve-mcp and serve-http apply their own `--concurrency` to the builder.
+            _ => None,
+        }
+    }
+}
+
 impl Global {
     fn builder(&self) -> ClientBuilder {
         let mut builder = Client::builder();
@@ -195,7 +207,10 @@ async fn run(cli: Cli) -> u8 {
     let client = match &cli.command {
         #[cfg(feature = "mcp")]
         Command::ServeMcp(args) => args.configure(builder),
-        _ => builder,
+        command => match command.concurrency() {
+            Some(n) => builder.concurrency(usize::from(n)),
+            None => builder,
+        },
     }
     .build();
     let code = match &cli.command {
@@ -295,5 +310,33 @@ mod tests {
         );
         assert_eq!(cli.global.verbose, 2);
         assert!(Cli::try_parse_from(["codex-img", "-c", "novalue", "doctor"]).is_err());
+    }
+
+    #[test]
+    fn concurrency_is_taken_from_generate_and_serve_stdio() {
+        let parsed = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .map(|cli| cli.command.concurrency())
+                .map_err(|e| e.kind())
+        };
+        assert_eq!(
+            parsed(&["codex-img", "serve-stdio", "--concurrency", "3"]),
+            Ok(Some(3))
+        );
+        assert_eq!(
+            parsed(&[
+                "codex-img",
+                "generate",
+                "x",
+                "-o",
+                "a.png",
+                "--concurrency",
+                "8"
+            ]),
+            Ok(Some(8))
+        );
+        assert_eq!(parsed(&["codex-img", "serve-stdio"]), Ok(None));
+        assert!(parsed(&["codex-img", "serve-stdio", "--concurrency", "0"]).is_err());
+        assert!(parsed(&["codex-img", "doctor", "--concurrency", "2"]).is_err());
     }
 }
