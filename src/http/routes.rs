@@ -26,6 +26,7 @@ use super::key::ApiKey;
 use super::limits::{self, MAX_BODY_BYTES};
 use super::quota::QuotaGate;
 use super::security::{self, Hosts};
+use crate::batch::{BatchOutcome, Delivered, Failed};
 use crate::client::Client;
 use crate::confine::Root;
 use crate::error::Error;
@@ -206,9 +207,20 @@ async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) ->
         request = request.reference(reference);
     }
     let mut stopping = state.stopping.clone();
-    // No target: the images stay in memory and go back in the answer.
+    // No target: the images stay in memory and go back in the answer. One image runs on this task, so
+    // dropping it (a disconnect, a stop) interrupts its turn at once; a batch runs its turns on tasks.
+    let work = async {
+        if request.options.n == 1 {
+            Ok(single(state.client.generate(request).await))
+        } else {
+            state
+                .client
+                .generate_batch(request, None, IfExists::Fail)
+                .await
+        }
+    };
     let outcome = tokio::select! {
-        outcome = state.client.generate_batch(request, None, IfExists::Fail) => outcome,
+        outcome = work => outcome,
         _ = stopping.wait_for(|stop| *stop) => Err(Error::Cancelled),
     };
     let outcome = match outcome {
@@ -251,6 +263,21 @@ async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) ->
             ),
         },
     }
+}
+
+/// One image's result, shaped as a batch of one.
+fn single(result: crate::Result<GeneratedImage>) -> BatchOutcome {
+    let mut outcome = BatchOutcome::default();
+    match result {
+        Ok(image) => outcome.delivered.push(Delivered {
+            index: 1,
+            image,
+            path: None,
+            sidecar: None,
+        }),
+        Err(error) => outcome.failed.push(Failed { index: 1, error }),
+    }
+    outcome
 }
 
 fn failure(state: &AppState, e: &Error) -> Response {
