@@ -68,6 +68,19 @@ impl BridgeProcess {
         stdin.flush()
     }
 
+    /// Writes one notification line.
+    pub fn notify(&mut self, method: &str, params: Value) -> std::io::Result<()> {
+        let mut line =
+            serde_json::to_vec(&json!({"jsonrpc": "2.0", "method": method, "params": params}))?;
+        line.push(b'\n');
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("stdin closed"))?;
+        stdin.write_all(&line)?;
+        stdin.flush()
+    }
+
     /// Waits for the answers to every id in `ids`, skipping notifications; each answer may take up to
     /// `patience` after the previous one.
     pub fn answers(
