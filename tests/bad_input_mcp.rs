@@ -77,7 +77,7 @@ fn bad_calls_are_tool_errors_with_their_codes_and_start_no_turn() {
     }
     cases.push((
         "five references".to_owned(),
-        json!({"prompt": "a fox", "output": "new.png", "references": ["good.png"; 5]}),
+        json!({"prompt": "a fox", "output": "new.png", "references": vec!["good.png"; 5]}),
         "request/invalid_image",
     ));
     for (label, image) in [
