@@ -217,6 +217,43 @@ fn bad_input_is_refused_with_its_code_and_starts_no_turn() {
             "-",
         ));
     }
+    let gif = out.join("new.gif");
+    for (label, args, exit, code) in [
+        (
+            "-o: a .gif target",
+            vec!["-o", p(&gif)],
+            4,
+            "request/unsupported_format",
+        ),
+        (
+            "-o: a .bmp target",
+            vec!["-o", "x.bmp"],
+            4,
+            "request/unsupported_format",
+        ),
+        (
+            "option: -n 0 (the parser's range)",
+            vec!["-o", target, "-n", "0"],
+            2,
+            "-",
+        ),
+        (
+            "option: -n 9 (the parser's range)",
+            vec!["-o", target, "-n", "9"],
+            2,
+            "-",
+        ),
+        (
+            "option: --fit without a size or aspect",
+            vec!["-o", target, "--fit", "cover"],
+            4,
+            "request/missing_option",
+        ),
+    ] {
+        let mut all = os(&["generate", "a fox", "--json"]);
+        all.extend(os(&args));
+        cases.push((label.to_owned(), all, exit, code));
+    }
     cases.push((
         "option: --size with --aspect".to_owned(),
         os(&[
