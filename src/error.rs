@@ -62,7 +62,7 @@ pub enum Error {
         detail: String,
     },
 
-    /// `request/invalid_prompt`: the prompt is empty, too long or contains NUL.
+    /// `request/invalid_prompt`: the prompt is empty, too long or contains a control character.
     #[error("invalid prompt: {reason}")]
     InvalidPrompt {
         /// What is wrong with it.

@@ -1,8 +1,8 @@
 //! What a caller asks for: the prompt, optional input and reference images, and honest hints.
 //!
 //! Validation happens before anything reaches Codex, so bad input costs no quota: the prompt must be
-//! non-empty and bounded, every image must be a recognised format (by its magic bytes) within the size
-//! limit. Size, aspect, quality and background are hints written into the prompt: Codex's built-in tool
+//! non-empty, bounded and free of control characters, every image must be a recognised format (by its
+//! magic bytes) within the byte and pixel limits. Size, aspect, quality and background are hints written into the prompt: Codex's built-in tool
 //! always asks its backend for `auto`, so codex-img reports what really came back instead of promising.
 
 use std::fmt;
@@ -22,6 +22,12 @@ pub const MAX_PROMPT_CHARS: usize = 32_000;
 pub const MAX_REFERENCES: usize = 4;
 /// The largest input image accepted, in bytes.
 pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
+/// The widest or tallest input image accepted, in pixels, as its header declares it.
+pub const MAX_IMAGE_SIDE: u32 = 16_384;
+/// The most pixels an input image may declare: 64 megapixels, about forty times what Codex returns.
+/// Codex decodes every attached image to resize it, so a small file that claims a huge canvas (a
+/// decompression bomb) would cost its memory, or a model request, for nothing.
+pub const MAX_IMAGE_PIXELS: u64 = 64 * 1024 * 1024;
 
 /// An input image, by path or by bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +114,8 @@ pub struct Hints {
 /// One image generation.
 #[derive(Clone)]
 pub struct GenerateRequest {
-    /// What to draw: non-empty, at most [`MAX_PROMPT_CHARS`] characters, no NUL.
+    /// What to draw: non-empty, at most [`MAX_PROMPT_CHARS`] characters, no control characters other
+    /// than tabs and line breaks.
     pub prompt: String,
     /// The image to edit (image-to-image).
     pub image: Option<ImageSource>,
@@ -259,8 +266,20 @@ pub(crate) fn check_prompt(prompt: &str) -> Result<String> {
             reason: format!("the prompt has {chars} characters; the limit is {MAX_PROMPT_CHARS}"),
         });
     }
-    if trimmed.contains('\0') {
-        return invalid("the prompt contains a NUL character");
+    // Tabs and line breaks are text; any other control character (NUL, ESC, DEL, C1) is not something
+    // a person meant to send to the model, and may be an injection or a decoding accident.
+    let control = trimmed
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+    if let Some((at, c)) = control {
+        return Err(Error::InvalidPrompt {
+            reason: format!(
+                "the prompt contains the control character U+{:04X} at character {}; remove it (tabs and line breaks are fine)",
+                u32::from(c),
+                at + 1
+            ),
+        });
     }
     Ok(trimmed.to_owned())
 }
@@ -329,6 +348,21 @@ async fn read_image(source: &ImageSource, role: &str) -> Result<InputImage> {
         return Err(too_big(which, bytes.len() as u64));
     }
     match image::inspect(&bytes) {
+        Ok(info)
+            if info.width > MAX_IMAGE_SIDE
+                || info.height > MAX_IMAGE_SIDE
+                || u64::from(info.width) * u64::from(info.height) > MAX_IMAGE_PIXELS =>
+        {
+            Err(Error::InvalidImage {
+                which,
+                reason: format!(
+                    "its header declares {}x{} pixels; the limit is {MAX_IMAGE_SIDE} a side and {} megapixels",
+                    info.width,
+                    info.height,
+                    MAX_IMAGE_PIXELS / (1024 * 1024)
+                ),
+            })
+        }
         Ok(info) => Ok(InputImage {
             bytes,
             format: info.format,
@@ -490,6 +524,61 @@ mod tests {
             check_prompt("a\0b"),
             Err(Error::InvalidPrompt { .. })
         ));
+        assert_eq!(
+            check_prompt("a fox\n\tin \r\nsnow").ok(),
+            Some("a fox\n\tin \r\nsnow".to_owned())
+        );
+        let reasons: Vec<String> = ["a\u{1b}[31mred", "x\u{7f}", "y\u{9b}z", "ab\0"]
+            .iter()
+            .map(|p| match check_prompt(p) {
+                Err(Error::InvalidPrompt { reason }) => reason,
+                other => format!("{other:?}"),
+            })
+            .collect();
+        let reason = |code: &str, at: usize| {
+            format!("the prompt contains the control character U+{code} at character {at}; remove it (tabs and line breaks are fine)")
+        };
+        assert_eq!(
+            reasons,
+            vec![
+                reason("001B", 2),
+                reason("007F", 2),
+                reason("009B", 2),
+                reason("0000", 3)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_image_that_declares_a_huge_canvas_is_refused() {
+        let header = |w: u32, h: u32| {
+            let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+            png.extend_from_slice(&w.to_be_bytes());
+            png.extend_from_slice(&h.to_be_bytes());
+            png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+            png
+        };
+        let reason = |source: Vec<u8>| async move {
+            match read_image(&ImageSource::Bytes(source), "input image").await {
+                Ok(image) => format!("accepted {:?}", image.format),
+                Err(Error::InvalidImage { reason, .. }) => reason,
+                Err(other) => format!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            vec![
+                reason(header(100_000, 100_000)).await,
+                reason(header(16_385, 1)).await,
+                reason(header(16_384, 4_097)).await,
+                reason(header(16_384, 4_096)).await,
+            ],
+            vec![
+                "its header declares 100000x100000 pixels; the limit is 16384 a side and 64 megapixels".to_owned(),
+                "its header declares 16385x1 pixels; the limit is 16384 a side and 64 megapixels".to_owned(),
+                "its header declares 16384x4097 pixels; the limit is 16384 a side and 64 megapixels".to_owned(),
+                "accepted Png".to_owned(),
+            ]
+        );
     }
 
     #[test]
