@@ -331,11 +331,6 @@ fn every_failure_is_an_is_error_result_with_its_code_and_nothing_is_written() {
     )
     .call(
         "generate_image",
-        call("a fox [fake:usage-limit-item]", "a.png"),
-        false,
-    )
-    .call(
-        "generate_image",
         call("a fox [fake:refused]", "b.png"),
         false,
     )
@@ -370,6 +365,13 @@ fn every_failure_is_an_is_error_result_with_its_code_and_nothing_is_written() {
         false,
     )
     .call("generate_image", json!({"prompt": 7}), false)
+    // Last among the turns: after a usage limit with a reset time, later generations are refused
+    // locally until the reset.
+    .call(
+        "generate_image",
+        call("a fox [fake:usage-limit-item]", "a.png"),
+        false,
+    )
     .call("codex_status", json!({"verbose": true}), false)
     .run(&python);
     let summary: Vec<(String, bool)> = out
@@ -385,7 +387,6 @@ fn every_failure_is_an_is_error_result_with_its_code_and_nothing_is_written() {
         })
         .collect();
     let expected: Vec<(String, bool)> = [
-        ("runtime/usage_limit", false),
         ("runtime/refused", false),
         ("runtime/no_image", true),
         ("runtime/timeout", false),
@@ -398,6 +399,7 @@ fn every_failure_is_an_is_error_result_with_its_code_and_nothing_is_written() {
         ("request/invalid_arguments", false),
         ("request/invalid_arguments", false),
         ("request/invalid_arguments", false),
+        ("runtime/usage_limit", false),
         ("request/invalid_arguments", false),
     ]
     .iter()
@@ -405,7 +407,7 @@ fn every_failure_is_an_is_error_result_with_its_code_and_nothing_is_written() {
     .collect();
     assert_eq!(summary, expected);
     // A usage limit says when it resets.
-    let limit = error_report(&out.steps[0]);
+    let limit = error_report(&out.steps[12]);
     let resets_at = limit["resets_at"].as_i64().expect("resets_at");
     assert!(resets_at > 1_700_000_000, "{limit}");
     assert!(
@@ -414,7 +416,7 @@ fn every_failure_is_an_is_error_result_with_its_code_and_nothing_is_written() {
             .is_some_and(|t| t.ends_with('Z')),
         "{limit}"
     );
-    assert!(result(&out.steps[0])["content"][0]["text"]
+    assert!(result(&out.steps[12])["content"][0]["text"]
         .as_str()
         .expect("text")
         .contains("\nhint: the usage limit resets at "));
