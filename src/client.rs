@@ -143,6 +143,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The folder where an image that cannot be saved as asked is kept, so the quota it spent is not
+    /// lost (default: `CODEX_IMG_RECOVERY_DIR`, else `$XDG_STATE_HOME/codex-img/recovered`, else
+    /// `~/.local/state/codex-img/recovered`). It is created, private to the user, when first needed.
+    pub fn recovery_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.recovery_dir = Some(dir.into());
+        self
+    }
+
     /// Builds the client. Nothing is started until the first request.
     pub fn build(self) -> Client {
         let slots = Semaphore::new(self.config.concurrency.max(1));

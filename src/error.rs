@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::image::SaveError;
+use crate::recovery::Recovery;
 
 /// The install command named in messages.
 pub const INSTALL_HINT: &str = "npm install -g @openai/codex";
@@ -193,6 +194,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// A save that failed after the image was in hand (its code is `source`'s: `output/write_failed`,
+    /// `output/exists`...). The image the quota paid for was written to the recovery folder instead,
+    /// or, when that failed too, the message says so.
+    #[error("{source}; {}", recovery.phrase())]
+    NotSaved {
+        /// Why the save failed.
+        source: Box<Error>,
+        /// Where the image went instead.
+        recovery: Recovery,
+    },
 }
 
 /// The families of codes (the part before the `/`), which the CLI maps to distinct exit codes.
@@ -236,6 +248,7 @@ impl Error {
             Self::OutputExists { .. } => "output/exists",
             Self::OutputInvalidTarget { .. } => "output/invalid_target",
             Self::OutputWriteFailed { .. } => "output/write_failed",
+            Self::NotSaved { source, .. } => source.code(),
         }
     }
 
@@ -260,6 +273,7 @@ impl Error {
             | Self::NoImage { .. }
             | Self::StartTimeout { .. } => true,
             Self::AppServerExited { turn_started, .. } => !turn_started,
+            Self::NotSaved { source, .. } => source.retryable(),
             _ => false,
         }
     }
@@ -268,6 +282,14 @@ impl Error {
     pub fn resets_at(&self) -> Option<i64> {
         match self {
             Self::UsageLimit { resets_at, .. } => *resets_at,
+            _ => None,
+        }
+    }
+
+    /// Where the image was kept when it could not be saved as asked (see [`Error::NotSaved`]).
+    pub fn recovered_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Self::NotSaved { recovery, .. } => recovery.path(),
             _ => None,
         }
     }
@@ -377,6 +399,42 @@ mod tests {
     }
 
     #[test]
+    fn a_save_failure_keeps_its_code_and_names_where_the_image_went() {
+        let failed = || Error::OutputWriteFailed {
+            path: "out/a.png".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        let kept = Error::NotSaved {
+            source: Box::new(failed()),
+            recovery: Recovery::Saved("/state/recovered/codex-img-abc.png".into()),
+        };
+        let lost = Error::NotSaved {
+            source: Box::new(failed()),
+            recovery: Recovery::Failed {
+                dir: Some("/state/recovered".into()),
+                reason: "Permission denied (os error 13)".into(),
+            },
+        };
+        assert_eq!(
+            (kept.code(), kept.category(), kept.retryable()),
+            ("output/write_failed", Category::Output, false)
+        );
+        assert_eq!(
+            kept.to_string(),
+            "writing out/a.png failed: No space left on device (os error 28); the image was kept at /state/recovered/codex-img-abc.png; move it from there (codex-img never deletes it)"
+        );
+        assert_eq!(
+            kept.recovered_path(),
+            Some(std::path::Path::new("/state/recovered/codex-img-abc.png"))
+        );
+        assert_eq!(
+            lost.to_string(),
+            "writing out/a.png failed: No space left on device (os error 28); keeping a copy in /state/recovered failed too (Permission denied (os error 13)), so the image was not saved anywhere"
+        );
+        assert_eq!(lost.recovered_path(), None);
+    }
+
+    #[test]
     fn usage_limit_message_names_the_reset_time() {
         let e = Error::UsageLimit {
             resets_at: Some(1_800_000_000),
@@ -471,6 +529,13 @@ mod tests {
                 path: "a.png".into(),
                 source: io(),
             },
+            Error::NotSaved {
+                source: Box::new(Error::OutputWriteFailed {
+                    path: "a.png".into(),
+                    source: io(),
+                }),
+                recovery: Recovery::Saved("/state/codex-img-a.png".into()),
+            },
         ];
         for e in &all {
             match e {
@@ -495,7 +560,8 @@ mod tests {
                 | Error::InvalidMessage { .. }
                 | Error::OutputExists { .. }
                 | Error::OutputInvalidTarget { .. }
-                | Error::OutputWriteFailed { .. } => {}
+                | Error::OutputWriteFailed { .. }
+                | Error::NotSaved { .. } => {}
             }
         }
         all

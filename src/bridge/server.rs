@@ -301,12 +301,18 @@ impl Server {
             if !commit(&task_state) {
                 return (task_id, None);
             }
-            let answer = match generated {
-                Ok(image) => deliver(&image, output.as_deref(), if_exists, return_bytes).await,
-                Err(e) => Err(e),
-            };
-            let line = match answer {
-                Ok(result) => wire::result_line(&task_id, &result),
+            let line = match generated {
+                Ok(image) => {
+                    match deliver(&image, output.as_deref(), if_exists, return_bytes).await {
+                        Ok(result) => wire::result_line(&task_id, &result),
+                        // A host that asked for the bytes gets them even when the file failed.
+                        Err(e) if return_bytes => {
+                            let report = ErrorReport::from(&e).with_base64(&image);
+                            report_error_line(&task_id, app_code(&e), &report)
+                        }
+                        Err(e) => app_error_line(&task_id, &e),
+                    }
+                }
                 Err(e) => app_error_line(&task_id, &e),
             };
             (task_id, Some(line))
@@ -429,11 +435,14 @@ pub fn app_code(e: &Error) -> ErrorCode {
 }
 
 fn app_error_line(id: &RequestId, e: &Error) -> Vec<u8> {
-    let report = ErrorReport::from(e);
+    report_error_line(id, app_code(e), &ErrorReport::from(e))
+}
+
+fn report_error_line(id: &RequestId, code: ErrorCode, report: &ErrorReport) -> Vec<u8> {
     let error = ErrorObject {
-        code: app_code(e),
+        code,
         message: report.message.clone(),
-        data: serde_json::to_value(&report).ok(),
+        data: serde_json::to_value(report).ok(),
     };
     wire::error_line(Some(id), &error)
 }
@@ -447,6 +456,8 @@ fn shutting_down_line(id: &RequestId) -> Vec<u8> {
         retryable: false,
         resets_at: None,
         resets_at_text: None,
+        recovered_path: None,
+        base64: None,
     };
     let error = ErrorObject {
         code: codes::SHUTTING_DOWN,

@@ -48,6 +48,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long to wait for the turn to end after `turn/interrupt`.
     pub interrupt_grace: Duration,
+    /// Where an image that cannot be saved as asked is kept (see [`crate::recovery`]).
+    pub recovery_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -68,6 +70,7 @@ impl Default for Config {
             start_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(2),
             interrupt_grace: Duration::from_secs(3),
+            recovery_dir: crate::recovery::default_dir(),
         }
     }
 }

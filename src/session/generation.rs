@@ -126,6 +126,7 @@ pub async fn generate(
             ..timings
         },
         codex_version: live.version.to_string(),
+        recovery_dir: manager.config().recovery_dir.clone(),
     };
     reporter.enter(Phase::Done);
     Ok(image)
