@@ -20,7 +20,7 @@
 //!
 //! Everything a program needs is re-exported here at the root. The modules that stay public are the
 //! shared pieces faces build on: [`report`] (the JSON shapes every face prints), [`output`] (pre-checking
-//! an output target), [`confine`] (`--root` confinement), [`image`] (pure image-byte helpers),
+//! an output target), [`recovery`] (where an image that cannot be saved is kept), [`confine`] (`--root` confinement), [`image`] (pure image-byte helpers),
 //! [`request`] (request limits), [`error`], [`bridge`] and [`protocol`] (the generated app-server types).
 //!
 //! Cargo features: `cli` (default) builds the `codex-img` binary and brings `clap`, `tracing-subscriber`

@@ -19,6 +19,7 @@ mod router;
 mod slot;
 pub(crate) mod transport;
 pub(crate) mod version;
+mod workdir;
 
 #[cfg(test)]
 mod conformance_tests;

@@ -16,6 +16,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::error::{Error, Result};
 use crate::session::config::Config;
+use crate::session::workdir;
 
 const TAIL_LINES: usize = 40;
 const TAIL_LINE_BYTES: usize = 1024;
@@ -99,13 +100,14 @@ pub struct Spawned {
 pub fn spawn(config: &Config) -> Result<Spawned> {
     // A private, empty working directory: no AGENTS.md or project config is picked up, and staged input
     // images live here under neutral names.
-    let workdir = tempfile::Builder::new()
-        .prefix("codex-img-")
-        .tempdir()
-        .map_err(|source| Error::WorkdirUnavailable {
-            parent: std::env::temp_dir(),
-            source,
-        })?;
+    // It is marked with its owner, and the folders of owners that died without cleaning up (SIGKILL)
+    // are swept first.
+    let parent = std::env::temp_dir();
+    workdir::sweep(&parent);
+    let workdir = workdir::create(&parent).map_err(|source| Error::WorkdirUnavailable {
+        parent: parent.clone(),
+        source,
+    })?;
     // The child runs in its private directory, so a relative path to the binary must be made absolute
     // first (a bare name is looked up on PATH as usual).
     let bin = absolute_bin(&config.codex_bin);

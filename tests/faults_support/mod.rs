@@ -119,3 +119,154 @@ pub fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     format!("{:x}", sha2::Sha256::digest(bytes))
 }
+
+/// `codex-img serve-stdio` as a real child process, read on a thread so every wait has a deadline.
+pub struct Serve {
+    pub child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<serde_json::Value>,
+    pending: Vec<serde_json::Value>,
+}
+
+impl Serve {
+    /// Starts `serve-stdio` on the fake Codex of `world`, with `env` on top; stderr goes to `stderr`.
+    pub fn spawn(
+        bin: &str,
+        world: &crate::common::World,
+        env: &[(&str, &std::ffi::OsStr)],
+        stderr: std::process::Stdio,
+    ) -> Self {
+        use std::io::BufRead as _;
+        let mut cmd = std::process::Command::new(bin);
+        cmd.arg("serve-stdio")
+            .env("CODEX_BIN", crate::common::fake_bin())
+            .env("CODEX_HOME", world.home())
+            .env("FAKE_RECORD_DIR", world.record())
+            .env(
+                "CODEX_IMG_RECOVERY_DIR",
+                world.dir.path().join("state/recovered"),
+            )
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(stderr);
+        for (k, v) in &world.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn codex-img serve-stdio");
+        let stdin = child.stdin.take();
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("serve-stdio wrote a non-JSON line ({e}): {line}"));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            stdin,
+            lines,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("pid")
+    }
+
+    /// Sends a request without waiting for its answer.
+    pub fn send(&mut self, id: serde_json::Value, method: &str, params: serde_json::Value) {
+        use std::io::Write as _;
+        let request =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{request}").expect("write a request");
+        stdin.flush().expect("flush");
+    }
+
+    /// The answer to `id` (result or error) within `deadline`; `None` if none came (or output ended).
+    pub fn answer(
+        &mut self,
+        id: &serde_json::Value,
+        deadline: Duration,
+    ) -> Option<serde_json::Value> {
+        let is_answer = |v: &serde_json::Value| {
+            &v["id"] == id && (v.get("result").is_some() || v.get("error").is_some())
+        };
+        if let Some(pos) = self.pending.iter().position(is_answer) {
+            return Some(self.pending.remove(pos));
+        }
+        let until = Instant::now() + deadline;
+        loop {
+            let left = until.checked_duration_since(Instant::now())?;
+            let v = self.lines.recv_timeout(left).ok()?;
+            if is_answer(&v) {
+                return Some(v);
+            }
+            self.pending.push(v);
+        }
+    }
+
+    /// Sends a request and waits up to a minute for its answer.
+    pub fn ask(
+        &mut self,
+        id: serde_json::Value,
+        method: &str,
+        params: serde_json::Value,
+    ) -> serde_json::Value {
+        self.send(id.clone(), method, params);
+        self.answer(&id, Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("no answer to {id} within a minute"))
+    }
+
+    /// Every line received so far that was not an answer asked for (progress notifications...).
+    pub fn others(&mut self) -> Vec<serde_json::Value> {
+        while let Ok(v) = self.lines.try_recv() {
+            self.pending.push(v);
+        }
+        self.pending.clone()
+    }
+
+    /// Closes stdin and waits up to `deadline` for the process to exit; its status, or `None`.
+    pub fn close(&mut self, deadline: Duration) -> Option<std::process::ExitStatus> {
+        self.stdin = None;
+        self.wait(deadline)
+    }
+
+    /// Waits up to `deadline` for the process to exit.
+    pub fn wait(&mut self, deadline: Duration) -> Option<std::process::ExitStatus> {
+        eventually(deadline, || self.child.try_wait().ok().flatten())
+    }
+
+    /// Sends `signal` to the process.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) with a pid this test started and still holds (not yet reaped).
+        let rc = unsafe { libc::kill(self.pid(), signal) };
+        assert_eq!(rc, 0, "kill({}, {signal})", self.pid());
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The `codex-img-*` work folders in `tmp`, sorted.
+pub fn work_folders(tmp: &Path) -> Vec<String> {
+    entries(tmp)
+        .into_iter()
+        .filter(|n| n.starts_with("codex-img-"))
+        .collect()
+}
