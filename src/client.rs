@@ -107,9 +107,25 @@ impl ClientBuilder {
         self
     }
 
-    /// The oldest Codex accepted (default 0.122.0).
+    /// The oldest Codex accepted (default: `CODEX_IMG_MIN_VERSION`, else 0.122.0).
     pub fn min_version(mut self, version: Version) -> Self {
         self.config.min_version = version;
+        self.config
+            .version_env_errors
+            .retain(|(key, _)| *key != crate::session::config::MIN_VERSION_ENV);
+        self
+    }
+
+    /// Accepts only these exact Codex versions, refusing any other with
+    /// `preflight/unsupported_version` before a process or turn is started (default:
+    /// `CODEX_IMG_ALLOWED_VERSIONS`, a comma-separated list, else any version from the floor up). The
+    /// floor still applies. An empty list lifts the restriction.
+    pub fn allowed_versions(mut self, versions: impl IntoIterator<Item = Version>) -> Self {
+        let list: Vec<Version> = versions.into_iter().collect();
+        self.config.allowed_versions = (!list.is_empty()).then_some(list);
+        self.config
+            .version_env_errors
+            .retain(|(key, _)| *key != crate::session::config::ALLOWED_VERSIONS_ENV);
         self
     }
 

@@ -37,6 +37,25 @@ pub enum Error {
         floor: String,
     },
 
+    /// `preflight/unsupported_version` too: the host allows only some exact versions, and this is not
+    /// one of them.
+    #[error("Codex {found} is not one of the versions this host allows ({}); install one with `{INSTALL_HINT}@{}`, or change CODEX_IMG_ALLOWED_VERSIONS", allowed.join(", "), allowed.first().map_or("<version>", String::as_str))]
+    VersionNotAllowed {
+        /// The version Codex reported.
+        found: String,
+        /// The versions accepted.
+        allowed: Vec<String>,
+    },
+
+    /// `preflight/invalid_version_policy`: a version setting from the environment does not parse.
+    #[error("{setting} is invalid: {reason}; fix or unset it")]
+    InvalidVersionPolicy {
+        /// The variable (`CODEX_IMG_MIN_VERSION`, `CODEX_IMG_ALLOWED_VERSIONS`).
+        setting: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
+
     /// `preflight/not_signed_in`: Codex has no login.
     #[error("Codex is not signed in; run `codex login` and sign in with ChatGPT")]
     NotSignedIn,
@@ -227,7 +246,10 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::CodexMissing { .. } => "preflight/codex_missing",
-            Self::UnsupportedVersion { .. } => "preflight/unsupported_version",
+            Self::UnsupportedVersion { .. } | Self::VersionNotAllowed { .. } => {
+                "preflight/unsupported_version"
+            }
+            Self::InvalidVersionPolicy { .. } => "preflight/invalid_version_policy",
             Self::NotSignedIn => "preflight/not_signed_in",
             Self::ApiKeyLogin => "preflight/api_key_login",
             Self::ImageGenerationUnavailable { .. } => "preflight/image_generation_unavailable",
@@ -462,6 +484,14 @@ mod tests {
                 found: "0.1.0".into(),
                 floor: "0.122.0".into(),
             },
+            Error::VersionNotAllowed {
+                found: "0.170.0".into(),
+                allowed: vec!["0.169.0".into()],
+            },
+            Error::InvalidVersionPolicy {
+                setting: "CODEX_IMG_MIN_VERSION".into(),
+                reason: String::new(),
+            },
             Error::NotSignedIn,
             Error::ApiKeyLogin,
             Error::ImageGenerationUnavailable {
@@ -541,6 +571,8 @@ mod tests {
             match e {
                 Error::CodexMissing { .. }
                 | Error::UnsupportedVersion { .. }
+                | Error::VersionNotAllowed { .. }
+                | Error::InvalidVersionPolicy { .. }
                 | Error::NotSignedIn
                 | Error::ApiKeyLogin
                 | Error::ImageGenerationUnavailable { .. }
