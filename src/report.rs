@@ -100,6 +100,21 @@ pub struct ErrorReport {
 }
 
 impl ErrorReport {
+    /// A face's own refusal that is not a library [`Error`] (`bridge/shutting_down`, a tool's bad
+    /// arguments): not retryable as it is, and with no optional field set.
+    pub fn refusal(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            code,
+            message: message.into(),
+            retryable: false,
+            resets_at: None,
+            resets_at_text: None,
+            recovered_path: None,
+            base64: None,
+        }
+    }
+
     /// Adds the bytes of `image`, the image that was generated but not saved.
     pub fn with_base64(mut self, image: &GeneratedImage) -> Self {
         self.base64 = Some(base64::engine::general_purpose::STANDARD.encode(&image.bytes));

@@ -448,17 +448,10 @@ fn report_error_line(id: &RequestId, code: ErrorCode, report: &ErrorReport) -> V
 }
 
 fn shutting_down_line(id: &RequestId) -> Vec<u8> {
-    let report = ErrorReport {
-        ok: false,
-        code: "bridge/shutting_down",
-        message: "the bridge is shutting down and takes no new requests; start a new one"
-            .to_owned(),
-        retryable: false,
-        resets_at: None,
-        resets_at_text: None,
-        recovered_path: None,
-        base64: None,
-    };
+    let report = ErrorReport::refusal(
+        "bridge/shutting_down",
+        "the bridge is shutting down and takes no new requests; start a new one",
+    );
     let error = ErrorObject {
         code: codes::SHUTTING_DOWN,
         message: report.message.clone(),
