@@ -27,7 +27,7 @@ pub struct StderrTail(Arc<Mutex<VecDeque<String>>>);
 
 /// Codex's log lines are quoted in error messages; anything shaped like an email address, a JWT or a
 /// bearer token is masked first, so no message codex-img prints carries one.
-fn redact(line: &str) -> String {
+pub(crate) fn redact(line: &str) -> String {
     let mut out = Vec::new();
     let mut after_bearer = false;
     for word in line.split(' ') {
