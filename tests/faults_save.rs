@@ -265,3 +265,95 @@ fn serve_stdio_reports_the_recovered_file_and_still_returns_the_bytes() {
         "{pids:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_folder_removed_mid_turn_keeps_the_image() {
+    let world = World::new().set("FAKE_DELAY_MS", "1000");
+    let out = world.dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("out");
+    let target = out.join("fox.png");
+    codex_img::output::precheck_target(&target, IfExists::Fail).expect("writable before");
+    let client = world.client();
+    let pending = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .generate(GenerateRequest::new("a fox [fake:slow]"))
+                .await
+        }
+    });
+    let started = world
+        .wait_events("turn_inputs", 1, Duration::from_secs(20))
+        .await;
+    assert_eq!(started.len(), 1);
+    std::fs::remove_dir_all(&out).expect("remove the folder mid-turn");
+    let image = pending.await.expect("join").expect("generate");
+    let e = image
+        .save(&target, IfExists::Fail)
+        .expect_err("the folder is gone");
+    let kept = e.recovered_path().expect("kept").to_path_buf();
+    assert_eq!(e.code(), "output/invalid_target");
+    assert_eq!(
+        vec![sha256(&std::fs::read(kept).expect("read"))],
+        sent(&world)
+    );
+    assert!(!out.exists(), "nothing re-created the folder");
+    client.shutdown().await;
+}
+
+#[test]
+fn a_read_only_output_folder_is_refused_before_any_quota_is_spent() {
+    let world = World::new();
+    let ro = world.dir.path().join("ro");
+    std::fs::create_dir_all(&ro).expect("ro");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs"])
+        .arg(&ro)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: a read-only tmpfs cannot be mounted here; run the tests as root");
+        return;
+    }
+    let out = Command::new(BIN)
+        .args(["generate", "a fox [fake:complete]", "--json", "-o"])
+        .arg(ro.join("fox.png"))
+        .env("CODEX_BIN", common::fake_bin())
+        .env("CODEX_HOME", world.home())
+        .env("FAKE_RECORD_DIR", world.record())
+        .env("CODEX_IMG_RECOVERY_DIR", recovered(&world))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let _ = Command::new("umount").arg("-l").arg(&ro).status();
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (out.status.code(), report["code"].as_str()),
+        (Some(6), Some("output/invalid_target"))
+    );
+    assert!(
+        world.events("turn_inputs").is_empty(),
+        "no turn was started"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_s_image_folder_missing_or_unwritable_does_not_fail_the_generation() {
+    let world = World::new();
+    // A file where Codex's generated_images folder would be: Codex cannot write its copy there.
+    std::fs::write(world.home().join("generated_images"), b"not a folder").expect("write");
+    let client = world.client();
+    for prompt in ["a fox [fake:complete]", "a dog [fake:complete]"] {
+        let image = client
+            .generate(GenerateRequest::new(prompt))
+            .await
+            .expect("the bytes come in the item itself");
+        assert_eq!(image.format, codex_img::ImageFormat::Png);
+    }
+    assert_eq!(
+        std::fs::read(world.home().join("generated_images")).expect("read"),
+        b"not a folder",
+        "codex-img's cleanup left the file alone"
+    );
+    client.shutdown().await;
+}
