@@ -36,6 +36,11 @@ fn error_report() -> Value {
 pub fn image_report() -> Arc<JsonObject> {
     let count = json!({"type": "integer", "minimum": 0});
     let ms_or_null = json!({"type": ["integer", "null"], "minimum": 0});
+    let size = json!({
+        "type": "object",
+        "properties": {"width": {"type": "integer", "minimum": 1}, "height": {"type": "integer", "minimum": 1}},
+        "required": ["width", "height"]
+    });
     object(json!({
         "type": "object",
         "properties": {
@@ -68,9 +73,13 @@ pub fn image_report() -> Arc<JsonObject> {
                     "total_ms": count
                 },
                 "required": ["queue_wait_ms", "process_start_ms", "thread_start_ms", "time_to_image_ms", "total_ms"]
-            }
+            },
+            "alpha": {"type": "string", "enum": ["native", "keyed", "none"], "description": "Where the transparency came from, measured from the pixels: native (Codex made it), keyed (codex-img removed a flat key colour), none."},
+            "requested": {"anyOf": [{"type": "null"}, size.clone()], "description": "The size asked for, or null."},
+            "fit": {"type": ["string", "null"], "enum": ["cover", "contain", "fill", null], "description": "How the image was fitted to the requested size; null means it was never resized."},
+            "original": {"anyOf": [{"type": "null"}, size], "description": "The size Codex returned, when the delivered size differs."}
         },
-        "required": ["ok", "path", "format", "mime", "width", "height", "bytes", "sha256", "revised_prompt", "codex_version", "ids", "timings"]
+        "required": ["ok", "path", "format", "mime", "width", "height", "bytes", "sha256", "revised_prompt", "codex_version", "ids", "timings", "alpha", "requested", "fit", "original"]
     }))
 }
 
@@ -169,6 +178,16 @@ mod tests {
                 },
                 codex_version: "0.169.0".into(),
                 recovery_dir: None,
+                alpha: crate::Alpha::Keyed,
+                requested: Some(crate::Size {
+                    width: 64,
+                    height: 48,
+                }),
+                fit: Some(crate::Fit::Cover),
+                original: Some(crate::Size {
+                    width: 80,
+                    height: 48,
+                }),
             };
             let report = ImageReport::new(&image, Some("/tmp/a.png".as_ref()));
             check(
