@@ -165,12 +165,10 @@ fn cases() -> Vec<Case> {
             "ok",
             QUICK,
         ),
-        case(
+        stays(
             "overloaded throughout",
-            "a cat [fake:complete]",
-            &[("FAKE_OVERLOAD_THREAD_STARTS", "4")],
+            &[("FAKE_OVERLOAD_THREAD_STARTS", "1000")],
             "runtime/overloaded retryable",
-            QUICK,
         ),
         case(
             "two images in one turn",
