@@ -147,9 +147,25 @@ impl ClientBuilder {
         self
     }
 
-    /// The oldest Codex accepted (default 0.122.0).
+    /// The oldest Codex accepted (default: `CODEX_IMG_MIN_VERSION`, else 0.122.0).
     pub fn min_version(mut self, version: Version) -> Self {
         self.config.min_version = version;
+        self.config
+            .version_env_errors
+            .retain(|(key, _)| *key != crate::session::config::MIN_VERSION_ENV);
+        self
+    }
+
+    /// Accepts only these exact Codex versions, refusing any other with
+    /// `preflight/unsupported_version` before a process or turn is started (default:
+    /// `CODEX_IMG_ALLOWED_VERSIONS`, a comma-separated list, else any version from the floor up). The
+    /// floor still applies. An empty list lifts the restriction.
+    pub fn allowed_versions(mut self, versions: impl IntoIterator<Item = Version>) -> Self {
+        let list: Vec<Version> = versions.into_iter().collect();
+        self.config.allowed_versions = (!list.is_empty()).then_some(list);
+        self.config
+            .version_env_errors
+            .retain(|(key, _)| *key != crate::session::config::ALLOWED_VERSIONS_ENV);
         self
     }
 
@@ -203,6 +219,14 @@ impl ClientBuilder {
     /// How long a graceful shutdown waits before killing (default 2 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// The folder where an image that cannot be saved as asked is kept, so the quota it spent is not
+    /// lost (default: `CODEX_IMG_RECOVERY_DIR`, else `$XDG_STATE_HOME/codex-img/recovered`, else
+    /// `~/.local/state/codex-img/recovered`). It is created, private to the user, when first needed.
+    pub fn recovery_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.recovery_dir = Some(dir.into());
         self
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::image::SaveError;
 use crate::options::OptionError;
 use crate::output::GeneratedImage;
+use crate::recovery::Recovery;
 
 /// The install command named in messages.
 pub const INSTALL_HINT: &str = "npm install -g @openai/codex";
@@ -36,6 +37,25 @@ pub enum Error {
         found: String,
         /// The oldest version accepted.
         floor: String,
+    },
+
+    /// `preflight/unsupported_version` too: the host allows only some exact versions, and this is not
+    /// one of them.
+    #[error("Codex {found} is not one of the versions this host allows ({}); install one with `{INSTALL_HINT}@{}`, or change CODEX_IMG_ALLOWED_VERSIONS", allowed.join(", "), allowed.first().map_or("<version>", String::as_str))]
+    VersionNotAllowed {
+        /// The version Codex reported.
+        found: String,
+        /// The versions accepted.
+        allowed: Vec<String>,
+    },
+
+    /// `preflight/invalid_version_policy`: a version setting from the environment does not parse.
+    #[error("{setting} is invalid: {reason}; fix or unset it")]
+    InvalidVersionPolicy {
+        /// The variable (`CODEX_IMG_MIN_VERSION`, `CODEX_IMG_ALLOWED_VERSIONS`).
+        setting: String,
+        /// What is wrong with its value.
+        reason: String,
     },
 
     /// `preflight/not_signed_in`: Codex has no login.
@@ -204,6 +224,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A save that failed after the image was in hand (its code is `source`'s: `output/write_failed`,
+    /// `output/exists`...). The image the quota paid for was written to the recovery folder instead,
+    /// or, when that failed too, the message says so.
+    #[error("{source}; {}", recovery.phrase())]
+    NotSaved {
+        /// Why the save failed.
+        source: Box<Error>,
+        /// Where the image went instead.
+        recovery: Recovery,
+    },
     /// `request/unsupported_format`, `request/format_mismatch`, `request/invalid_option`,
     /// `request/missing_option`, `request/conflicting_options`: the output options cannot be honoured
     /// (see [`OptionError`]); found before any turn.
@@ -259,7 +289,10 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::CodexMissing { .. } => "preflight/codex_missing",
-            Self::UnsupportedVersion { .. } => "preflight/unsupported_version",
+            Self::UnsupportedVersion { .. } | Self::VersionNotAllowed { .. } => {
+                "preflight/unsupported_version"
+            }
+            Self::InvalidVersionPolicy { .. } => "preflight/invalid_version_policy",
             Self::NotSignedIn => "preflight/not_signed_in",
             Self::ApiKeyLogin => "preflight/api_key_login",
             Self::ImageGenerationUnavailable { .. } => "preflight/image_generation_unavailable",
@@ -281,6 +314,7 @@ impl Error {
             Self::OutputExists { .. } => "output/exists",
             Self::OutputInvalidTarget { .. } => "output/invalid_target",
             Self::OutputWriteFailed { .. } => "output/write_failed",
+            Self::NotSaved { source, .. } => source.code(),
             Self::Option(e) => e.code(),
             Self::ProcessFailed { .. } => "output/process_failed",
         }
@@ -308,6 +342,7 @@ impl Error {
             | Self::NoImage { .. }
             | Self::StartTimeout { .. } => true,
             Self::AppServerExited { turn_started, .. } => !turn_started,
+            Self::NotSaved { source, .. } => source.retryable(),
             _ => false,
         }
     }
@@ -316,6 +351,14 @@ impl Error {
     pub fn resets_at(&self) -> Option<i64> {
         match self {
             Self::UsageLimit { resets_at, .. } => *resets_at,
+            _ => None,
+        }
+    }
+
+    /// Where the image was kept when it could not be saved as asked (see [`Error::NotSaved`]).
+    pub fn recovered_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Self::NotSaved { recovery, .. } => recovery.path(),
             _ => None,
         }
     }
@@ -425,6 +468,42 @@ mod tests {
     }
 
     #[test]
+    fn a_save_failure_keeps_its_code_and_names_where_the_image_went() {
+        let failed = || Error::OutputWriteFailed {
+            path: "out/a.png".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        let kept = Error::NotSaved {
+            source: Box::new(failed()),
+            recovery: Recovery::Saved("/state/recovered/codex-img-abc.png".into()),
+        };
+        let lost = Error::NotSaved {
+            source: Box::new(failed()),
+            recovery: Recovery::Failed {
+                dir: Some("/state/recovered".into()),
+                reason: "Permission denied (os error 13)".into(),
+            },
+        };
+        assert_eq!(
+            (kept.code(), kept.category(), kept.retryable()),
+            ("output/write_failed", Category::Output, false)
+        );
+        assert_eq!(
+            kept.to_string(),
+            "writing out/a.png failed: No space left on device (os error 28); the image was kept at /state/recovered/codex-img-abc.png; move it from there (codex-img never deletes it)"
+        );
+        assert_eq!(
+            kept.recovered_path(),
+            Some(std::path::Path::new("/state/recovered/codex-img-abc.png"))
+        );
+        assert_eq!(
+            lost.to_string(),
+            "writing out/a.png failed: No space left on device (os error 28); keeping a copy in /state/recovered failed too (Permission denied (os error 13)), so the image was not saved anywhere"
+        );
+        assert_eq!(lost.recovered_path(), None);
+    }
+
+    #[test]
     fn usage_limit_message_names_the_reset_time() {
         let e = Error::UsageLimit {
             resets_at: Some(1_800_000_000),
@@ -451,6 +530,14 @@ mod tests {
             Error::UnsupportedVersion {
                 found: "0.1.0".into(),
                 floor: "0.122.0".into(),
+            },
+            Error::VersionNotAllowed {
+                found: "0.170.0".into(),
+                allowed: vec!["0.169.0".into()],
+            },
+            Error::InvalidVersionPolicy {
+                setting: "CODEX_IMG_MIN_VERSION".into(),
+                reason: String::new(),
             },
             Error::NotSignedIn,
             Error::ApiKeyLogin,
@@ -522,6 +609,13 @@ mod tests {
                 path: "a.png".into(),
                 source: io(),
             },
+            Error::NotSaved {
+                source: Box::new(Error::OutputWriteFailed {
+                    path: "a.png".into(),
+                    source: io(),
+                }),
+                recovery: Recovery::Saved("/state/codex-img-a.png".into()),
+            },
             Error::Option(OptionError::UnsupportedFormat {
                 what: ".gif".into(),
             }),
@@ -548,6 +642,8 @@ mod tests {
             match e {
                 Error::CodexMissing { .. }
                 | Error::UnsupportedVersion { .. }
+                | Error::VersionNotAllowed { .. }
+                | Error::InvalidVersionPolicy { .. }
                 | Error::NotSignedIn
                 | Error::ApiKeyLogin
                 | Error::ImageGenerationUnavailable { .. }
@@ -569,6 +665,7 @@ mod tests {
                 | Error::OutputExists { .. }
                 | Error::OutputInvalidTarget { .. }
                 | Error::OutputWriteFailed { .. }
+                | Error::NotSaved { .. }
                 | Error::Option(_)
                 | Error::ProcessFailed { .. } => {}
             }

@@ -20,7 +20,7 @@
 //!
 //! Everything a program needs is re-exported here at the root. The modules that stay public are the
 //! shared pieces faces build on: [`report`] (the JSON shapes every face prints), [`output`] (pre-checking
-//! an output target), [`confine`] (`--root` confinement), [`image`] (pure image-byte helpers),
+//! an output target), [`recovery`] (where an image that cannot be saved is kept), [`confine`] (`--root` confinement), [`image`] (pure image-byte helpers),
 //! [`request`] (request limits), [`error`], [`bridge`] and [`protocol`] (the generated app-server types).
 //!
 //! Cargo features: `cli` (default) builds the `codex-img` binary and brings `clap`, `tracing-subscriber`
@@ -47,6 +47,7 @@ pub mod output;
 mod postprocess;
 mod progress;
 pub mod protocol;
+pub mod recovery;
 pub mod report;
 pub mod request;
 mod session;
@@ -61,6 +62,7 @@ pub use image::{IfExists, ImageFormat};
 pub use options::{Alpha, Fit, Key, OptionError, Options, OutputFormat, Plan};
 pub use output::{CodexIds, GeneratedImage, Timings, TimingsMs};
 pub use progress::{Phase, Progress};
+pub use recovery::Recovery;
 pub use report::{BatchError, BatchReport, DoctorReport, ErrorReport, ImageReport};
 pub use request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
 pub use session::preflight::{Check, PreflightReport, Status, Window};

@@ -1,13 +1,15 @@
 //! What a generation returns: the verified bytes, what they are, where they came from, how they were
-//! post-processed, and how long each phase took; plus saving them safely.
+//! post-processed, and how long each phase took; plus saving them safely, and keeping them in the
+//! recovery folder when that fails.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::image::{self, Alpha, Fit, IfExists, ImageFormat};
+use crate::recovery;
 use crate::request::Size;
 
 /// A generated image, checked by its magic bytes and measured from its bytes.
@@ -35,6 +37,9 @@ pub struct GeneratedImage {
     pub timings: Timings,
     /// The Codex CLI version that made it.
     pub codex_version: String,
+    /// Where [`save`](Self::save) keeps the bytes when the target cannot be written (see
+    /// [`crate::recovery`]); the client sets it from its settings. `None`: no copy can be kept.
+    pub recovery_dir: Option<PathBuf>,
     /// Where the transparency came from, measured from the delivered pixels.
     pub alpha: Alpha,
     /// The size that was asked for (the `size` hint), if any.
@@ -137,27 +142,52 @@ impl GeneratedImage {
             requested: None,
             fit: None,
             original: None,
+            recovery_dir: None,
         }
     }
 
     /// Writes the image to `path` atomically (temp file, fsync, rename). An existing file is an
     /// `output/exists` error unless `if_exists` is [`IfExists::Replace`]; a symlink at the target is
     /// always refused. Returns the path written.
+    ///
+    /// When the save fails, the image is not lost: the bytes are written to
+    /// [`recovery_dir`](Self::recovery_dir) and the error is [`Error::NotSaved`], with the code of the
+    /// failure and the file it was kept in ([`Error::recovered_path`]).
     pub fn save(&self, path: &Path, if_exists: IfExists) -> Result<PathBuf> {
-        Ok(image::save_atomic(&self.bytes, path, if_exists)?)
+        image::save_atomic(&self.bytes, path, if_exists).map_err(|e| self.kept(e.into()))
     }
 
     /// Like [`save`](Self::save), but off the async runtime's worker threads.
     pub async fn save_async(&self, path: PathBuf, if_exists: IfExists) -> Result<PathBuf> {
-        let bytes = self.bytes.clone();
-        let joined =
-            tokio::task::spawn_blocking(move || image::save_atomic(&bytes, &path, if_exists))
-                .await
-                .map_err(|e| crate::Error::OutputWriteFailed {
-                    path: PathBuf::new(),
-                    source: std::io::Error::other(e.to_string()),
-                })?;
-        Ok(joined?)
+        let image = self.clone();
+        let target = path.clone();
+        match tokio::task::spawn_blocking(move || image.save(&target, if_exists)).await {
+            Ok(saved) => saved,
+            Err(e) => Err(self.kept(Error::OutputWriteFailed {
+                path,
+                source: std::io::Error::other(e.to_string()),
+            })),
+        }
+    }
+
+    /// `error`, once the bytes are kept in the recovery folder (or that failed too).
+    fn kept(&self, error: Error) -> Error {
+        let recovery = recovery::keep(
+            &self.bytes,
+            &self.default_file_name(),
+            self.recovery_dir.as_deref(),
+        );
+        match recovery.path() {
+            Some(kept) => tracing::warn!(
+                "saving the image failed ({error}); it was kept at {}",
+                kept.display()
+            ),
+            None => tracing::error!("saving the image failed ({error}) and no copy could be kept"),
+        }
+        Error::NotSaved {
+            source: Box::new(error),
+            recovery,
+        }
     }
 
     /// Where saving to `target` writes: `target` itself, or, when it is an existing directory, a file in

@@ -164,6 +164,42 @@ pub struct ErrorReport {
     /// `resets_at` as RFC 3339 in UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resets_at_text: Option<String>,
+    /// When an image could not be saved as asked: the file it was kept in instead (the recovery
+    /// folder). Absent otherwise, and when keeping a copy failed too (the message says so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered_path: Option<String>,
+    /// The image bytes in standard base64, when a host asked for them and the save failed
+    /// ([`with_base64`](Self::with_base64)); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
+}
+
+impl ErrorReport {
+    /// A face's own refusal that is not a library [`Error`] (`bridge/shutting_down`, a tool's bad
+    /// arguments): not retryable as it is, and with no optional field set.
+    pub fn refusal(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            code,
+            message: message.into(),
+            retryable: false,
+            resets_at: None,
+            resets_at_text: None,
+            recovered_path: None,
+            base64: None,
+        }
+    }
+
+    /// Adds the bytes of `image`, the image that was generated but not saved.
+    pub fn with_base64(self, image: &GeneratedImage) -> Self {
+        self.with_bytes(&image.bytes)
+    }
+
+    /// Adds `bytes`, an image that was generated but not saved, as base64.
+    pub fn with_bytes(mut self, bytes: &[u8]) -> Self {
+        self.base64 = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+        self
+    }
 }
 
 impl From<&Error> for ErrorReport {
@@ -176,6 +212,8 @@ impl From<&Error> for ErrorReport {
             retryable: e.retryable(),
             resets_at,
             resets_at_text: resets_at.map(crate::time::rfc3339),
+            recovered_path: e.recovered_path().map(|p| p.display().to_string()),
+            base64: None,
         }
     }
 }

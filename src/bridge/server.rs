@@ -310,7 +310,18 @@ impl Server {
                 }
                 // One image: its report, or its error, as before batches existed.
                 Ok(outcome) => match (outcome.failed.first(), outcome.delivered.first()) {
-                    (Some(failed), _) => app_error_line(&task_id, &failed.error),
+                    // A host that asked for the bytes gets them even when the file failed: they
+                    // are the recovered copy, written whole.
+                    (Some(failed), _) => match failed.error.recovered_path() {
+                        Some(kept) if return_bytes => match std::fs::read(kept) {
+                            Ok(bytes) => {
+                                let report = ErrorReport::from(&failed.error).with_bytes(&bytes);
+                                report_error_line(&task_id, app_code(&failed.error), &report)
+                            }
+                            Err(_) => app_error_line(&task_id, &failed.error),
+                        },
+                        _ => app_error_line(&task_id, &failed.error),
+                    },
                     (None, Some(done)) => {
                         let report = ImageReport::new(&done.image, done.path.as_deref());
                         let report = if return_bytes {
@@ -424,25 +435,23 @@ pub fn app_code(e: &Error) -> ErrorCode {
 }
 
 fn app_error_line(id: &RequestId, e: &Error) -> Vec<u8> {
-    let report = ErrorReport::from(e);
+    report_error_line(id, app_code(e), &ErrorReport::from(e))
+}
+
+fn report_error_line(id: &RequestId, code: ErrorCode, report: &ErrorReport) -> Vec<u8> {
     let error = ErrorObject {
-        code: app_code(e),
+        code,
         message: report.message.clone(),
-        data: serde_json::to_value(&report).ok(),
+        data: serde_json::to_value(report).ok(),
     };
     wire::error_line(Some(id), &error)
 }
 
 fn shutting_down_line(id: &RequestId) -> Vec<u8> {
-    let report = ErrorReport {
-        ok: false,
-        code: "bridge/shutting_down",
-        message: "the bridge is shutting down and takes no new requests; start a new one"
-            .to_owned(),
-        retryable: false,
-        resets_at: None,
-        resets_at_text: None,
-    };
+    let report = ErrorReport::refusal(
+        "bridge/shutting_down",
+        "the bridge is shutting down and takes no new requests; start a new one",
+    );
     let error = ErrorObject {
         code: codes::SHUTTING_DOWN,
         message: report.message.clone(),

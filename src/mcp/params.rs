@@ -153,14 +153,7 @@ impl Refusal {
     /// The report a refused call answers with, shaped like the CLI's `--json` errors.
     pub fn report(&self) -> ErrorReport {
         match self {
-            Self::Arguments(message) => ErrorReport {
-                ok: false,
-                code: INVALID_ARGUMENTS,
-                message: message.clone(),
-                retryable: false,
-                resets_at: None,
-                resets_at_text: None,
-            },
+            Self::Arguments(message) => ErrorReport::refusal(INVALID_ARGUMENTS, message.clone()),
             Self::App(e) => ErrorReport::from(e),
         }
     }

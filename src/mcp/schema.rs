@@ -24,7 +24,9 @@ fn error_report() -> Value {
             "message": {"type": "string"},
             "retryable": {"type": "boolean", "description": "Whether the same call may work later. A timeout is never retryable: it may have spent quota."},
             "resets_at": {"type": "integer", "description": "For runtime/usage_limit: when the limit resets, in unix seconds."},
-            "resets_at_text": {"type": "string", "description": "The same, in RFC 3339."}
+            "resets_at_text": {"type": "string", "description": "The same, in RFC 3339."},
+            "recovered_path": {"type": "string", "description": "When the image was generated but could not be saved as asked: the file it was kept in instead."},
+            "base64": {"type": "string", "description": "The image that could not be saved, when the bytes were asked for."}
         },
         "required": ["ok", "code", "message", "retryable"]
     })
@@ -215,6 +217,7 @@ mod tests {
                 height: 48,
             }),
             fit: Some(Fit::Cover),
+            recovery_dir: None,
             original: Some(Size {
                 width: 80,
                 height: 80,

@@ -36,6 +36,11 @@ pub const LEAN_OVERRIDES: &[&str] = &[
     "features.plugins=false",
 ];
 
+/// Raises (or lowers) the oldest Codex accepted, as `X.Y.Z`.
+pub const MIN_VERSION_ENV: &str = "CODEX_IMG_MIN_VERSION";
+/// Restricts the Codex versions accepted to an exact list, `0.169.0,0.171.0`.
+pub const ALLOWED_VERSIONS_ENV: &str = "CODEX_IMG_ALLOWED_VERSIONS";
+
 /// Environment variables removed from the child, so the paid API path is never taken silently.
 pub const REMOVED_ENV: &[&str] = &["OPENAI_API_KEY", "CODEX_API_KEY"];
 
@@ -50,6 +55,11 @@ pub struct Config {
     /// Extra environment for the child (tests point Codex at a loopback backend this way).
     pub env: Vec<(OsString, OsString)>,
     pub min_version: Version,
+    /// When set, only these exact versions are accepted (the floor still applies).
+    pub allowed_versions: Option<Vec<Version>>,
+    /// Version settings from the environment that did not parse: `(variable, why)`. Reported as
+    /// `preflight/invalid_version_policy` before anything starts; a builder setting clears its own.
+    pub version_env_errors: Vec<(&'static str, String)>,
     pub concurrency: usize,
     /// Threads started ahead on the warm process; 0 starts each thread on the request's path.
     pub pool_size: usize,
@@ -65,10 +75,46 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long to wait for the turn to end after `turn/interrupt`.
     pub interrupt_grace: Duration,
+    /// Where an image that cannot be saved as asked is kept (see [`crate::recovery`]).
+    pub recovery_dir: Option<PathBuf>,
+}
+
+/// A non-empty environment variable.
+fn env_value(key: &str) -> Option<String> {
+    std::env::var_os(key)
+        .map(|v| v.to_string_lossy().trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// `0.169.0, 0.171.0` as versions; an error names the entry that is not `X.Y.Z`.
+pub fn parse_version_list(text: &str) -> std::result::Result<Vec<Version>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| Version::parse(v).map_err(|e| format!("`{v}` is not a version X.Y.Z ({e})")))
+        .collect()
 }
 
 impl Default for Config {
     fn default() -> Self {
+        let mut version_env_errors = Vec::new();
+        let min_version = match env_value(MIN_VERSION_ENV).map(|v| Version::parse(&v)) {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                version_env_errors.push((MIN_VERSION_ENV, format!("not a version X.Y.Z ({e})")));
+                MIN_CODEX_VERSION
+            }
+            None => MIN_CODEX_VERSION,
+        };
+        let allowed_versions = match env_value(ALLOWED_VERSIONS_ENV).map(|v| parse_version_list(&v))
+        {
+            Some(Ok(list)) if !list.is_empty() => Some(list),
+            Some(Ok(_)) | None => None,
+            Some(Err(e)) => {
+                version_env_errors.push((ALLOWED_VERSIONS_ENV, e));
+                None
+            }
+        };
         Self {
             codex_bin: std::env::var_os("CODEX_BIN")
                 .filter(|v| !v.is_empty())
@@ -78,7 +124,9 @@ impl Default for Config {
                 .map(PathBuf::from),
             overrides: Vec::new(),
             env: Vec::new(),
-            min_version: MIN_CODEX_VERSION,
+            min_version,
+            allowed_versions,
+            version_env_errors,
             concurrency: DEFAULT_CONCURRENCY,
             pool_size: DEFAULT_POOL_SIZE,
             pool_refresh_after: DEFAULT_POOL_REFRESH,
@@ -88,6 +136,7 @@ impl Default for Config {
             start_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(2),
             interrupt_grace: Duration::from_secs(3),
+            recovery_dir: crate::recovery::default_dir(),
         }
     }
 }

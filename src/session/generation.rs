@@ -148,6 +148,7 @@ pub async fn generate(
             ..timings
         },
         codex_version: live.version.to_string(),
+        recovery_dir: manager.config().recovery_dir.clone(),
         // As measured and changed by post-processing, which runs next (`crate::postprocess`).
         alpha: crate::image::Alpha::None,
         requested: None,

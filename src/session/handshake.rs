@@ -23,7 +23,7 @@ const CLIENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Probes the version, spawns, handshakes, and reads the login and capabilities.
 pub async fn start(config: &Config) -> Result<Live> {
     let cli_version = version::probe(config, Duration::from_secs(15)).await?;
-    version::gate(&cli_version, &config.min_version)?;
+    version::check(&cli_version, config)?;
     let spawned = process::spawn(config)?;
     let conn = Connection::start(spawned.stdout, spawned.stdin, DEFAULT_MAX_LINE);
     let mut process = spawned.process;
@@ -39,7 +39,7 @@ pub async fn start(config: &Config) -> Result<Live> {
         }
         _ => cli_version,
     };
-    if let Err(e) = version::gate(&version, &config.min_version) {
+    if let Err(e) = version::check(&version, config) {
         return Err(fail(process, &conn, e).await);
     }
     let account = read_account(&conn, config.start_timeout).await;

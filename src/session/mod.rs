@@ -23,6 +23,7 @@ mod slot;
 mod thread;
 pub(crate) mod transport;
 pub(crate) mod version;
+mod workdir;
 
 #[cfg(test)]
 mod conformance_tests;

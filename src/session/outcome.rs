@@ -134,16 +134,20 @@ impl Ended {
             return Error::InvalidMessage { detail };
         }
         let detail = match self.message {
-            Some(text) => format!("the model answered instead: {}", text.trim()),
+            Some(text) => format!(
+                "the model answered instead: {}",
+                crate::session::process::redact(text.trim())
+            ),
             None => format!("the turn ended ({}) without an image", self.status.as_str()),
         };
         Error::NoImage { detail }
     }
 }
 
-/// Maps a failed turn's error to codex-img's taxonomy.
+/// Maps a failed turn's error to codex-img's taxonomy. Codex's text is quoted with anything shaped
+/// like a token or an email address masked, as its stderr is.
 pub fn from_turn_error(error: TurnError) -> Error {
-    let message = error.message.clone();
+    let message = crate::session::process::redact(&error.message);
     match error.codex_error_info {
         Some(CodexErrorInfo::UsageLimitExceeded) => Error::UsageLimit {
             resets_at: None,

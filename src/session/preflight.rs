@@ -186,6 +186,20 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
                     report.version = Some(found.clone());
                     ("version", UPDATE.to_owned(), &later[1..])
                 }
+                Error::VersionNotAllowed { found, allowed } => {
+                    report.version = Some(found.clone());
+                    let fix = format!(
+                        "install an allowed version: `{}@{}`",
+                        crate::error::INSTALL_HINT,
+                        allowed.first().map_or("<version>", String::as_str)
+                    );
+                    ("version", fix, &later[1..])
+                }
+                Error::InvalidVersionPolicy { setting, .. } => (
+                    "version",
+                    format!("set {setting} to a valid value, or unset it"),
+                    &later[1..],
+                ),
                 Error::WorkdirUnavailable { .. } => {
                     report.push("version", Status::Pass, "checked");
                     (

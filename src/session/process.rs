@@ -16,6 +16,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::error::{Error, Result};
 use crate::session::config::Config;
+use crate::session::workdir;
 
 const TAIL_LINES: usize = 40;
 const TAIL_LINE_BYTES: usize = 1024;
@@ -26,7 +27,7 @@ pub struct StderrTail(Arc<Mutex<VecDeque<String>>>);
 
 /// Codex's log lines are quoted in error messages; anything shaped like an email address, a JWT or a
 /// bearer token is masked first, so no message codex-img prints carries one.
-fn redact(line: &str) -> String {
+pub(crate) fn redact(line: &str) -> String {
     let mut out = Vec::new();
     let mut after_bearer = false;
     for word in line.split(' ') {
@@ -99,13 +100,14 @@ pub struct Spawned {
 pub fn spawn(config: &Config) -> Result<Spawned> {
     // A private, empty working directory: no AGENTS.md or project config is picked up, and staged input
     // images live here under neutral names.
-    let workdir = tempfile::Builder::new()
-        .prefix("codex-img-")
-        .tempdir()
-        .map_err(|source| Error::WorkdirUnavailable {
-            parent: std::env::temp_dir(),
-            source,
-        })?;
+    // It is marked with its owner, and the folders of owners that died without cleaning up (SIGKILL)
+    // are swept first.
+    let parent = std::env::temp_dir();
+    workdir::sweep(&parent);
+    let workdir = workdir::create(&parent).map_err(|source| Error::WorkdirUnavailable {
+        parent: parent.clone(),
+        source,
+    })?;
     // The child runs in its private directory, so a relative path to the binary must be made absolute
     // first (a bare name is looked up on PATH as usual).
     let bin = absolute_bin(&config.codex_bin);

@@ -69,6 +69,26 @@ pub async fn probe(config: &Config, timeout: Duration) -> Result<Version> {
     })
 }
 
+/// Applies the host's version policy: a setting from the environment that did not parse, a version
+/// outside the allowlist, or one below the floor is refused; one newer than the newest tested warns.
+pub fn check(found: &Version, config: &Config) -> Result<()> {
+    if let Some((key, why)) = config.version_env_errors.first() {
+        return Err(Error::InvalidVersionPolicy {
+            setting: (*key).to_owned(),
+            reason: why.clone(),
+        });
+    }
+    if let Some(allowed) = &config.allowed_versions {
+        if !allowed.contains(found) {
+            return Err(Error::VersionNotAllowed {
+                found: found.to_string(),
+                allowed: allowed.iter().map(Version::to_string).collect(),
+            });
+        }
+    }
+    gate(found, &config.min_version)
+}
+
 /// Refuses a version below the floor; warns about one newer than the newest tested.
 pub fn gate(found: &Version, floor: &Version) -> Result<()> {
     if found < floor {
@@ -109,6 +129,56 @@ mod tests {
             Some(v("0.122.0"))
         );
         assert_eq!(parse_user_agent_version("garbage"), None);
+    }
+
+    fn policy(min: Option<&str>, allowed: Option<&str>) -> Config {
+        let mut config = Config::default();
+        config.version_env_errors.clear();
+        config.min_version = min.map_or(crate::session::config::MIN_CODEX_VERSION, v);
+        config.allowed_versions = allowed
+            .map(|list| crate::session::config::parse_version_list(list).expect("a valid list"));
+        config
+    }
+
+    fn verdict(found: &str, config: &Config) -> String {
+        match check(&v(found), config) {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => format!("{}: {e}", e.code()),
+        }
+    }
+
+    #[test]
+    fn the_allowlist_and_the_floor_both_apply() {
+        let allow = policy(None, Some("0.169.0, 0.171.0"));
+        assert_eq!(verdict("0.169.0", &allow), "ok");
+        assert_eq!(verdict("0.171.0", &allow), "ok");
+        assert_eq!(
+            verdict("0.170.0", &allow),
+            "preflight/unsupported_version: Codex 0.170.0 is not one of the versions this host allows (0.169.0, 0.171.0); install one with `npm install -g @openai/codex@0.169.0`, or change CODEX_IMG_ALLOWED_VERSIONS"
+        );
+        assert!(verdict("0.169.0-alpha.1", &allow).starts_with("preflight/unsupported_version"));
+        let raised = policy(Some("0.150.0"), Some("0.140.0,0.160.0"));
+        assert!(verdict("0.140.0", &raised)
+            .starts_with("preflight/unsupported_version: Codex 0.140.0 is older than 0.150.0"));
+        assert_eq!(verdict("0.160.0", &raised), "ok");
+        assert!(parse_version_list_error("0.169.0,latest").contains("`latest` is not a version"));
+    }
+
+    fn parse_version_list_error(text: &str) -> String {
+        crate::session::config::parse_version_list(text).expect_err("invalid")
+    }
+
+    #[test]
+    fn a_setting_that_does_not_parse_is_refused_by_name() {
+        let mut config = policy(None, None);
+        config.version_env_errors.push((
+            crate::session::config::ALLOWED_VERSIONS_ENV,
+            "`latest` is not a version X.Y.Z (unexpected character)".into(),
+        ));
+        assert_eq!(
+            verdict("0.169.0", &config),
+            "preflight/invalid_version_policy: CODEX_IMG_ALLOWED_VERSIONS is invalid: `latest` is not a version X.Y.Z (unexpected character); fix or unset it"
+        );
     }
 
     #[test]

@@ -66,6 +66,8 @@ impl World {
             .codex_bin(fake_bin())
             .codex_home(self.home())
             .env("FAKE_RECORD_DIR", self.record())
+            // An image that cannot be saved is kept here, never in the real ~/.local/state.
+            .recovery_dir(self.dir.path().join("state/recovered"))
             .request_timeout(Duration::from_secs(30))
             .interrupt_grace(Duration::from_secs(3))
             .shutdown_grace(Duration::from_secs(2));

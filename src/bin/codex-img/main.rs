@@ -118,7 +118,7 @@ struct Global {
     )]
     codex_home: Option<PathBuf>,
 
-    /// The oldest Codex version accepted (default 0.122.0).
+    /// The oldest Codex version accepted (default: CODEX_IMG_MIN_VERSION, else 0.122.0).
     #[arg(long, value_name = "X.Y.Z", global = true, help_heading = GLOBAL)]
     min_version: Option<semver::Version>,
 

@@ -9,6 +9,7 @@
 //! answer, the helper child that imitates the npm launcher's process tree, and the exit on stdin
 //! EOF. The README next to `Cargo.toml` is the user's guide to every variable and scenario.
 
+mod faults;
 mod png;
 mod record;
 mod scenario;
@@ -132,6 +133,7 @@ fn serve(argv: &[String]) {
     let config = Config::from_env();
     let recorder = Recorder::from_env();
     recorder.process_started(argv);
+    faults::at_start();
     if std::env::var("FAKE_SPAWN_HELPER").as_deref() == Ok("1") {
         spawn_helper(&recorder);
     }

@@ -11,6 +11,8 @@
 //! the pretended version: `failure: null` from 0.165, and `startedAtMs`/`completedAtMs` (on the
 //! notification and on the item) from 0.169.
 
+mod faults;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -235,6 +237,9 @@ impl Turn {
                 self.image_then_wait(Payload::Result, small)
             }
             other => {
+                if let Some(end) = self.fault(other, small) {
+                    return end;
+                }
                 eprintln!("fake-app-server: unknown scenario `{other}`; failing the turn");
                 let message = format!("fake-app-server: unknown scenario `{other}`");
                 End::failed(&message, json!("other"))

@@ -179,6 +179,9 @@ impl Server {
         if std::mem::replace(&mut self.lock().initialized, true) {
             return self.wire.error(id, -32600, "Already initialized");
         }
+        if crate::faults::before_initialize().is_some() {
+            return;
+        }
         let name = params
             .pointer("/clientInfo/name")
             .and_then(Value::as_str)
@@ -251,6 +254,7 @@ impl Server {
     }
 
     fn thread_start(&self, id: &Value, params: &Value) {
+        crate::faults::on_thread_start();
         let mut state = self.lock();
         state.thread_starts += 1;
         if state.thread_starts <= self.cfg.overload_thread_starts {

@@ -45,6 +45,11 @@ impl Wire {
         }
     }
 
+    /// The locked stdout, for writers that need more than one write per line.
+    pub fn lock_out(&self) -> std::sync::MutexGuard<'_, std::io::Stdout> {
+        self.out.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn send(&self, msg: &Value) {
         self.raw_line(&msg.to_string());
     }
