@@ -280,7 +280,7 @@ async fn prepare(manager: &Arc<Manager>, checked: &Checked, reporter: &Reporter)
         .collect();
     let (events_tx, events) = mpsc::unbounded_channel();
     let thread_began = Instant::now();
-    let thread_id = start_thread(&live, staging.path(), events_tx).await?;
+    let thread_id = start_thread(&live, staging.path(), manager.config().lean, events_tx).await?;
     Ok(Ready {
         live,
         process_start,
@@ -322,9 +322,10 @@ async fn stage_inputs(dir: &Path, checked: &Checked) -> Result<Vec<PathBuf>> {
 async fn start_thread(
     live: &Live,
     cwd: &Path,
+    lean: bool,
     events: mpsc::UnboundedSender<Event>,
 ) -> Result<String> {
-    let params = params::thread_start(cwd, None);
+    let params = params::thread_start_for(cwd, None, lean);
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=OVERLOAD_ATTEMPTS {
         match live
