@@ -24,7 +24,10 @@
 //! [`request`] (request limits), [`error`], [`bridge`] and [`protocol`] (the generated app-server types).
 //!
 //! Cargo features: `cli` (default) builds the `codex-img` binary and brings `clap`, `tracing-subscriber`
-//! and signal handling; `codex-img = { version = "…", default-features = false }` is the library alone.
+//! and signal handling; `mcp` (default) adds [`mcp`], the MCP server behind `codex-img serve-mcp`, and
+//! brings `rmcp` and `schemars`; `http` (default) adds [`http`], the OpenAI-compatible Images API behind
+//! `serve-http`, with axum and hyper; `codex-img = { version = "…", default-features = false }` is the
+//! library alone.
 
 #![warn(missing_docs)]
 
@@ -32,7 +35,12 @@ pub mod bridge;
 mod client;
 pub mod confine;
 pub mod error;
+pub mod host_image;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod image;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod output;
 mod progress;
 pub mod protocol;

@@ -7,7 +7,11 @@
 mod doctor;
 mod exit;
 mod generate;
+#[cfg(feature = "http")]
+mod http;
 mod logging;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod print;
 mod progress;
 mod serve;
@@ -17,7 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
-use codex_img::Client;
+use codex_img::{Client, ClientBuilder};
 
 use print::{print_error, print_json, print_stdout};
 use signal::{interrupted, Interrupted};
@@ -127,6 +131,15 @@ enum Command {
     /// Serve the JSON-RPC bridge on stdin/stdout for hosts in any language.
     #[command(name = "serve-stdio", after_help = SERVE_HELP)]
     ServeStdio(serve::ServeArgs),
+    /// Serve MCP on stdin/stdout, so coding agents can generate images.
+    #[cfg(feature = "mcp")]
+    #[command(name = "serve-mcp", after_help = mcp::HELP)]
+    ServeMcp(mcp::McpArgs),
+
+    /// Serve an OpenAI-compatible Images API on loopback, for apps and the openai SDKs.
+    #[cfg(feature = "http")]
+    #[command(name = "serve-http", after_help = http::HELP)]
+    ServeHttp(http::HttpArgs),
 }
 
 fn parse_override(s: &str) -> Result<String, String> {
@@ -139,7 +152,7 @@ fn parse_override(s: &str) -> Result<String, String> {
 }
 
 impl Global {
-    fn client(&self) -> Client {
+    fn builder(&self) -> ClientBuilder {
         let mut builder = Client::builder();
         if let Some(bin) = self
             .codex_bin
@@ -161,16 +174,32 @@ impl Global {
         if let Some(version) = &self.min_version {
             builder = builder.min_version(version.clone());
         }
-        builder.build()
+        builder
     }
 }
 
 async fn run(cli: Cli) -> u8 {
-    let client = cli.global.client();
+    #[cfg(feature = "http")]
+    if let Command::ServeHttp(args) = &cli.command {
+        // It builds its own client (with --concurrency) and stops it itself.
+        return http::run(cli.global.builder(), args, interrupted()).await;
+    }
+    let builder = cli.global.builder();
+    let client = match &cli.command {
+        #[cfg(feature = "mcp")]
+        Command::ServeMcp(args) => args.configure(builder),
+        _ => builder,
+    }
+    .build();
     let code = match &cli.command {
         Command::Generate(args) => generate::run(&client, args, interrupted()).await,
         Command::Doctor(args) => doctor::run(&client, args, interrupted()).await,
         Command::ServeStdio(args) => serve::run(&client, args, interrupted()).await,
+        #[cfg(feature = "mcp")]
+        Command::ServeMcp(args) => mcp::run(&client, args, interrupted()).await,
+        #[cfg(feature = "http")]
+        // Served above, with a client of its own.
+        Command::ServeHttp(_) => exit::USAGE,
     };
     client.shutdown().await;
     code

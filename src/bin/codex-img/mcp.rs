@@ -1,0 +1,74 @@
+//! `codex-img serve-mcp`: hands the process's stdin and stdout to the MCP server. Nothing else writes
+//! to stdout in this mode; logs and the final error go to stderr.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use codex_img::mcp::{serve_stdio, McpOptions};
+use codex_img::{Client, ClientBuilder};
+
+use crate::{exit, Interrupted};
+
+pub const HELP: &str = "\
+Examples:
+  codex-img serve-mcp
+  codex-img serve-mcp --root ~/projects/site/images --concurrency 3 --timeout 170
+  claude mcp add codex-img -- codex-img serve-mcp
+
+Speaks the Model Context Protocol on stdin and stdout until stdin closes, offering the tools
+generate_image (spends the ChatGPT plan's image quota; 30-140 s) and codex_status (spends none).
+Without `output`, an image is saved in --root, or else in ~/.cache/codex-img/images. Raise the
+agent's tool timeout to at least 180 s (see the README). Logs go to stderr.
+Exit code: 0 when stdin closed, 1 otherwise.
+";
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Confine output targets and input images to this directory, and save images there by default.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// How many images are generated at once; more calls wait in a queue (default 2).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: Option<u16>,
+
+    /// The deadline for one image, queue included (default 300). Keep it below the agent's own tool
+    /// timeout, so a slow image ends as a clear runtime/timeout rather than a vanished call.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+}
+
+impl McpArgs {
+    /// Applies `--concurrency` and `--timeout` to the client.
+    pub fn configure(&self, mut builder: ClientBuilder) -> ClientBuilder {
+        if let Some(n) = self.concurrency {
+            builder = builder.concurrency(usize::from(n));
+        }
+        if let Some(timeout) = self.timeout {
+            builder = builder.request_timeout(Duration::from_secs(timeout));
+        }
+        builder
+    }
+}
+
+/// Serves until stdin closes. The caller shuts the client down.
+pub async fn run(
+    client: &Client,
+    args: &McpArgs,
+    interrupted: impl std::future::Future<Output = Interrupted>,
+) -> u8 {
+    let options = McpOptions {
+        root: args.root.clone(),
+    };
+    tokio::select! {
+        served = serve_stdio(client.clone(), options) => match served {
+            Ok(()) => exit::SUCCESS,
+            Err(e) => {
+                eprintln!("codex-img serve-mcp: {e}");
+                exit::OTHER
+            }
+        },
+        signal = interrupted => signal.exit_code(),
+    }
+}

@@ -1,0 +1,326 @@
+//! The OpenAI Images API's request fields, mapped onto codex-img's request with the library's honesty:
+//! `size`, `quality` and `background` are hints (any `WxH` is a hint, including the aspect sizes apps
+//! send, such as `1792x1024`), `model` is accepted whatever it is and echoed, and a field codex-img cannot
+//! honour is refused with a 400 that says what is supported, never silently ignored.
+//!
+//! JSON bodies and multipart text parts arrive here the same way, as JSON values (multipart values are
+//! strings, so numbers and booleans are also read from strings). An unknown field is refused, as the
+//! OpenAI API does. Fields that only edits carry (`images`, `image`, `mask`) are taken out before this
+//! runs.
+
+use serde_json::{Map, Value};
+
+use super::errors::ApiError;
+use crate::request::{Background, Hints, Quality, Size};
+
+/// What one generation or edit asks for, once checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fields {
+    pub prompt: String,
+    /// Echoed in the answer.
+    pub model: String,
+    pub hints: Hints,
+}
+
+/// The model echoed when the request names none.
+pub const DEFAULT_MODEL: &str = "codex-img";
+
+/// Model ids listed by `GET /v1/models`. Any id is accepted; these are the ones apps offer.
+pub const LISTED_MODELS: &[&str] = &[
+    "codex-img",
+    "gpt-image-1",
+    "gpt-image-1.5",
+    "gpt-image-1-mini",
+    "dall-e-3",
+    "dall-e-2",
+];
+
+fn bad(code: &'static str, param: &str, message: impl Into<String>) -> ApiError {
+    ApiError::bad_request(code, Some(param), message)
+}
+
+fn invalid(param: &str, message: impl Into<String>) -> ApiError {
+    bad("request/invalid_field", param, message)
+}
+
+fn unsupported(param: &str, message: impl Into<String>) -> ApiError {
+    bad("request/unsupported_field", param, message)
+}
+
+/// A string field (multipart gives every field as a string).
+fn text<'a>(name: &str, value: &'a Value) -> Result<Option<&'a str>, ApiError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.as_str())),
+        _ => Err(invalid(name, format!("`{name}` must be a string"))),
+    }
+}
+
+fn integer(name: &str, value: &Value) -> Result<Option<i64>, ApiError> {
+    let n = match value {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    n.map(Some)
+        .ok_or_else(|| invalid(name, format!("`{name}` must be an integer")))
+}
+
+fn boolean(name: &str, value: &Value) -> Result<Option<bool>, ApiError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        _ => Err(invalid(name, format!("`{name}` must be true or false"))),
+    }
+}
+
+/// Checks every field and maps the ones codex-img understands.
+pub fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
+    let mut prompt = None;
+    let mut model = None;
+    let mut hints = Hints::default();
+    for (name, value) in fields {
+        let name = name.as_str();
+        match name {
+            "prompt" => prompt = text(name, value)?,
+            "model" => model = text(name, value)?,
+            "n" => match integer(name, value)? {
+                None | Some(1) => {}
+                Some(n) if (2..=10).contains(&n) => {
+                    return Err(unsupported(
+                        name,
+                        format!("n={n} is not supported yet: send n=1 (or leave it out) and make several requests; they run concurrently"),
+                    ))
+                }
+                Some(n) => return Err(invalid(name, format!("n={n} is out of range; use 1"))),
+            },
+            "size" => match text(name, value)? {
+                None => {}
+                Some(s) if s.trim().eq_ignore_ascii_case("auto") => {}
+                Some(s) => {
+                    let size: Size = s
+                        .parse()
+                        .map_err(|e: String| invalid(name, format!("{e}, or auto")))?;
+                    hints.size = Some(size);
+                }
+            },
+            "quality" => {
+                hints.quality = match text(name, value)?.map(str::to_ascii_lowercase).as_deref() {
+                    None => None,
+                    // The names of older models: `hd` asks for the most detail.
+                    Some("standard") => Some(Quality::Medium),
+                    Some("hd") => Some(Quality::High),
+                    Some(q) => Some(q.parse().map_err(|e: String| {
+                        invalid(name, format!("{e}(or standard, hd)"))
+                    })?),
+                }
+            }
+            "background" => {
+                hints.background = match text(name, value)? {
+                    None => None,
+                    Some(b) => Some(b.parse::<Background>().map_err(|e| invalid(name, e))?),
+                }
+            }
+            "output_format" => match text(name, value)?.map(str::to_ascii_lowercase).as_deref() {
+                None | Some("png") => {}
+                Some("jpeg" | "jpg" | "webp") => {
+                    return Err(unsupported(
+                        name,
+                        "only output_format png is supported yet; leave it out or send png",
+                    ))
+                }
+                Some(other) => {
+                    return Err(invalid(
+                        name,
+                        format!("unknown output_format `{other}`; use png"),
+                    ))
+                }
+            },
+            "output_compression" => {
+                if integer(name, value)?.is_some() {
+                    return Err(unsupported(
+                        name,
+                        "output_compression is not supported yet (it needs jpeg or webp output); leave it out",
+                    ));
+                }
+            }
+            "response_format" => match text(name, value)? {
+                None | Some("b64_json") => {}
+                Some("url") => {
+                    return Err(unsupported(
+                        name,
+                        "response_format url is not served: the image would be reachable without the key; use b64_json",
+                    ))
+                }
+                Some(other) => {
+                    return Err(invalid(
+                        name,
+                        format!("unknown response_format `{other}`; use b64_json"),
+                    ))
+                }
+            },
+            "stream" => {
+                if boolean(name, value)? == Some(true) {
+                    return Err(unsupported(
+                        name,
+                        "streaming is not supported; send stream=false or leave it out",
+                    ));
+                }
+            }
+            "partial_images" => {
+                if !matches!(integer(name, value)?, None | Some(0)) {
+                    return Err(unsupported(
+                        name,
+                        "partial images are not supported; leave partial_images out",
+                    ));
+                }
+            }
+            "moderation" => match text(name, value)? {
+                None | Some("auto") => {}
+                Some(_) => {
+                    return Err(unsupported(
+                        name,
+                        "moderation cannot be changed: Codex applies its own; send auto or leave it out",
+                    ))
+                }
+            },
+            // An end-user id for the provider's abuse monitoring; there is no provider account to tag.
+            "user" => {
+                text(name, value)?;
+            }
+            "fit" | "key" => {
+                if !value.is_null() {
+                    return Err(unsupported(
+                        name,
+                        format!("`{name}` is not supported yet; leave it out"),
+                    ));
+                }
+            }
+            "style" | "input_fidelity" => {
+                if !value.is_null() {
+                    return Err(unsupported(
+                        name,
+                        format!("`{name}` cannot be passed to Codex's image tool; leave it out"),
+                    ));
+                }
+            }
+            other => {
+                return Err(invalid(
+                    other,
+                    format!("unknown parameter `{other}`"),
+                ))
+            }
+        }
+    }
+    let prompt = match prompt {
+        Some(p) if !p.trim().is_empty() => p.to_owned(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "request/invalid_prompt",
+                Some("prompt"),
+                "`prompt` is required: describe the image",
+            ))
+        }
+    };
+    Ok(Fields {
+        prompt,
+        model: model
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or(DEFAULT_MODEL)
+            .to_owned(),
+        hints,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn fields(v: Value) -> Result<Fields, (u16, String, String)> {
+        let Value::Object(object) = v else {
+            panic!("object")
+        };
+        map(&object).map_err(|e| (e.status.as_u16(), e.param.unwrap_or_default(), e.message))
+    }
+
+    #[test]
+    fn open_design_sizes_are_hints_and_model_is_echoed() {
+        for (size, w, h) in [
+            ("1024x1024", 1024, 1024),
+            ("1792x1024", 1792, 1024),
+            ("1024x1792", 1024, 1792),
+            ("1408x1056", 1408, 1056),
+            ("1056x1408", 1056, 1408),
+        ] {
+            assert_eq!(
+                fields(json!({"prompt": "a fox", "model": "gpt-image-1", "n": 1, "size": size})),
+                Ok(Fields {
+                    prompt: "a fox".into(),
+                    model: "gpt-image-1".into(),
+                    hints: Hints {
+                        size: Some(Size {
+                            width: w,
+                            height: h
+                        }),
+                        ..Hints::default()
+                    }
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn multipart_strings_and_sdk_defaults() {
+        assert_eq!(
+            fields(
+                json!({"prompt": "x", "n": "1", "size": "auto", "quality": "hd",
+                          "background": "transparent", "response_format": "b64_json",
+                          "output_format": "png", "stream": "false", "moderation": "auto", "user": "u1"})
+            ),
+            Ok(Fields {
+                prompt: "x".into(),
+                model: DEFAULT_MODEL.into(),
+                hints: Hints {
+                    quality: Some(Quality::High),
+                    background: Some(Background::Transparent),
+                    ..Hints::default()
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn refusals_say_what_is_supported() {
+        let cases = [
+            (json!({"size": "1024x1024"}), 400, "prompt", "`prompt` is required: describe the image"),
+            (json!({"prompt": "x", "response_format": "url"}), 400, "response_format",
+             "response_format url is not served: the image would be reachable without the key; use b64_json"),
+            (json!({"prompt": "x", "n": 2}), 400, "n",
+             "n=2 is not supported yet: send n=1 (or leave it out) and make several requests; they run concurrently"),
+            (json!({"prompt": "x", "n": 0}), 400, "n", "n=0 is out of range; use 1"),
+            (json!({"prompt": "x", "output_format": "webp"}), 400, "output_format",
+             "only output_format png is supported yet; leave it out or send png"),
+            (json!({"prompt": "x", "size": "big"}), 400, "size",
+             "invalid size `big`; write it like 1024x1536, or auto"),
+            (json!({"prompt": "x", "quality": "ultra"}), 400, "quality",
+             "unknown quality `ultra`; use one of: low medium high auto (or standard, hd)"),
+            (json!({"prompt": "x", "fit": "cover"}), 400, "fit", "`fit` is not supported yet; leave it out"),
+            (json!({"prompt": "x", "stream": true}), 400, "stream",
+             "streaming is not supported; send stream=false or leave it out"),
+            (json!({"prompt": "x", "colour": "red"}), 400, "colour", "unknown parameter `colour`"),
+            (json!({"prompt": 5}), 400, "prompt", "`prompt` must be a string"),
+        ];
+        for (body, status, param, message) in cases {
+            assert_eq!(
+                fields(body.clone()),
+                Err((status, param.to_owned(), message.to_owned())),
+                "{body}"
+            );
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The tools' arguments: what an agent may pass, the JSON Schema it is shown, and every check that can
+//! be made before a generation spends quota.
+//!
+//! Arguments decode strictly (an unknown or misspelled field is refused, not ignored) and the hints are
+//! parsed by the library's own parsers, so `size`, `aspect`, `quality` and `background` mean exactly
+//! what they mean to the CLI. A refusal is a tool result with `isError: true` and a stable code, never
+//! a protocol error, so the model sees the message and can correct its call.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rmcp::handler::server::tool::schema_for_input;
+use rmcp::model::JsonObject;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::confine::Root;
+use crate::error::Error;
+use crate::image::IfExists;
+use crate::report::ErrorReport;
+use crate::request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
+
+/// The code of arguments that do not fit the tool's schema (the bridge's `-32602`).
+pub const INVALID_ARGUMENTS: &str = "request/invalid_arguments";
+
+/// `generate_image` arguments.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateImageArgs {
+    /// What to draw (or, with `image`, how to change it). At most 32,000 characters.
+    #[schemars(length(min = 1, max = 32000))]
+    pub prompt: String,
+    /// Where to save: a file path, or an existing folder to write `codex-img-<sha12>.<ext>` into.
+    /// Relative to the server's root (--root) or working directory. An existing file is an error
+    /// unless `overwrite` is true. Without it the image is saved in the root, or else in the user's
+    /// cache folder (~/.cache/codex-img/images), and the result gives the path.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub output: Option<String>,
+    /// A PNG, JPEG, WebP or GIF file to edit (image-to-image), up to 20 MiB.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub image: Option<String>,
+    /// Reference image files, used in the order given; at most 4.
+    #[serde(default)]
+    #[schemars(length(max = 4))]
+    pub references: Vec<String>,
+    /// A size hint in pixels, like "1024x1536". Not with `aspect`.
+    #[serde(default)]
+    #[schemars(with = "String", regex(pattern = r"^[0-9]+[xX][0-9]+$"))]
+    pub size: Option<String>,
+    /// An aspect-ratio hint, like "16:9". Not with `size`.
+    #[serde(default)]
+    #[schemars(with = "String", regex(pattern = r"^[0-9]+:[0-9]+$"))]
+    pub aspect: Option<String>,
+    /// A quality hint.
+    #[serde(default)]
+    #[schemars(with = "String", extend("enum" = ["low", "medium", "high", "auto"]))]
+    pub quality: Option<String>,
+    /// A background hint. The image tool cannot guarantee real transparency.
+    #[serde(default)]
+    #[schemars(with = "String", extend("enum" = ["transparent", "opaque", "auto"]))]
+    pub background: Option<String>,
+    /// Replace an existing `output` file instead of failing with output/exists.
+    #[serde(default)]
+    pub overwrite: bool,
+    /// Return the image itself (up to 2 MiB) so you can see it. False returns only a link to the
+    /// saved file, which keeps your context small; larger images always come as a link.
+    #[serde(default = "yes")]
+    pub inline: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `codex_status` takes no arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusArgs {}
+
+/// The input schema of `generate_image`.
+pub fn generate_schema() -> Arc<JsonObject> {
+    schema_for_input::<GenerateImageArgs>().unwrap_or_else(|e| {
+        tracing::error!("the generate_image schema is not an object: {e}");
+        Arc::new(JsonObject::new())
+    })
+}
+
+/// The input schema of `codex_status`: an empty object.
+pub fn status_schema() -> Arc<JsonObject> {
+    schema_for_input::<StatusArgs>().unwrap_or_else(|e| {
+        tracing::error!("the codex_status schema is not an object: {e}");
+        Arc::new(JsonObject::new())
+    })
+}
+
+/// A `generate_image` call ready to run: nothing in it can fail for a reason known in advance.
+#[derive(Debug)]
+pub struct Job {
+    /// The library request, without its progress callback.
+    pub request: GenerateRequest,
+    /// Absolute: the file to write, or the folder to name it in.
+    pub target: PathBuf,
+    /// What saving does when the file exists (`overwrite`).
+    pub if_exists: IfExists,
+    /// Attach the image (when it fits) rather than only link to the file.
+    pub inline: bool,
+}
+
+/// Why a call was refused before it ran.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The arguments do not fit the schema: [`INVALID_ARGUMENTS`].
+    Arguments(String),
+    /// A codex-img error with its own code (an input outside the root, an existing output, ...).
+    App(Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Self::App(e)
+    }
+}
+
+impl Refusal {
+    /// The report a refused call answers with, shaped like the CLI's `--json` errors.
+    pub fn report(&self) -> ErrorReport {
+        match self {
+            Self::Arguments(message) => ErrorReport {
+                ok: false,
+                code: INVALID_ARGUMENTS,
+                message: message.clone(),
+                retryable: false,
+                resets_at: None,
+                resets_at_text: None,
+            },
+            Self::App(e) => ErrorReport::from(e),
+        }
+    }
+}
+
+/// Decodes a tool's arguments strictly.
+pub fn decode<T: for<'de> Deserialize<'de>>(
+    tool: &str,
+    arguments: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, Refusal> {
+    serde_json::from_value(serde_json::Value::Object(arguments))
+        .map_err(|e| Refusal::Arguments(format!("invalid arguments for {tool}: {e}")))
+}
+
+fn hint<T: std::str::FromStr<Err = String>>(raw: Option<&str>) -> Result<Option<T>, Refusal> {
+    raw.map(|s| {
+        s.parse()
+            .map_err(|e| Refusal::Arguments(format!("invalid arguments for generate_image: {e}")))
+    })
+    .transpose()
+}
+
+impl GenerateImageArgs {
+    /// Checks everything that can be checked before anything runs, so a bad call costs no quota.
+    /// The library checks the prompt and reads the images itself, also before anything runs.
+    pub fn into_job(self, root: Option<&Root>) -> Result<Job, Refusal> {
+        let size: Option<Size> = hint(self.size.as_deref())?;
+        let aspect: Option<Aspect> = hint(self.aspect.as_deref())?;
+        let quality: Option<Quality> = hint(self.quality.as_deref())?;
+        let background: Option<Background> = hint(self.background.as_deref())?;
+        if size.is_some() && aspect.is_some() {
+            return Err(Refusal::Arguments(
+                "invalid arguments for generate_image: give `size` or `aspect`, not both"
+                    .to_owned(),
+            ));
+        }
+        let mut request = GenerateRequest::new(self.prompt).hints(Hints {
+            size,
+            aspect,
+            quality,
+            background,
+        });
+        if let Some(raw) = &self.image {
+            request = request.image(input(raw, "input image", root)?);
+        }
+        for (i, raw) in self.references.iter().enumerate() {
+            request = request.reference(input(raw, &format!("reference {}", i + 1), root)?);
+        }
+        let if_exists = if self.overwrite {
+            IfExists::Replace
+        } else {
+            IfExists::Fail
+        };
+        let target = super::target::resolve(self.output.as_deref(), root, if_exists)?;
+        Ok(Job {
+            request,
+            target,
+            if_exists,
+            inline: self.inline,
+        })
+    }
+}
+
+fn input(raw: &str, role: &str, root: Option<&Root>) -> Result<ImageSource, Refusal> {
+    match root {
+        Some(root) => Ok(ImageSource::Path(root.input_image(raw, role)?)),
+        None if raw.is_empty() => Err(Refusal::App(Error::InvalidImage {
+            which: role.to_owned(),
+            reason: "the path is empty; give the path of an image file".to_owned(),
+        })),
+        None => Ok(ImageSource::Path(PathBuf::from(raw))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn args(value: serde_json::Value) -> Result<GenerateImageArgs, String> {
+        let serde_json::Value::Object(map) = value else {
+            panic!("an object");
+        };
+        decode::<GenerateImageArgs>("generate_image", map).map_err(|r| r.report().message)
+    }
+
+    #[test]
+    fn arguments_decode_strictly_with_defaults() {
+        assert_eq!(
+            args(json!({"prompt": "a fox"})),
+            Ok(GenerateImageArgs {
+                prompt: "a fox".into(),
+                output: None,
+                image: None,
+                references: vec![],
+                size: None,
+                aspect: None,
+                quality: None,
+                background: None,
+                overwrite: false,
+                inline: true,
+            })
+        );
+        assert_eq!(
+            args(json!({"prompt": "x", "outptu": "a.png"})),
+            Err("invalid arguments for generate_image: unknown field `outptu`, expected one of `prompt`, `output`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `overwrite`, `inline`".to_owned())
+        );
+        assert_eq!(
+            args(json!({"output": "a.png"})),
+            Err("invalid arguments for generate_image: missing field `prompt`".to_owned())
+        );
+    }
+
+    #[test]
+    fn hints_are_parsed_by_the_library_before_anything_runs() {
+        let refused = |value: serde_json::Value| -> String {
+            match args(value).expect("decodes").into_job(None) {
+                Ok(job) => panic!("accepted: {job:?}"),
+                Err(r) => format!("{}: {}", r.report().code, r.report().message),
+            }
+        };
+        assert_eq!(
+            refused(json!({"prompt": "x", "aspect": "16/9"})),
+            "request/invalid_arguments: invalid arguments for generate_image: invalid aspect ratio `16/9`; write it like 16:9"
+        );
+        assert_eq!(
+            refused(json!({"prompt": "x", "quality": "ultra"})),
+            "request/invalid_arguments: invalid arguments for generate_image: unknown quality `ultra`; use one of: low medium high auto "
+        );
+        assert_eq!(
+            refused(json!({"prompt": "x", "size": "10x10", "aspect": "1:1"})),
+            "request/invalid_arguments: invalid arguments for generate_image: give `size` or `aspect`, not both"
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! The `outputSchema` of each tool, written out by hand because the reports are the library's own
+//! types (shared by every face, without a schema derive). Tests keep the two honest: real reports must
+//! validate, and every field a report writes must be declared here.
+
+use std::sync::Arc;
+
+use rmcp::model::JsonObject;
+use serde_json::{json, Value};
+
+fn object(value: Value) -> Arc<JsonObject> {
+    match value {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+fn error_report() -> Value {
+    json!({
+        "type": "object",
+        "description": "A failure, as the CLI's --json prints it.",
+        "properties": {
+            "ok": {"const": false},
+            "code": {"type": "string", "description": "Stable code, such as runtime/usage_limit."},
+            "message": {"type": "string"},
+            "retryable": {"type": "boolean", "description": "Whether the same call may work later. A timeout is never retryable: it may have spent quota."},
+            "resets_at": {"type": "integer", "description": "For runtime/usage_limit: when the limit resets, in unix seconds."},
+            "resets_at_text": {"type": "string", "description": "The same, in RFC 3339."}
+        },
+        "required": ["ok", "code", "message", "retryable"]
+    })
+}
+
+/// `generate_image`: the saved image's report, the same object as `codex-img generate --json`.
+pub fn image_report() -> Arc<JsonObject> {
+    let count = json!({"type": "integer", "minimum": 0});
+    let ms_or_null = json!({"type": ["integer", "null"], "minimum": 0});
+    object(json!({
+        "type": "object",
+        "properties": {
+            "ok": {"const": true},
+            "path": {"type": "string", "description": "The absolute path of the saved file."},
+            "format": {"type": "string", "enum": ["png", "jpeg", "webp", "gif"], "description": "Measured from the bytes."},
+            "mime": {"type": "string"},
+            "width": {"type": "integer", "minimum": 1},
+            "height": {"type": "integer", "minimum": 1},
+            "bytes": count,
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "revised_prompt": {"type": ["string", "null"], "description": "The prompt the image tool used, when Codex reports it."},
+            "codex_version": {"type": "string"},
+            "ids": {
+                "type": "object",
+                "properties": {
+                    "thread_id": {"type": "string"},
+                    "turn_id": {"type": "string"},
+                    "item_id": {"type": "string"}
+                },
+                "required": ["thread_id", "turn_id", "item_id"]
+            },
+            "timings": {
+                "type": "object",
+                "properties": {
+                    "queue_wait_ms": count,
+                    "process_start_ms": ms_or_null,
+                    "thread_start_ms": count,
+                    "time_to_image_ms": count,
+                    "total_ms": count
+                },
+                "required": ["queue_wait_ms", "process_start_ms", "thread_start_ms", "time_to_image_ms", "total_ms"]
+            }
+        },
+        "required": ["ok", "path", "format", "mime", "width", "height", "bytes", "sha256", "revised_prompt", "codex_version", "ids", "timings"]
+    }))
+}
+
+/// `codex_status`: the doctor report, plus `ready` and the blocking error (as `codex-img doctor --json`
+/// and the bridge's `codex/doctor`).
+pub fn status_report() -> Arc<JsonObject> {
+    let text_or_null = json!({"type": ["string", "null"]});
+    object(json!({
+        "type": "object",
+        "properties": {
+            "ready": {"type": "boolean", "description": "True when a generation would not fail on any check."},
+            "blocking": {"anyOf": [{"type": "null"}, error_report()], "description": "The first blocking problem, as the error a generation would give."},
+            "binary": text_or_null,
+            "version": text_or_null,
+            "min_version": {"type": "string"},
+            "login": text_or_null,
+            "plan": text_or_null,
+            "image_generation": {"type": ["boolean", "null"]},
+            "rate_limits": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "used_percent": {"type": "integer"},
+                        "window_minutes": {"type": ["integer", "null"]},
+                        "resets_at": {"type": ["integer", "null"]}
+                    },
+                    "required": ["used_percent", "window_minutes", "resets_at"]
+                }
+            },
+            "checks": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "status": {"type": "string", "enum": ["pass", "warn", "fail", "skipped"]},
+                        "detail": {"type": "string"},
+                        "code": {"type": "string"},
+                        "fix": {"type": "string"}
+                    },
+                    "required": ["name", "status", "detail"]
+                }
+            }
+        },
+        "required": ["ready", "blocking", "binary", "version", "min_version", "login", "plan", "image_generation", "rate_limits", "checks"]
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::ImageFormat;
+    use crate::output::{CodexIds, GeneratedImage, Timings};
+    use crate::report::{ErrorReport, ImageReport};
+    use pretty_assertions::assert_eq;
+    use std::time::Duration;
+
+    fn check(schema: &Arc<JsonObject>, instance: &Value) {
+        let schema = Value::Object(schema.as_ref().clone());
+        let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(errors, Vec::<String>::new(), "{instance}");
+        // Every field the report writes is declared.
+        let declared: Vec<&String> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .collect();
+        for key in instance.as_object().expect("an object").keys() {
+            assert!(declared.contains(&key), "`{key}` is not in the schema");
+        }
+    }
+
+    #[test]
+    fn image_reports_fit_the_output_schema() {
+        for process_start in [None, Some(Duration::from_millis(212))] {
+            let image = GeneratedImage {
+                bytes: vec![1, 2, 3],
+                format: ImageFormat::Png,
+                width: 64,
+                height: 48,
+                sha256: "a".repeat(64),
+                revised_prompt: None,
+                ids: CodexIds {
+                    thread_id: "t".into(),
+                    turn_id: "u".into(),
+                    item_id: "ig_1".into(),
+                },
+                timings: Timings {
+                    process_start,
+                    ..Timings::default()
+                },
+                codex_version: "0.169.0".into(),
+            };
+            let report = ImageReport::new(&image, Some("/tmp/a.png".as_ref()));
+            check(
+                &image_report(),
+                &serde_json::to_value(report).expect("json"),
+            );
+        }
+    }
+
+    #[test]
+    fn error_reports_fit_their_schema() {
+        let limit = crate::Error::UsageLimit {
+            resets_at: Some(1_800_000_000),
+            message: String::new(),
+        };
+        let schema = object(error_report());
+        for e in [limit, crate::Error::Cancelled] {
+            check(
+                &schema,
+                &serde_json::to_value(ErrorReport::from(&e)).expect("json"),
+            );
+        }
+    }
+}

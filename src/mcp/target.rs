@@ -1,0 +1,56 @@
+//! Where an image goes. A call that names an `output` gets exactly that (checked like the CLI's `-o`,
+//! and confined under `--root`). A call that names none still gets a file, because every image spends
+//! the user's quota and an agent that later wants it in the project must not have to pay again: under
+//! `--root` it is saved in the root, otherwise in the user's cache folder,
+//! `$XDG_CACHE_HOME/codex-img/images` (`~/.cache/codex-img/images` when that is unset), never in
+//! the agent's working directory, where an unasked-for file would show up in the user's project.
+//! The file is named `codex-img-<first 12 hex digits of the sha256>.<ext>`, like the CLI's folder
+//! targets.
+
+use std::path::{Path, PathBuf};
+
+use crate::confine::{self, Root};
+use crate::error::Error;
+use crate::image::IfExists;
+
+/// The folder for images whose call names no `output`, when there is no root.
+pub fn default_folder() -> PathBuf {
+    let from_env = |key: &str| {
+        std::env::var_os(key)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let cache = from_env("XDG_CACHE_HOME")
+        .filter(|p| p.is_absolute())
+        .or_else(|| from_env("HOME").map(|home| home.join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("codex-img").join("images")
+}
+
+/// Resolves and checks where a call's image will be saved, before any quota is spent: a file, or a
+/// folder the file will be named in. Returns an absolute path.
+pub fn resolve(
+    output: Option<&str>,
+    root: Option<&Root>,
+    if_exists: IfExists,
+) -> Result<PathBuf, Error> {
+    let target = match (output, root) {
+        (Some(raw), Some(root)) => root.output_target(raw)?,
+        (Some(raw), None) => confine::plain_target(raw)?,
+        (None, Some(root)) => root.path().to_path_buf(),
+        (None, None) => {
+            let folder = default_folder();
+            std::fs::create_dir_all(&folder).map_err(|source| Error::OutputWriteFailed {
+                path: folder.clone(),
+                source,
+            })?;
+            folder
+        }
+    };
+    crate::output::precheck_target(&target, if_exists)?;
+    Ok(absolute(&target))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

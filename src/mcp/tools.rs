@@ -1,0 +1,172 @@
+//! The two tools, `generate_image` and `codex_status`, on one `ImageServer` that holds the shared
+//! `Client`.
+//!
+//! Arguments arrive as a raw JSON object and decode in `params`, so a bad call gets a
+//! coded `isError` result rather than the SDK's bare protocol error. A call races its generation against
+//! its cancellation token, which rmcp fires on `notifications/cancelled` and when the input closes:
+//! cancelled first, the generation future is dropped (the library interrupts the turn and frees the
+//! slot) and nothing is written; generated first, the image is saved even if a cancel follows, because
+//! it has been paid for (the log names the file). The annotations tell the truth: generating is not
+//! read-only, not idempotent, reaches the outside world, and with `overwrite` replaces a file.
+
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{CallToolResult, Implementation, JsonObject, ServerCapabilities, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_handler, tool_router, RoleServer, ServerHandler};
+
+use crate::client::Client;
+use crate::confine::Root;
+use crate::error::Error;
+
+use super::calls::Calls;
+use super::params::{self, GenerateImageArgs, StatusArgs};
+use super::{progress, results, schema};
+
+const GENERATE_DESCRIPTION: &str = "\
+Generate an image, or edit one, with the user's own signed-in Codex CLI. Each call spends the user's \
+ChatGPT image quota and takes 30-140 s: call it only when an image is wanted, and never to retry a \
+timeout (it may already have spent quota). The image is always saved: to `output` when given (a file, \
+or an existing folder), otherwise in {saves}. \
+The result gives the saved path, the image itself (up to 2 MiB; larger, or with inline: false, a link to \
+the file) and a JSON report. size, aspect, quality and background are hints the model may not follow; \
+the real format and size are measured and reported.";
+
+const STATUS_DESCRIPTION: &str = "\
+Check, without spending any quota, whether generate_image would work: Codex installed and recent \
+enough, signed in with ChatGPT, image generation offered, backend reachable, quota left. Returns each \
+check with its fix, and `ready`.";
+
+const INSTRUCTIONS: &str = "\
+codex-img makes images with the user's own Codex login and ChatGPT plan. generate_image spends the \
+user's image quota on every call and takes 30-140 s; codex_status checks readiness for free.";
+
+/// The MCP server: the tools and what they share.
+#[derive(Clone)]
+pub struct ImageServer {
+    client: Client,
+    root: Option<Arc<Root>>,
+    calls: Arc<Calls>,
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl ImageServer {
+    pub(super) fn new(client: Client, root: Option<Root>, calls: Arc<Calls>) -> Self {
+        let mut tool_router = Self::tool_router();
+        // The agent is told exactly where an image without `output` goes on this server.
+        let saves = match &root {
+            Some(root) => format!("the server's root folder, {}", root.path().display()),
+            None => format!(
+                "the user's cache folder, {}",
+                super::target::default_folder().display()
+            ),
+        };
+        if let Some(route) = tool_router.map.get_mut("generate_image") {
+            route.attr.description = Some(GENERATE_DESCRIPTION.replace("{saves}", &saves).into());
+        }
+        Self {
+            client,
+            root: root.map(Arc::new),
+            calls,
+            tool_router,
+        }
+    }
+
+    #[tool(
+        name = "generate_image",
+        description = GENERATE_DESCRIPTION,
+        input_schema = params::generate_schema(),
+        output_schema = schema::image_report(),
+        annotations(
+            title = "Generate an image with Codex",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn generate_image(
+        &self,
+        arguments: JsonObject,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let Some(_call) = self.calls.enter() else {
+            return results::app_error(&Error::Cancelled, None);
+        };
+        let job = match params::decode::<GenerateImageArgs>("generate_image", arguments)
+            .and_then(|args| args.into_job(self.root.as_deref()))
+        {
+            Ok(job) => job,
+            Err(refusal) => return results::error(&refusal.report(), None),
+        };
+        let (callback, notifier) =
+            progress::start(context.peer.clone(), context.meta.get_progress_token());
+        let request = job.request.on_progress(callback);
+        let generated = tokio::select! {
+            generated = self.client.generate(request) => generated,
+            _ = context.ct.cancelled() => {
+                drop(notifier);
+                tracing::info!(id = %context.id, "generate_image cancelled: the turn is interrupted and nothing is saved");
+                return results::app_error(&Error::Cancelled, None);
+            }
+        };
+        notifier.finish().await;
+        let image = match generated {
+            Ok(image) => image,
+            Err(e) => return results::app_error(&e, None),
+        };
+        let path = image.resolve_target(&job.target);
+        match image.save_async(path, job.if_exists).await {
+            Ok(saved) => {
+                if context.ct.is_cancelled() {
+                    tracing::warn!(id = %context.id, "generate_image was cancelled after its image arrived; it is saved at {}", saved.display());
+                }
+                results::image(&image, &saved, job.inline)
+            }
+            Err(e) => results::app_error(&e, Some(&image)),
+        }
+    }
+
+    #[tool(
+        name = "codex_status",
+        description = STATUS_DESCRIPTION,
+        input_schema = params::status_schema(),
+        output_schema = schema::status_report(),
+        annotations(
+            title = "Check Codex image generation",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn codex_status(
+        &self,
+        arguments: JsonObject,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let Some(_call) = self.calls.enter() else {
+            return results::app_error(&Error::Cancelled, None);
+        };
+        if let Err(refusal) = params::decode::<StatusArgs>("codex_status", arguments) {
+            return results::error(&refusal.report(), None);
+        }
+        tokio::select! {
+            report = self.client.preflight() => results::status(&report),
+            _ = context.ct.cancelled() => results::app_error(&Error::Cancelled, None),
+        }
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for ImageServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("codex-img", env!("CARGO_PKG_VERSION")).with_title("codex-img"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+}

@@ -1,0 +1,549 @@
+//! `codex-img serve-mcp` driven by the official MCP Python SDK against the fake app-server: the
+//! handshake and the tool list, generation with progress, the inline image and the saved file,
+//! every error kind as a coded `isError` result, cancellation, bad arguments and `--root` escapes,
+//! all refused before any turn starts. Every session ends with the client closing stdin; the server
+//! must then exit 0 by itself, leaving no process behind (asked of `/proc`).
+
+mod common;
+mod mcp;
+
+use base64::Engine as _;
+use common::World;
+use mcp::{error_report, files, phases, result, Session};
+use pretty_assertions::assert_eq;
+use serde_json::{json, Value};
+
+macro_rules! python_or_skip {
+    () => {
+        match mcp::python() {
+            Some(python) => python,
+            None => return,
+        }
+    };
+}
+
+fn root_of(world: &World) -> std::path::PathBuf {
+    let root = world.dir.path().join("root");
+    std::fs::create_dir_all(&root).expect("root");
+    root.canonicalize().expect("canonical root")
+}
+
+#[test]
+fn the_handshake_and_the_tool_list_describe_both_tools_truthfully() {
+    let python = python_or_skip!();
+    let world = World::new();
+    let out = Session::new(&world, &[]).list_tools().run(&python);
+    assert_eq!(out.initialize["serverInfo"]["name"], "codex-img");
+    assert_eq!(out.initialize["capabilities"]["tools"], json!({}));
+    let tools = out.steps[0]["result"]["tools"].as_array().expect("tools");
+    let mut names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["codex_status", "generate_image"]);
+    let tool = |name: &str| -> &Value { tools.iter().find(|t| t["name"] == name).expect("listed") };
+    let generate = tool("generate_image");
+    assert_eq!(
+        generate["annotations"],
+        json!({"title": "Generate an image with Codex", "readOnlyHint": false, "destructiveHint": true, "idempotentHint": false, "openWorldHint": true})
+    );
+    let description = generate["description"].as_str().expect("description");
+    // It says where an image without `output` goes on this very server.
+    let cache = world.dir.path().join("cache/codex-img/images");
+    let saves = format!("otherwise in the user's cache folder, {}.", cache.display());
+    for phrase in [
+        "ChatGPT image quota",
+        "30-140 s",
+        "never to retry a timeout",
+        &saves,
+    ] {
+        assert!(
+            description.contains(phrase),
+            "the description lacks {phrase:?}: {description}"
+        );
+    }
+    let input = &generate["inputSchema"];
+    assert_eq!(input["type"], "object");
+    assert_eq!(input["required"], json!(["prompt"]));
+    assert_eq!(input["additionalProperties"], json!(false));
+    let mut properties: Vec<&String> = input["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .collect();
+    properties.sort();
+    assert_eq!(
+        properties,
+        [
+            "aspect",
+            "background",
+            "image",
+            "inline",
+            "output",
+            "overwrite",
+            "prompt",
+            "quality",
+            "references",
+            "size"
+        ]
+    );
+    assert_eq!(
+        input["properties"]["quality"]["enum"],
+        json!(["low", "medium", "high", "auto"])
+    );
+    assert_eq!(input["properties"]["references"]["maxItems"], json!(4));
+    assert_eq!(generate["outputSchema"]["type"], "object");
+    assert!(generate["outputSchema"]["required"]
+        .as_array()
+        .expect("required")
+        .contains(&json!("sha256")));
+
+    let status = tool("codex_status");
+    assert_eq!(
+        status["annotations"],
+        json!({"title": "Check Codex image generation", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true})
+    );
+    assert_eq!(status["inputSchema"]["additionalProperties"], json!(false));
+    assert_eq!(status["outputSchema"]["type"], "object");
+    // Listing tools starts nothing.
+    assert_eq!(world.server_pids(), Vec::<i32>::new());
+}
+
+#[test]
+fn an_image_comes_inline_and_saved_with_progress_for_every_phase() {
+    let python = python_or_skip!();
+    let world = World::new();
+    let root = root_of(&world);
+    let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
+        .call(
+            "generate_image",
+            json!({"prompt": "a lighthouse at dawn", "output": "lighthouse.png", "aspect": "3:2"}),
+            true,
+        )
+        .call("codex_status", json!({}), false)
+        .run(&python);
+    let step = &out.steps[0];
+    let r = result(step);
+    assert_eq!(r["isError"], json!(false), "{step}");
+    let saved = root.join("lighthouse.png");
+    let on_disk = std::fs::read(&saved).expect("the saved file");
+    // The SDK validated structuredContent against the declared outputSchema; check its values.
+    let report = &r["structuredContent"];
+    assert_eq!(report["ok"], json!(true));
+    assert_eq!(report["path"], json!(saved));
+    assert_eq!(
+        (
+            report["format"].clone(),
+            report["mime"].clone(),
+            report["width"].clone(),
+            report["height"].clone(),
+            report["bytes"].clone()
+        ),
+        (
+            json!("png"),
+            json!("image/png"),
+            json!(64),
+            json!(48),
+            json!(on_disk.len())
+        )
+    );
+    // The inline image is exactly the fake's image, and the file holds the same bytes.
+    let image = &r["content"][1];
+    assert_eq!(
+        (image["type"].clone(), image["mimeType"].clone()),
+        (json!("image"), json!("image/png"))
+    );
+    let inline = base64::engine::general_purpose::STANDARD
+        .decode(image["data"].as_str().expect("data"))
+        .expect("base64");
+    assert_eq!(inline, on_disk);
+    let made = world.events("image");
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0]["sha256"], report["sha256"]);
+    let text = r["content"][0]["text"].as_str().expect("summary");
+    assert!(
+        text.starts_with(&format!(
+            "Saved {}: PNG 64x48, {} bytes, sha256 ",
+            saved.display(),
+            on_disk.len()
+        )),
+        "{text}"
+    );
+    // The hint reached the turn.
+    let turns = world.events("turn_inputs");
+    assert!(turns[0]["params"]["input"][0]["text"]
+        .as_str()
+        .expect("text")
+        .contains("aspect ratio 3:2"));
+    // One notification per phase, in order, with a counter that always increases.
+    assert_eq!(
+        phases(step),
+        [
+            "queued",
+            "starting_process",
+            "thread_started",
+            "generating",
+            "image_received",
+            "done"
+        ]
+    );
+    let counters: Vec<f64> = step["progress"]
+        .as_array()
+        .expect("progress")
+        .iter()
+        .filter_map(|p| p["progress"].as_f64())
+        .collect();
+    assert_eq!(counters, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    // The status tool reports ready, spending nothing (no new turn).
+    let status = result(&out.steps[1]);
+    assert_eq!(status["isError"], json!(false));
+    assert_eq!(status["structuredContent"]["ready"], json!(true));
+    assert_eq!(status["structuredContent"]["blocking"], Value::Null);
+    assert_eq!(world.events("turn_inputs").len(), 1);
+    assert_eq!(world.generated_images(), Vec::<String>::new());
+}
+
+#[test]
+fn a_slow_image_gets_heartbeats_while_it_is_generated() {
+    let python = python_or_skip!();
+    let world = World::new().set("FAKE_DELAY_MS", "8000");
+    let root = root_of(&world);
+    let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
+        .call(
+            "generate_image",
+            json!({"prompt": "a slow fox [fake:slow]", "output": "fox.png"}),
+            true,
+        )
+        .run(&python);
+    let step = &out.steps[0];
+    assert_eq!(result(step)["isError"], json!(false), "{step}");
+    let seen = phases(step);
+    let generating = seen.iter().filter(|p| *p == "generating").count();
+    assert!(generating >= 2, "no heartbeat while generating: {seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("done"));
+    // Without a progress token, nothing is sent.
+    let quiet = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
+        .call(
+            "generate_image",
+            json!({"prompt": "a fox", "output": "quiet.png"}),
+            false,
+        )
+        .run(&python);
+    assert_eq!(quiet.steps[0]["progress"], json!([]));
+}
+
+#[test]
+fn without_output_the_image_is_saved_in_the_cache_folder_or_the_root_never_in_the_working_directory(
+) {
+    let python = python_or_skip!();
+    let world = World::new();
+    let out = Session::new(&world, &[])
+        .call("generate_image", json!({"prompt": "a fox"}), false)
+        .run(&python);
+    let r = result(&out.steps[0]);
+    assert_eq!(r["isError"], json!(false), "{r}");
+    let sha = r["structuredContent"]["sha256"].as_str().expect("sha256");
+    let folder = world.dir.path().join("cache/codex-img/images");
+    let name = format!("codex-img-{}.png", &sha[..12]);
+    assert_eq!(files(&folder), vec![name.clone()]);
+    assert_eq!(r["structuredContent"]["path"], json!(folder.join(&name)));
+    assert_eq!(files(&world.dir.path().join("cwd")), Vec::<String>::new());
+
+    let root = root_of(&world);
+    let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
+        .call("generate_image", json!({"prompt": "a fox"}), false)
+        .run(&python);
+    let r = result(&out.steps[0]);
+    let sha = r["structuredContent"]["sha256"].as_str().expect("sha256");
+    let name = format!("codex-img-{}.png", &sha[..12]);
+    assert_eq!(files(&root), vec![name.clone()]);
+    assert_eq!(r["structuredContent"]["path"], json!(root.join(&name)));
+}
+
+#[test]
+fn large_images_and_inline_false_come_as_links_to_the_file() {
+    let python = python_or_skip!();
+    let world = World::new();
+    let root = root_of(&world);
+    let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
+        .call(
+            "generate_image",
+            json!({"prompt": "a fox", "output": "small.png", "inline": false}),
+            false,
+        )
+        .call(
+            "generate_image",
+            json!({"prompt": "a big fox [fake:big]", "output": "big.png"}),
+            false,
+        )
+        .run(&python);
+    for (step, name, width) in [
+        (&out.steps[0], "small.png", 64),
+        (&out.steps[1], "big.png", 2048),
+    ] {
+        let r = result(step);
+        assert_eq!(r["isError"], json!(false), "{step}");
+        let path = root.join(name);
+        let len = std::fs::metadata(&path).expect("saved").len();
+        let content = r["content"].as_array().expect("content");
+        assert_eq!(content.len(), 2, "{content:?}");
+        assert_eq!(
+            content[1],
+            json!({"type": "resource_link", "uri": format!("file://{}", path.display()), "name": name, "mimeType": "image/png", "size": len})
+        );
+        assert_eq!(r["structuredContent"]["width"], json!(width));
+    }
+    assert!(std::fs::metadata(root.join("big.png")).expect("big").len() > 2 * 1024 * 1024);
+}
+
+#[test]
+fn every_failure_is_an_is_error_result_with_its_code_and_nothing_is_written() {
+    let python = python_or_skip!();
+    let world = World::new();
+    let root = root_of(&world);
+    std::fs::write(root.join("taken.png"), b"mine").expect("write");
+    std::fs::write(root.join("notes.txt"), b"not an image").expect("write");
+    let call = |prompt: &str, output: &str| json!({"prompt": prompt, "output": output});
+    let out = Session::new(
+        &world,
+        &["--root", root.to_str().expect("utf-8"), "--timeout", "2"],
+    )
+    .call(
+        "generate_image",
+        call("a fox [fake:usage-limit-item]", "a.png"),
+        false,
+    )
+    .call(
+        "generate_image",
+        call("a fox [fake:refused]", "b.png"),
+        false,
+    )
+    .call(
+        "generate_image",
+        call("a fox [fake:no-image]", "c.png"),
+        false,
+    )
+    .call("generate_image", call("a fox [fake:hang]", "d.png"), false)
+    .call("generate_image", call("a fox [fake:crash]", "e.png"), false)
+    .call("generate_image", call("a fox", "taken.png"), false)
+    .call("generate_image", call("a fox", "missing/f.png"), false)
+    .call("generate_image", call("   ", "g.png"), false)
+    .call(
+        "generate_image",
+        json!({"prompt": "a fox", "output": "h.png", "image": "notes.txt"}),
+        false,
+    )
+    .call(
+        "generate_image",
+        json!({"prompt": "a fox", "output": "i.png", "size": "big"}),
+        false,
+    )
+    .call(
+        "generate_image",
+        json!({"prompt": "a fox", "output": "j.png", "size": "10x10", "aspect": "1:1"}),
+        false,
+    )
+    .call(
+        "generate_image",
+        json!({"prompt": "a fox", "outptu": "k.png"}),
+        false,
+    )
+    .call("generate_image", json!({"prompt": 7}), false)
+    .call("codex_status", json!({"verbose": true}), false)
+    .run(&python);
+    let summary: Vec<(String, bool)> = out
+        .steps
+        .iter()
+        .map(|s| {
+            let report = error_report(s);
+            assert_eq!(report["ok"], json!(false));
+            (
+                report["code"].as_str().unwrap_or("?").to_owned(),
+                report["retryable"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, bool)> = [
+        ("runtime/usage_limit", false),
+        ("runtime/refused", false),
+        ("runtime/no_image", true),
+        ("runtime/timeout", false),
+        ("runtime/app_server_exited", false),
+        ("output/exists", false),
+        ("output/invalid_target", false),
+        ("request/invalid_prompt", false),
+        ("request/invalid_image", false),
+        ("request/invalid_arguments", false),
+        ("request/invalid_arguments", false),
+        ("request/invalid_arguments", false),
+        ("request/invalid_arguments", false),
+        ("request/invalid_arguments", false),
+    ]
+    .iter()
+    .map(|(c, r)| (c.to_string(), *r))
+    .collect();
+    assert_eq!(summary, expected);
+    // A usage limit says when it resets.
+    let limit = error_report(&out.steps[0]);
+    let resets_at = limit["resets_at"].as_i64().expect("resets_at");
+    assert!(resets_at > 1_700_000_000, "{limit}");
+    assert!(
+        limit["resets_at_text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{limit}"
+    );
+    assert!(result(&out.steps[0])["content"][0]["text"]
+        .as_str()
+        .expect("text")
+        .contains("\nhint: the usage limit resets at "));
+    // Only the five runtime cases reached Codex; nothing but what was there is in the root.
+    assert_eq!(world.events("turn_inputs").len(), 5);
+    assert_eq!(files(&root), ["notes.txt", "taken.png"]);
+    assert_eq!(
+        std::fs::read(root.join("taken.png")).expect("kept"),
+        b"mine"
+    );
+}
+
+#[test]
+fn preflight_failures_are_coded_results_and_the_status_tool_explains_them() {
+    let python = python_or_skip!();
+    let world = World::new().set("FAKE_LOGIN", "apikey");
+    let out = Session::new(&world, &[])
+        .call("generate_image", json!({"prompt": "a fox"}), false)
+        .call("codex_status", json!({}), false)
+        .run(&python);
+    assert_eq!(
+        error_report(&out.steps[0])["code"],
+        "preflight/api_key_login"
+    );
+    let status = result(&out.steps[1]);
+    assert_eq!(status["isError"], json!(false));
+    assert_eq!(status["structuredContent"]["ready"], json!(false));
+    assert_eq!(
+        status["structuredContent"]["blocking"]["code"],
+        "preflight/api_key_login"
+    );
+    assert!(status["content"][0]["text"]
+        .as_str()
+        .expect("text")
+        .contains("Not ready (preflight/api_key_login)"));
+    assert_eq!(world.events("turn_inputs").len(), 0);
+
+    let old = World::new().set("FAKE_CODEX_VERSION", "0.121.0");
+    let out = Session::new(&old, &[])
+        .call("generate_image", json!({"prompt": "a fox"}), false)
+        .run(&python);
+    assert_eq!(
+        error_report(&out.steps[0])["code"],
+        "preflight/unsupported_version"
+    );
+}
+
+#[test]
+fn cancelling_a_call_interrupts_the_turn_writes_nothing_and_frees_the_slot() {
+    let python = python_or_skip!();
+    // One slot, and an image that would take a minute: the next call only runs if the slot is freed.
+    let world = World::new().set("FAKE_DELAY_MS", "60000");
+    let root = root_of(&world);
+    let out = Session::new(
+        &world,
+        &[
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--concurrency",
+            "1",
+        ],
+    )
+    .cancel(
+        "generate_image",
+        json!({"prompt": "a slow fox [fake:slow]", "output": "slow.png"}),
+        "generating",
+    )
+    .call(
+        "generate_image",
+        json!({"prompt": "a quick fox", "output": "quick.png"}),
+        true,
+    )
+    .run(&python);
+    let cancelled = &out.steps[0];
+    assert_eq!(cancelled["cancelled"], json!(true), "{cancelled}");
+    let next = &out.steps[1];
+    assert_eq!(result(next)["isError"], json!(false), "{next}");
+    assert_eq!(files(&root), ["quick.png"]);
+    let interrupted = world.events("interrupted");
+    let turns = world.events("turn_inputs");
+    assert_eq!(turns.len(), 2);
+    // The cancelled turn was interrupted before it made an image (the quick one is interrupted too,
+    // once its image arrived: codex-img stops every turn at its first image).
+    let slow = &turns[0]["turnId"];
+    assert_eq!(
+        interrupted.iter().filter(|e| &e["turnId"] == slow).count(),
+        1
+    );
+    assert_eq!(
+        world
+            .events("image")
+            .iter()
+            .filter(|e| &e["turnId"] == slow)
+            .count(),
+        0
+    );
+    assert_eq!(world.generated_images(), Vec::<String>::new());
+    assert!(
+        out.stderr.contains("generate_image cancelled"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn root_escapes_are_refused_before_anything_starts() {
+    let python = python_or_skip!();
+    let world = World::new();
+    let root = root_of(&world);
+    let outside = world.dir.path().join("outside");
+    std::fs::create_dir_all(&outside).expect("outside");
+    std::fs::write(outside.join("secret.png"), common::png(8, 8, 1)).expect("write");
+    std::os::unix::fs::symlink(&outside, root.join("escape")).expect("link");
+    let outside_png = outside.join("secret.png");
+    let outside_png = outside_png.to_str().expect("utf-8");
+    let steps: Vec<Value> = vec![
+        json!({"prompt": "x", "output": "../x.png"}),
+        json!({"prompt": "x", "output": outside.join("x.png")}),
+        json!({"prompt": "x", "output": "escape/x.png"}),
+        json!({"prompt": "x", "output": "/etc/x.png"}),
+        json!({"prompt": "x", "output": "ok.png", "image": outside_png}),
+        json!({"prompt": "x", "output": "ok.png", "image": "escape/secret.png"}),
+        json!({"prompt": "x", "output": "ok.png", "references": ["../outside/secret.png"]}),
+    ];
+    let mut session = Session::new(&world, &["--root", root.to_str().expect("utf-8")]);
+    for arguments in &steps {
+        session = session.call("generate_image", arguments.clone(), false);
+    }
+    let out = session.run(&python);
+    let codes: Vec<String> = out
+        .steps
+        .iter()
+        .map(|s| error_report(s)["code"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "output/invalid_target",
+            "output/invalid_target",
+            "output/invalid_target",
+            "output/invalid_target",
+            "request/invalid_image",
+            "request/invalid_image",
+            "request/invalid_image"
+        ]
+    );
+    assert_eq!(
+        error_report(&out.steps[0])["message"],
+        "cannot write to ../x.png: `..` is not allowed under --root"
+    );
+    // Not even the app-server was started, and nothing was written anywhere.
+    assert_eq!(world.server_pids(), Vec::<i32>::new());
+    assert_eq!(files(&root), ["escape"]);
+    assert_eq!(files(&outside), ["secret.png"]);
+}
