@@ -294,8 +294,9 @@ async fn real_codex(version: &str, n: usize, table: &mut Table) -> Res<()> {
 
     // 6. Per image: model requests, side requests and upstream bytes, lean and defaults.
     eprintln!("{v}: lean against defaults");
-    let lean = per_image(&world, true, n.min(6)).await?;
-    let defaults = per_image(&world, false, n.min(6)).await?;
+    let lean = per_image(&world, true, &[], n.min(6)).await?;
+    let defaults = per_image(&world, false, &[], n.min(6)).await?;
+    let before = per_image(&world, false, BEFORE_LEAN, n.min(6)).await?;
     let vs = format!("Codex's defaults, {v}");
     table.row(
         format!("{v}: model requests per image (lean)"),
@@ -306,17 +307,21 @@ async fn real_codex(version: &str, n: usize, table: &mut Table) -> Res<()> {
     table.row(
         format!("{v}: other backend requests per image (lean)"),
         format!(
-            "{:.2} (defaults {:.2}): {}",
-            lean.side, defaults.side, lean.side_paths
+            "{:.2} (defaults {:.2}, before the lean turn {:.2}): {}",
+            lean.side, defaults.side, before.side, lean.side_paths
         ),
-        x(lean.side, defaults.side),
-        &vs,
+        format!(
+            "{} of defaults, {} of before",
+            x(lean.side, defaults.side),
+            x(lean.side, before.side)
+        ),
+        &format!("{vs}; codex-img before the lean turn (apps and plugins off)"),
     );
     table.row(
         format!("{v}: upstream bytes per model request (lean, as sent)"),
         format!(
-            "{:.0} B sent, {:.0} B decoded (defaults {:.0} B, {:.0} B)",
-            lean.wire, lean.decoded, defaults.wire, defaults.decoded
+            "{:.0} B sent, {:.0} B decoded (defaults {:.0} B, {:.0} B; before the lean turn {:.0} B, {:.0} B)",
+            lean.wire, lean.decoded, defaults.wire, defaults.decoded, before.wire, before.decoded
         ),
         format!(
             "{} sent, {} decoded",
@@ -362,8 +367,16 @@ struct PerImage {
     decoded: f64,
 }
 
-async fn per_image(world: &World, lean: bool, n: usize) -> Res<PerImage> {
-    let client = world.builder().lean(lean).build();
+/// The overrides codex-img sent before the lean turn (besides `mcp_servers={}`), with no base
+/// instructions: the "today's" baseline.
+const BEFORE_LEAN: &[&str] = &["features.apps=false", "features.plugins=false"];
+
+async fn per_image(world: &World, lean: bool, extra: &[&str], n: usize) -> Res<PerImage> {
+    let mut builder = world.builder().lean(lean);
+    for o in extra {
+        builder = builder.config_override(*o);
+    }
+    let client = builder.build();
     client.generate(GenerateRequest::new("warm-up")).await?;
     // Let the warm-up's own cleanup reach the backend before counting.
     client.shutdown().await;
