@@ -25,7 +25,7 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 ///
 /// Every key was checked on every release of the live matrix (0.122.0 to 0.171.0): a key a release does
 /// not know is ignored by it (an unknown `features.*` key only logs a warning), and the image tool is
-/// still offered and called (`tests/live/tests/live_lean.rs`). `features.image_generation` and the
+/// still offered and called (`tests/live/tests/live_lean/mod.rs`). `features.image_generation` and the
 /// `code_mode*` features are left alone: from 0.145 the image tool is offered through code mode. The
 /// user's own `-c` overrides come after these and win.
 pub const LEAN_OVERRIDES: &[&str] = &[
