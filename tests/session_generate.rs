@@ -76,18 +76,56 @@ async fn the_child_gets_a_clean_environment_and_a_private_empty_cwd() {
         &std::fs::read_to_string(world.record().join(format!("pid-{pid}"))).expect("argv"),
     )
     .expect("json");
-    assert_eq!(
-        argv[1..],
-        [
-            "app-server",
-            "-c",
-            "mcp_servers={}",
-            "-c",
-            "features.apps=false",
-            "-c",
-            "features.plugins=false"
-        ]
-    );
+    // The lean turn's overrides, in order (src/session/config.rs, LEAN_OVERRIDES), each after `-c`.
+    let lean = [
+        "mcp_servers={}",
+        "features.apps=false",
+        "features.plugins=false",
+        "features.remote_plugin=false",
+        "features.tool_suggest=false",
+        "features.tool_search=false",
+        "features.multi_agent=false",
+        "features.multi_agent_v2=false",
+        "features.enable_fanout=false",
+        "features.request_permissions_tool=false",
+        "features.standalone_web_search=false",
+        "features.token_budget=false",
+        "features.shell_tool=false",
+        "features.unified_exec=false",
+        "features.shell_snapshot=false",
+        "features.view_image=false",
+        "features.browser_use=false",
+        "features.in_app_browser=false",
+        "features.computer_use=false",
+        "features.hooks=false",
+        "features.codex_hooks=false",
+        "features.goals=false",
+        "features.guardian_approval=false",
+        "features.sleep_tool=false",
+        "features.memories=false",
+        "features.skill_mcp_dependency_install=false",
+        "features.general_analytics=false",
+        "skills.include_instructions=false",
+        "skills.bundled.enabled=false",
+        "cloud.skills.enabled=false",
+        "tools.experimental_request_user_input.enabled=false",
+        "tools.update_plan.enabled=false",
+        "analytics.enabled=false",
+        "feedback.enabled=false",
+        "check_for_update_on_startup=false",
+        "web_search=\"disabled\"",
+        "tools.view_image=false",
+        "include_environment_context=false",
+        "include_permissions_instructions=false",
+        "include_apps_instructions=false",
+        "include_collaboration_mode_instructions=false",
+        "project_doc_max_bytes=0",
+        "history.persistence=\"none\"",
+    ];
+    let expected: Vec<&str> = std::iter::once("app-server")
+        .chain(lean.iter().flat_map(|o| ["-c", *o]))
+        .collect();
+    assert_eq!(argv[1..], expected);
     client.shutdown().await;
     assert!(
         !std::path::Path::new(cwd).exists(),

@@ -27,19 +27,71 @@ pub const DEFAULT_POOL_REFRESH: Duration = Duration::from_secs(300);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Overrides that keep the app-server's start lean and its attack surface small: no user MCP servers,
-/// no ChatGPT apps connector (an MCP server of its own), no plugins. Checked to start on 0.122.0 and
-/// 0.169.0. The user's own `-c` overrides come after these and win.
+/// Overrides that keep the app-server's start and every image turn lean: no user MCP servers, and
+/// everything the image path does not use switched off (apps and their connector, plugins, tool
+/// suggestions, sub-agents, the shell and exec tools, `view_image`, browser and computer use, hooks, web
+/// search, memories, analytics, and the environment, permissions, apps and collaboration-mode text in
+/// every model request). Short base instructions on `thread/start` (see `params::BASE_INSTRUCTIONS`)
+/// complete the lean turn.
+///
+/// Every key was checked on every release of the live matrix (0.122.0 to 0.171.0): a key a release does
+/// not know is ignored by it (an unknown `features.*` key only logs a warning), and the image tool is
+/// still offered and called (`tests/live/tests/live_lean/mod.rs`). `features.image_generation` and the
+/// `code_mode*` features are left alone: from 0.145 the image tool is offered through code mode. The
+/// user's own `-c` overrides come after these and win.
 pub const LEAN_OVERRIDES: &[&str] = &[
     "mcp_servers={}",
     "features.apps=false",
     "features.plugins=false",
+    "features.remote_plugin=false",
+    "features.tool_suggest=false",
+    "features.tool_search=false",
+    "features.multi_agent=false",
+    "features.multi_agent_v2=false",
+    "features.enable_fanout=false",
+    "features.request_permissions_tool=false",
+    "features.standalone_web_search=false",
+    "features.token_budget=false",
+    "features.shell_tool=false",
+    "features.unified_exec=false",
+    "features.shell_snapshot=false",
+    "features.view_image=false",
+    "features.browser_use=false",
+    "features.in_app_browser=false",
+    "features.computer_use=false",
+    "features.hooks=false",
+    "features.codex_hooks=false",
+    "features.goals=false",
+    "features.guardian_approval=false",
+    "features.sleep_tool=false",
+    "features.memories=false",
+    "features.skill_mcp_dependency_install=false",
+    "features.general_analytics=false",
+    "skills.include_instructions=false",
+    "skills.bundled.enabled=false",
+    "cloud.skills.enabled=false",
+    "tools.experimental_request_user_input.enabled=false",
+    "tools.update_plan.enabled=false",
+    "analytics.enabled=false",
+    "feedback.enabled=false",
+    "check_for_update_on_startup=false",
+    "web_search=\"disabled\"",
+    "tools.view_image=false",
+    "include_environment_context=false",
+    "include_permissions_instructions=false",
+    "include_apps_instructions=false",
+    "include_collaboration_mode_instructions=false",
+    "project_doc_max_bytes=0",
+    "history.persistence=\"none\"",
 ];
 
 /// Raises (or lowers) the oldest Codex accepted, as `X.Y.Z`.
 pub const MIN_VERSION_ENV: &str = "CODEX_IMG_MIN_VERSION";
 /// Restricts the Codex versions accepted to an exact list, `0.169.0,0.171.0`.
 pub const ALLOWED_VERSIONS_ENV: &str = "CODEX_IMG_ALLOWED_VERSIONS";
+/// The one override kept when the lean set is switched off: no user MCP servers, which is about
+/// safety as much as speed.
+pub const SAFE_OVERRIDES: &[&str] = &["mcp_servers={}"];
 
 /// Environment variables removed from the child, so the paid API path is never taken silently.
 pub const REMOVED_ENV: &[&str] = &["OPENAI_API_KEY", "CODEX_API_KEY"];
@@ -77,6 +129,9 @@ pub struct Config {
     pub interrupt_grace: Duration,
     /// Where an image that cannot be saved as asked is kept (see [`crate::recovery`]).
     pub recovery_dir: Option<PathBuf>,
+    /// Whether the lean set ([`LEAN_OVERRIDES`] and the short base instructions) is sent. On by
+    /// default; off only to measure what Codex's defaults cost.
+    pub lean: bool,
 }
 
 /// A non-empty environment variable.
@@ -137,6 +192,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(2),
             interrupt_grace: Duration::from_secs(3),
             recovery_dir: crate::recovery::default_dir(),
+            lean: true,
         }
     }
 }
@@ -154,12 +210,51 @@ impl Config {
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
     }
 
-    /// The `-c` overrides passed to the child, lean ones first.
+    /// The `-c` overrides passed to the child, lean ones first (or only the safe ones when the lean set
+    /// is off).
     pub fn child_overrides(&self) -> Vec<String> {
-        LEAN_OVERRIDES
-            .iter()
+        let ours = if self.lean {
+            LEAN_OVERRIDES
+        } else {
+            SAFE_OVERRIDES
+        };
+        ours.iter()
             .map(|s| (*s).to_owned())
             .chain(self.overrides.iter().cloned())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn the_lean_set_comes_first_and_the_users_overrides_win() {
+        let config = Config {
+            overrides: vec!["features.shell_tool=true".into()],
+            ..Config::default()
+        };
+        let all = config.child_overrides();
+        assert_eq!(all.len(), LEAN_OVERRIDES.len() + 1);
+        assert_eq!(all[..LEAN_OVERRIDES.len()], *LEAN_OVERRIDES);
+        assert_eq!(
+            all.last().map(String::as_str),
+            Some("features.shell_tool=true")
+        );
+    }
+
+    #[test]
+    fn without_the_lean_set_only_the_safe_overrides_are_sent() {
+        let config = Config {
+            overrides: vec!["model=\"x\"".into()],
+            lean: false,
+            ..Config::default()
+        };
+        assert_eq!(
+            config.child_overrides(),
+            vec!["mcp_servers={}".to_owned(), "model=\"x\"".to_owned()]
+        );
     }
 }

@@ -511,8 +511,15 @@ fn codex_img_params(t: &Capture, request: &Request) -> Option<Option<Value>> {
                 ours.developer_instructions.as_deref(),
                 Some(params::DEVELOPER_INSTRUCTIONS)
             );
+            // The captures predate the lean turn's base instructions, so those are checked here and
+            // left out of the comparison.
+            assert_eq!(
+                ours.base_instructions.as_deref(),
+                Some(params::BASE_INSTRUCTIONS)
+            );
             to(&ThreadStartParams {
                 developer_instructions: Some(CAPTURE_INSTRUCTIONS.into()),
+                base_instructions: None,
                 ..ours
             })
         }

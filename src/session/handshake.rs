@@ -59,6 +59,7 @@ pub async fn start(config: &Config) -> Result<Live> {
             user_agent: init.user_agent,
             account,
             image_generation_offered,
+            lean: config.lean,
         },
     )
     .with_pool(Pool::new(config.pool_size, config.pool_refresh_after)))

@@ -31,6 +31,8 @@ pub struct Live {
     pub account: AccountCheck,
     /// `modelProvider/capabilities/read`'s answer; `None` on releases without it.
     pub image_generation_offered: Option<bool>,
+    /// Whether its threads get the lean turn's short base instructions.
+    pub lean: bool,
     process: Mutex<Option<AppServerProcess>>,
     workdir: PathBuf,
     tail: StderrTail,
@@ -52,6 +54,8 @@ pub struct Handshaken {
     pub account: AccountCheck,
     /// See [`Live::image_generation_offered`].
     pub image_generation_offered: Option<bool>,
+    /// See [`Live::lean`].
+    pub lean: bool,
 }
 
 impl Live {
@@ -64,6 +68,7 @@ impl Live {
             user_agent: learned.user_agent,
             account: learned.account,
             image_generation_offered: learned.image_generation_offered,
+            lean: learned.lean,
             workdir: process.workdir().to_path_buf(),
             tail: process.tail(),
             process: Mutex::new(Some(process)),
@@ -242,6 +247,7 @@ pub(crate) mod tests {
                 user_agent: String::new(),
                 account: AccountCheck::Failed(String::new()),
                 image_generation_offered: None,
+                lean: true,
             },
         ));
         let pid = live.pid().await.expect("a pid");

@@ -20,6 +20,14 @@ user's request and any attached images, and then stop. Do not run commands, do n
 files, do not browse, do not call any other tool, and do not ask questions. If you cannot make the image, \
 reply with one short sentence saying why.";
 
+/// The base instructions of every generation thread, in place of Codex's own coding-agent prompt (tens of
+/// kilobytes about editing code, running commands and formatting answers, sent with every model request
+/// and paid for in input tokens). Part of the lean turn; Codex's own prompt is kept when the lean set is
+/// off ([`thread_start_for`]).
+pub const BASE_INSTRUCTIONS: &str = "You are an image generation agent inside a program. Your only tool \
+is the built-in image generation tool. Make exactly the image the user asks for with one call to it, \
+then end your turn.";
+
 pub fn initialize(client_version: &str) -> InitializeParams {
     InitializeParams {
         client_info: ClientInfo {
@@ -40,8 +48,17 @@ pub fn account_read() -> GetAccountParams {
 /// An ephemeral, read-only thread in the private working directory `cwd`. Ephemeral threads leave no
 /// session file (which would hold the image a second time); read-only keeps Codex from marking the
 /// folder trusted in the user's config.
+// Used by the conformance tests; generation goes through `thread_start_for`.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn thread_start(cwd: &Path, model: Option<&str>) -> ThreadStartParams {
+    thread_start_for(cwd, model, true)
+}
+
+/// [`thread_start`], with the short [`BASE_INSTRUCTIONS`] when `lean` and Codex's own base instructions
+/// otherwise (for measuring what the defaults cost).
+pub fn thread_start_for(cwd: &Path, model: Option<&str>, lean: bool) -> ThreadStartParams {
     ThreadStartParams {
+        base_instructions: lean.then(|| BASE_INSTRUCTIONS.to_owned()),
         cwd: Some(cwd.to_string_lossy().into_owned()),
         ephemeral: Some(true),
         approval_policy: Some(AskForApproval::Never),

@@ -18,6 +18,7 @@
 //! Results across the whole matrix, and the per-release differences these tests pin, are in
 //! `COMPATIBILITY.md`.
 
+mod live_lean;
 mod live_support;
 
 use std::path::Path;

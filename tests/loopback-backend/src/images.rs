@@ -18,17 +18,24 @@ use crate::record::{EditInputs, RecordedRequest};
 use crate::routes::{now_secs, usage_limit, Limit, Reply};
 use crate::server::{lock, Mode, Shared};
 
-pub(crate) fn answer(shared: &Shared, request: &RecordedRequest) -> Reply {
+pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply {
     let body = request.json().unwrap_or(Value::Null);
     if request.route().ends_with("/edits") {
         lock(&shared.edits).push(edit_inputs(&body));
     }
-    let (mode, png) = {
+    let (mode, png, delay) = {
         let config = lock(&shared.config);
-        (config.mode.clone(), config.image_png.clone())
+        (
+            config.mode.clone(),
+            config.image_png.clone(),
+            config.image_delay,
+        )
     };
     if let Mode::UsageLimit { resets_at } | Mode::ModelUsageLimit { resets_at } = mode {
         return usage_limit(Limit::Images, resets_at);
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     let prompt = body["prompt"].as_str().unwrap_or_default();
     let transparent = body["background"] == "transparent";

@@ -45,9 +45,13 @@ pub(crate) enum ImageTool {
 }
 
 pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply {
-    let (mode, mut png) = {
+    let (mode, mut png, delay) = {
         let config = lock(&shared.config);
-        (config.mode.clone(), config.image_png.clone())
+        (
+            config.mode.clone(),
+            config.image_png.clone(),
+            config.image_delay,
+        )
     };
     let body = request.json().unwrap_or(Value::Null);
     let wants = Wants::read(&user_text(&body));
@@ -80,6 +84,11 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
             let prompt = prompt.as_str();
             match &tool {
                 ImageTool::Hosted => {
+                    // The hosted tool makes the image inside the model call, so that call takes
+                    // as long as the images endpoint would.
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
                     let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
                     items.push(json!({
                         "type": "image_generation_call",
@@ -251,6 +260,19 @@ fn offered(body: &Value) -> Vec<Offered<'_>> {
         }
     }
     out
+}
+
+/// Every tool `body` offers, flattened out of namespaces, each as `namespace.name` (or `name`), or as
+/// its type when it has no name (such as the hosted `image_generation`).
+pub(crate) fn offered_tool_names(body: &Value) -> Vec<String> {
+    offered(body)
+        .iter()
+        .map(|t| match (t.namespace, t.name) {
+            (_, "") => t.kind.to_string(),
+            (Some(ns), name) => format!("{ns}.{name}"),
+            (None, name) => name.to_string(),
+        })
+        .collect()
 }
 
 /// The namespace to name in a call: none for the default `functions` namespace.

@@ -17,6 +17,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The body as received (decoded when Codex compressed it).
     pub body: Vec<u8>,
+    /// The body's size on the wire, before decoding: what Codex actually sent upstream.
+    pub wire_len: usize,
     /// When the request arrived.
     pub at: SystemTime,
     /// The status the backend answered with.
@@ -53,6 +55,21 @@ impl RecordedRequest {
         route.ends_with("/images/generations") || route.ends_with("/images/edits")
     }
 
+    /// For a model request: every tool it offers the model (see [`Self::offers_image_tool`]), flattened
+    /// out of namespaces as `namespace.name`; the hosted image tool is `image_generation`.
+    pub fn offered_tools(&self) -> Vec<String> {
+        self.json()
+            .map(|body| crate::model::offered_tool_names(&body))
+            .unwrap_or_default()
+    }
+
+    /// For a model request: whether it offers Codex's image tool in any of its shapes (hosted, a
+    /// function, or code mode's `exec` that lists it), the way the fake model looks for it.
+    pub fn offers_image_tool(&self) -> bool {
+        self.json()
+            .is_some_and(|body| crate::model::image_tool(&body) != crate::model::ImageTool::Missing)
+    }
+
     /// Whether `needle` occurs anywhere in the path, the headers or the body.
     pub fn mentions(&self, needle: &str) -> bool {
         let needle = needle.as_bytes();
@@ -64,6 +81,18 @@ impl RecordedRequest {
                 .iter()
                 .any(|(k, v)| found_in(k.as_bytes()) || found_in(v.as_bytes()))
             || found_in(&self.body)
+    }
+
+    /// Whether this is a WebSocket upgrade (Codex 0.145+ tries one before every Responses stream).
+    pub fn is_websocket_upgrade(&self) -> bool {
+        self.header("upgrade")
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+    }
+
+    /// Whether this request is a side request: neither a model request, nor an images call, nor a
+    /// WebSocket upgrade (models list, analytics, settings, plugins, connectors, accounts...).
+    pub fn is_side_request(&self) -> bool {
+        !self.is_model_request() && !self.is_images_request() && !self.is_websocket_upgrade()
     }
 
     /// A one-line summary for a failure log: method, path, status, body size.

@@ -67,7 +67,7 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
     match method {
         "POST" if route.ends_with("/responses") => crate::model::answer(shared, request).await,
         "POST" if route.ends_with("/images/generations") || route.ends_with("/images/edits") => {
-            crate::images::answer(shared, request)
+            crate::images::answer(shared, request).await
         }
         "GET" if route.ends_with("/wham/accounts/check") => {
             Reply::json(200, accounts_check(&origin(shared, request)))

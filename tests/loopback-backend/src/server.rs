@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -74,6 +74,10 @@ pub struct BackendConfig {
     pub image_png: Vec<u8>,
     /// HTTPS (the default) or plain HTTP.
     pub transport: Transport,
+    /// How long making one image takes: the images endpoint waits this long before it answers, and
+    /// so does a model request that carries a hosted image (releases up to 0.140). Zero (the
+    /// default) answers at once; benchmarks set about a second to see what overlaps.
+    pub image_delay: Duration,
 }
 
 impl Default for BackendConfig {
@@ -82,6 +86,7 @@ impl Default for BackendConfig {
             mode: Mode::Image,
             image_png: crate::png::test_png(64, 48, 7),
             transport: Transport::Https,
+            image_delay: Duration::ZERO,
         }
     }
 }
@@ -222,6 +227,11 @@ impl Backend {
         lock(&self.shared.config).image_png = png;
     }
 
+    /// Changes how long each image takes from the next image on.
+    pub fn set_image_delay(&self, delay: Duration) {
+        lock(&self.shared.config).image_delay = delay;
+    }
+
     /// The PNG currently served.
     pub fn image_png(&self) -> Vec<u8> {
         lock(&self.shared.config).image_png.clone()
@@ -289,6 +299,7 @@ async fn handle(
         Ok(collected) => collected.to_bytes().to_vec(),
         Err(_) => Vec::new(),
     };
+    let wire_len = body.len();
     let body = match parts.headers.get("content-encoding").map(|v| v.as_bytes()) {
         Some(b"zstd") => decode_zstd(&body).unwrap_or(body),
         _ => body,
@@ -311,6 +322,7 @@ async fn handle(
             })
             .collect(),
         body,
+        wire_len,
         at,
         status: 0,
     };

@@ -17,7 +17,7 @@ use std::sync::{Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use codex_img::{Client, GeneratedImage};
+use codex_img::{Client, ClientBuilder, GeneratedImage};
 use loopback_backend::{
     codex_command_env, ensure_codex, write_api_key_login, write_fake_chatgpt_login, Backend,
     BackendConfig, CI_RELEASES, RELEASES,
@@ -164,6 +164,17 @@ impl Rig {
     /// temporary `CODEX_HOME`, and builds a client with the overrides and environment that point the
     /// release at the backend. Nothing is spawned until the client's first request.
     pub async fn start(version: &str, config: BackendConfig, login: Login) -> Rig {
+        Self::start_with(version, config, login, |builder| builder).await
+    }
+
+    /// [`Rig::start`], with `customise` applied to the client's builder last (for example
+    /// `|b| b.lean(false)`).
+    pub async fn start_with(
+        version: &str,
+        config: BackendConfig,
+        login: Login,
+        customise: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> Rig {
         init_logging();
         let launcher = {
             let v = version.to_owned();
@@ -204,6 +215,7 @@ impl Rig {
         // The library keeps `OPENAI_API_KEY`/`CODEX_API_KEY` out by itself. The proxy variables the
         // harness would remove cannot be removed through the builder; NO_PROXY (set above) covers the
         // loopback address instead.
+        let builder = customise(builder);
         let thread = std::thread::current().id();
         clear_tail(thread);
         Rig {
