@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use semver::Version;
-use tokio::sync::Semaphore;
 
 use crate::error::Result;
 use crate::output::GeneratedImage;
@@ -16,6 +15,7 @@ use crate::session::config::Config;
 use crate::session::generation;
 use crate::session::manager::Manager;
 use crate::session::preflight::{self, PreflightReport};
+use crate::session::queue::{Queue, Ticket};
 
 /// A handle to codex-img's session. Clones share one app-server process.
 ///
@@ -34,7 +34,7 @@ pub struct Client {
 
 struct Inner {
     manager: Arc<Manager>,
-    slots: Semaphore,
+    queue: Arc<Queue>,
 }
 
 impl Client {
@@ -52,12 +52,52 @@ impl Client {
     }
 
     /// Generates one image. Dropping the future cancels: the turn is interrupted and cleaned up.
-    pub async fn generate(&self, request: GenerateRequest) -> Result<GeneratedImage> {
-        generation::generate(&self.inner.manager, &self.inner.slots, request).await
+    ///
+    /// The request's [`Options`](crate::Options) are checked first (no quota is spent on bad ones), and
+    /// applied to the image once it is in hand: the alpha is measured, a key colour removed, the image
+    /// fitted and converted, so the returned image is the delivered one. `n` and `sidecar` are ignored
+    /// here; [`generate_batch`](Self::generate_batch) honours them.
+    ///
+    /// The request's place in the queue is taken by this call itself, before the future is polled, so
+    /// requests are served in the order `generate` was called, even when each future is spawned on its
+    /// own task. The place is held until the future completes or is dropped, so a future that is made
+    /// but never awaited keeps later requests waiting. The answer comes as soon as the image is
+    /// verified and post-processed; the turn's interrupt and cleanup run in the background, and
+    /// [`shutdown`](Self::shutdown) waits for them.
+    pub fn generate(
+        &self,
+        request: GenerateRequest,
+    ) -> impl std::future::Future<Output = Result<GeneratedImage>> + Send + 'static {
+        let ticket = self.ticket(&request);
+        self.generate_with(ticket, request)
     }
 
-    /// Stops the app-server: closes its stdin, waits a bounded time, then kills its process group.
-    /// The client stays usable; the next request starts a new process.
+    /// A place in the queue for `request`, taken now.
+    pub(crate) fn ticket(&self, request: &GenerateRequest) -> Ticket {
+        let ignores_limit = request
+            .ignore_known_usage_limit
+            .unwrap_or(self.inner.manager.config().ignore_known_usage_limit);
+        self.inner.queue.ticket(ignores_limit)
+    }
+
+    /// [`generate`](Self::generate) with a place in the queue taken earlier.
+    pub(crate) fn generate_with(
+        &self,
+        ticket: Ticket,
+        request: GenerateRequest,
+    ) -> impl std::future::Future<Output = Result<GeneratedImage>> + Send + 'static {
+        let inner = self.inner.clone();
+        async move {
+            let plan = request.image_plan()?;
+            let requested = request.hints.size;
+            let image = generation::generate(&inner.manager, &inner.queue, ticket, request).await?;
+            crate::postprocess::finish(image, &plan, requested).await
+        }
+    }
+
+    /// Stops the app-server: waits (bounded) for the cleanups of finished and cancelled generations,
+    /// releases the pre-started threads, closes its stdin, waits a bounded time, then kills its process
+    /// group. The client stays usable; the next request starts a new process.
     pub async fn shutdown(&self) {
         self.inner.manager.shutdown().await;
     }
@@ -113,9 +153,32 @@ impl ClientBuilder {
         self
     }
 
-    /// How many generations run at once (default 2; at least 1).
+    /// How many generations run at once (default 4, at least 1); the rest wait in arrival order. Four
+    /// is the most users report working in parallel on one Plus login; more risks 429s from the backend.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.config.concurrency = n.max(1);
+        self
+    }
+
+    /// How many fresh threads are kept started ahead on the warm process (default 2), so a request
+    /// pays only `turn/start`. Each is used for one image and replaced in the background; starting a
+    /// thread spends no quota. 0 starts each request's thread on its own path (the baseline).
+    pub fn thread_pool(mut self, size: usize) -> Self {
+        self.config.pool_size = size;
+        self
+    }
+
+    /// The age at which an unused pre-started thread is released and replaced (default 300 s).
+    pub fn thread_pool_refresh(mut self, after: Duration) -> Self {
+        self.config.pool_refresh_after = after;
+        self
+    }
+
+    /// After Codex reports a usage limit with a reset time, new generations are refused with
+    /// `runtime/usage_limit` until then, without a model request. `true` sends them anyway (default
+    /// `false`); [`GenerateRequest::ignore_known_usage_limit`] decides per request.
+    pub fn ignore_known_usage_limit(mut self, ignore: bool) -> Self {
+        self.config.ignore_known_usage_limit = ignore;
         self
     }
 
@@ -156,11 +219,11 @@ impl ClientBuilder {
 
     /// Builds the client. Nothing is started until the first request.
     pub fn build(self) -> Client {
-        let slots = Semaphore::new(self.config.concurrency.max(1));
+        let queue = Queue::new(self.config.concurrency);
         Client {
             inner: Arc::new(Inner {
                 manager: Manager::new(Arc::new(self.config)),
-                slots,
+                queue,
             }),
         }
     }

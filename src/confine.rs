@@ -7,7 +7,8 @@
 //! root (as given, or canonical); it has no `..` component; and every part of it that exists, once
 //! canonicalized, still lies inside the canonical root, so a symlinked folder cannot lead out. An output
 //! target that is itself a symlink is refused outright (the saver never writes through links); an input
-//! image may be a link, if it leads to a file inside the root. The saver writes atomically, so a refused
+//! image may be a link, if it leads to a file inside the root. A Windows-shaped path (a `\`, a leading
+//! `C:`) is refused on every system rather than taken as an odd file name, and so is a NUL. The saver writes atomically, so a refused
 //! or failed write leaves no partial file anywhere.
 
 use std::io;
@@ -77,6 +78,13 @@ impl Root {
         if raw.is_empty() {
             return Err("the path is empty; give a path inside the root".to_owned());
         }
+        if raw.contains('\0') {
+            // The OS would refuse it later with a bare `InvalidInput`; say why now.
+            return Err("the path contains a NUL byte".to_owned());
+        }
+        if let Some(why) = windows_shaped(raw) {
+            return Err(why);
+        }
         let path = Path::new(raw);
         let outside = || format!("it is outside the root {}", self.canonical.display());
         let relative = if path.is_absolute() {
@@ -127,6 +135,32 @@ impl Root {
             .iter()
             .fold(self.canonical.clone(), |p, name| p.join(name)))
     }
+}
+
+/// Why `raw` reads as a Windows path where Windows' own path rules do not apply, if it does.
+///
+/// On other systems `\` and `C:` are ordinary file-name characters, so `..\x.png` or `C:\x.png` would be
+/// accepted as odd names inside the root, yet a host that wrote them, or the person behind it, meant a
+/// parent folder or another drive. Such a path is refused rather than guessed at. On Windows, `Path`
+/// itself reads separators, drives and UNC shares, and the checks in [`Root::confine`] apply to them.
+fn windows_shaped(raw: &str) -> Option<String> {
+    if cfg!(windows) {
+        return None;
+    }
+    let bytes = raw.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Some(format!(
+            "it names the Windows drive `{}`; under --root give a path inside the root, with `/` between folders",
+            &raw[..2]
+        ));
+    }
+    if raw.contains('\\') {
+        return Some(
+            "it contains `\\`, a Windows folder separator; under --root separate folders with `/`"
+                .to_owned(),
+        );
+    }
+    None
 }
 
 /// The target for a host's `output` without `--root`: the path as given, relative to the face's
@@ -224,4 +258,52 @@ mod tests {
             assert!(input("escape/secret.png").is_err());
         }
     }
+
+    #[test]
+    #[cfg(not(windows))]
+    fn windows_shaped_paths_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = Root::new(dir.path()).expect("root");
+        let drive = |d: &str| {
+            Err(format!(
+                "it names the Windows drive `{d}`; under --root give a path inside the root, with `/` between folders"
+            ))
+        };
+        let separator = Err(
+            "it contains `\\`, a Windows folder separator; under --root separate folders with `/`"
+                .to_owned(),
+        );
+        let cases = [
+            ("C:\\x.png", drive("C:")),
+            ("c:/x.png", drive("c:")),
+            ("C:x.png", drive("C:")),
+            ("\\\\server\\share\\x.png", separator.clone()),
+            ("..\\x.png", separator.clone()),
+            ("sub\\x.png", separator),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                root.output_target(raw).map_err(reason),
+                want,
+                "output {raw}"
+            );
+            assert_eq!(
+                root.input_image(raw, "input image").map_err(reason),
+                want,
+                "input {raw}"
+            );
+        }
+        // A colon after the first two characters is an ordinary character.
+        assert_eq!(
+            root.output_target("ab:c.png").map_err(reason),
+            Ok(root.path().join("ab:c.png"))
+        );
+        assert_eq!(
+            root.output_target("a\0b.png").map_err(reason),
+            Err("the path contains a NUL byte".to_owned())
+        );
+    }
 }
+
+#[cfg(test)]
+mod props;

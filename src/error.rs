@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::image::SaveError;
+use crate::options::OptionError;
+use crate::output::GeneratedImage;
 
 /// The install command named in messages.
 pub const INSTALL_HINT: &str = "npm install -g @openai/codex";
@@ -60,7 +62,7 @@ pub enum Error {
         detail: String,
     },
 
-    /// `request/invalid_prompt`: the prompt is empty, too long or contains NUL.
+    /// `request/invalid_prompt`: the prompt is empty, too long or contains a control character.
     #[error("invalid prompt: {reason}")]
     InvalidPrompt {
         /// What is wrong with it.
@@ -81,6 +83,14 @@ pub enum Error {
     UsageLimit {
         /// When the limit resets, in unix seconds, if Codex said.
         resets_at: Option<i64>,
+        /// Codex's message, as it gave it.
+        message: String,
+    },
+
+    /// `runtime/rate_limited`: the backend answered 429, too many requests at once for this login. The
+    /// requests still queued behind it fail with it too, without a turn.
+    #[error("the ChatGPT backend is limiting how fast this login sends requests (429): {message}; wait a minute, or generate fewer at once (--concurrency)")]
+    RateLimited {
         /// Codex's message, as it gave it.
         message: String,
     },
@@ -193,6 +203,40 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// `request/unsupported_format`, `request/format_mismatch`, `request/invalid_option`,
+    /// `request/missing_option`, `request/conflicting_options`: the output options cannot be honoured
+    /// (see [`OptionError`]); found before any turn.
+    #[error(transparent)]
+    Option(OptionError),
+
+    /// `output/process_failed`: the image came back, but converting, keying or fitting it failed. The
+    /// image was paid for, so it is carried here untouched, and a face that saves keeps it (at `kept`).
+    #[error("the image came back, but post-processing it failed: {reason}{}", kept_phrase(kept.as_deref()))]
+    ProcessFailed {
+        /// What failed.
+        reason: String,
+        /// The image as Codex returned it.
+        image: Box<GeneratedImage>,
+        /// Where the untouched image was saved instead, when it was.
+        kept: Option<PathBuf>,
+    },
+}
+
+fn kept_phrase(kept: Option<&std::path::Path>) -> String {
+    match kept {
+        Some(path) => format!(
+            "; the image Codex returned is saved unchanged at {}",
+            path.display()
+        ),
+        None => String::new(),
+    }
+}
+
+impl From<OptionError> for Error {
+    fn from(e: OptionError) -> Self {
+        Self::Option(e)
+    }
 }
 
 /// The families of codes (the part before the `/`), which the CLI maps to distinct exit codes.
@@ -223,6 +267,7 @@ impl Error {
             Self::InvalidPrompt { .. } => "request/invalid_prompt",
             Self::InvalidImage { .. } => "request/invalid_image",
             Self::UsageLimit { .. } => "runtime/usage_limit",
+            Self::RateLimited { .. } => "runtime/rate_limited",
             Self::Refused { .. } => "runtime/refused",
             Self::NoImage { .. } => "runtime/no_image",
             Self::Timeout { .. } => "runtime/timeout",
@@ -236,6 +281,8 @@ impl Error {
             Self::OutputExists { .. } => "output/exists",
             Self::OutputInvalidTarget { .. } => "output/invalid_target",
             Self::OutputWriteFailed { .. } => "output/write_failed",
+            Self::Option(e) => e.code(),
+            Self::ProcessFailed { .. } => "output/process_failed",
         }
     }
 
@@ -257,6 +304,7 @@ impl Error {
         match self {
             Self::BackendUnreachable { .. }
             | Self::Overloaded { .. }
+            | Self::RateLimited { .. }
             | Self::NoImage { .. }
             | Self::StartTimeout { .. } => true,
             Self::AppServerExited { turn_started, .. } => !turn_started,
@@ -423,6 +471,9 @@ mod tests {
                 resets_at: None,
                 message: String::new(),
             },
+            Error::RateLimited {
+                message: String::new(),
+            },
             Error::Refused {
                 message: String::new(),
             },
@@ -471,6 +522,27 @@ mod tests {
                 path: "a.png".into(),
                 source: io(),
             },
+            Error::Option(OptionError::UnsupportedFormat {
+                what: ".gif".into(),
+            }),
+            Error::Option(OptionError::FormatMismatch {
+                format: crate::options::OutputFormat::Png,
+                extension: "jpg".into(),
+            }),
+            Error::Option(OptionError::Invalid {
+                option: "n",
+                reason: String::new(),
+            }),
+            Error::Option(OptionError::Missing {
+                option: "fit",
+                needs: "a size",
+            }),
+            Error::Option(OptionError::Conflict(String::new())),
+            Error::ProcessFailed {
+                reason: String::new(),
+                image: Box::new(crate::output::GeneratedImage::sample()),
+                kept: None,
+            },
         ];
         for e in &all {
             match e {
@@ -483,6 +555,7 @@ mod tests {
                 | Error::InvalidPrompt { .. }
                 | Error::InvalidImage { .. }
                 | Error::UsageLimit { .. }
+                | Error::RateLimited { .. }
                 | Error::Refused { .. }
                 | Error::NoImage { .. }
                 | Error::Timeout { .. }
@@ -495,7 +568,9 @@ mod tests {
                 | Error::InvalidMessage { .. }
                 | Error::OutputExists { .. }
                 | Error::OutputInvalidTarget { .. }
-                | Error::OutputWriteFailed { .. } => {}
+                | Error::OutputWriteFailed { .. }
+                | Error::Option(_)
+                | Error::ProcessFailed { .. } => {}
             }
         }
         all

@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 pub mod bridge;
 mod client;
 pub mod confine;
@@ -41,20 +42,25 @@ pub mod http;
 pub mod image;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+pub mod options;
 pub mod output;
+mod postprocess;
 mod progress;
 pub mod protocol;
 pub mod report;
 pub mod request;
 mod session;
+pub mod sidecar;
 mod time;
 
+pub use batch::{numbered_path, BatchOutcome, Delivered, Failed};
 pub use bridge::{serve as serve_bridge, serve_stdio, BridgeOptions};
 pub use client::{Client, ClientBuilder};
 pub use error::{Category, Error, Result};
 pub use image::{IfExists, ImageFormat};
+pub use options::{Alpha, Fit, Key, OptionError, Options, OutputFormat, Plan};
 pub use output::{CodexIds, GeneratedImage, Timings, TimingsMs};
 pub use progress::{Phase, Progress};
-pub use report::{DoctorReport, ErrorReport, ImageReport};
+pub use report::{BatchError, BatchReport, DoctorReport, ErrorReport, ImageReport};
 pub use request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
 pub use session::preflight::{Check, PreflightReport, Status, Window};

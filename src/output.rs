@@ -1,5 +1,5 @@
-//! What a generation returns: the verified bytes, what they are, where they came from, and how long each
-//! phase took; plus saving them safely.
+//! What a generation returns: the verified bytes, what they are, where they came from, how they were
+//! post-processed, and how long each phase took; plus saving them safely.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -7,12 +7,17 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::image::{self, IfExists, ImageFormat};
+use crate::image::{self, Alpha, Fit, IfExists, ImageFormat};
+use crate::request::Size;
 
 /// A generated image, checked by its magic bytes and measured from its bytes.
+///
+/// These are the delivered bytes: exactly what the image tool produced unless an option
+/// ([`Options`](crate::Options)) converted, keyed or fitted them; then `format`, `width`, `height` and
+/// `sha256` describe the result, and `original` the size Codex returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedImage {
-    /// The encoded image, exactly as the image tool produced it.
+    /// The encoded image.
     pub bytes: Vec<u8>,
     /// The format, from the magic bytes.
     pub format: ImageFormat,
@@ -30,6 +35,14 @@ pub struct GeneratedImage {
     pub timings: Timings,
     /// The Codex CLI version that made it.
     pub codex_version: String,
+    /// Where the transparency came from, measured from the delivered pixels.
+    pub alpha: Alpha,
+    /// The size that was asked for (the `size` hint), if any.
+    pub requested: Option<Size>,
+    /// How the image was fitted to the requested size or aspect; `None` means it was never resized.
+    pub fit: Option<Fit>,
+    /// The size Codex returned, when the delivered size differs.
+    pub original: Option<Size>,
 }
 
 /// Codex's identifiers for the generation, for logs and support.
@@ -103,6 +116,30 @@ pub fn precheck_target(target: &Path, opts: IfExists) -> Result<()> {
 }
 
 impl GeneratedImage {
+    /// A small image for tests elsewhere in the crate.
+    #[cfg(test)]
+    pub(crate) fn sample() -> Self {
+        Self {
+            bytes: Vec::new(),
+            format: ImageFormat::Png,
+            width: 1,
+            height: 1,
+            sha256: String::new(),
+            revised_prompt: None,
+            ids: CodexIds {
+                thread_id: "t".into(),
+                turn_id: "u".into(),
+                item_id: "i".into(),
+            },
+            timings: Timings::default(),
+            codex_version: "0.171.0".into(),
+            alpha: Alpha::None,
+            requested: None,
+            fit: None,
+            original: None,
+        }
+    }
+
     /// Writes the image to `path` atomically (temp file, fsync, rename). An existing file is an
     /// `output/exists` error unless `if_exists` is [`IfExists::Replace`]; a symlink at the target is
     /// always refused. Returns the path written.

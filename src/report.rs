@@ -7,9 +7,11 @@ use std::path::Path;
 use base64::Engine as _;
 use serde::Serialize;
 
+use crate::batch::BatchOutcome;
 use crate::error::Error;
-use crate::image::ImageFormat;
+use crate::image::{Alpha, Fit, ImageFormat};
 use crate::output::{CodexIds, GeneratedImage, TimingsMs};
+use crate::request::Size;
 use crate::session::preflight::PreflightReport;
 
 /// A generated image: what it is, where it was saved, and where it came from.
@@ -39,6 +41,17 @@ pub struct ImageReport {
     pub ids: CodexIds,
     /// Where the time went, in milliseconds.
     pub timings: TimingsMs,
+    /// Where the transparency came from, measured from the pixels: `native` (Codex returned real
+    /// alpha), `keyed` (codex-img removed a key colour) or `none`.
+    pub alpha: Alpha,
+    /// The size asked for (`{width, height}`), or `null`. Without `fit` it is only a hint, and
+    /// `width`/`height` say what really came back.
+    pub requested: Option<Size>,
+    /// How the image was fitted to the requested size or aspect (`cover`, `contain`, `fill`), or `null`
+    /// when it was not resized at all.
+    pub fit: Option<Fit>,
+    /// The size Codex returned (`{width, height}`), when the delivered size differs; else `null`.
+    pub original: Option<Size>,
     /// The image bytes in standard base64, only when asked for ([`with_base64`](Self::with_base64));
     /// absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,6 +74,10 @@ impl ImageReport {
             codex_version: image.codex_version.clone(),
             ids: image.ids.clone(),
             timings: image.timings.as_millis(),
+            alpha: image.alpha,
+            requested: image.requested,
+            fit: image.fit,
+            original: image.original,
             base64: None,
         }
     }
@@ -69,6 +86,64 @@ impl ImageReport {
     pub fn with_base64(mut self, image: &GeneratedImage) -> Self {
         self.base64 = Some(base64::engine::general_purpose::STANDARD.encode(&image.bytes));
         self
+    }
+}
+
+/// What a request for several images (`n > 1`) prints and returns: every finished image, and every
+/// failure by index. `ok` is true only when every image was delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchReport {
+    /// True when every image was delivered.
+    pub ok: bool,
+    /// The delivered images, in index order.
+    pub images: Vec<ImageReport>,
+    /// The images that failed, in index order.
+    pub errors: Vec<BatchError>,
+}
+
+/// One failed image of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchError {
+    /// Which image (from 1, the number in its file name).
+    pub index: u32,
+    /// The stable `category/name` code.
+    pub code: &'static str,
+    /// What went wrong and what to do.
+    pub message: String,
+    /// Whether trying that image again can help.
+    pub retryable: bool,
+}
+
+impl BatchReport {
+    /// The report of `outcome`; `with_base64` adds each image's bytes.
+    pub fn new(outcome: &BatchOutcome, with_base64: bool) -> Self {
+        let images = outcome
+            .delivered
+            .iter()
+            .map(|d| {
+                let report = ImageReport::new(&d.image, d.path.as_deref());
+                if with_base64 {
+                    report.with_base64(&d.image)
+                } else {
+                    report
+                }
+            })
+            .collect();
+        let errors = outcome
+            .failed
+            .iter()
+            .map(|f| BatchError {
+                index: f.index,
+                code: f.error.code(),
+                message: f.error.to_string(),
+                retryable: f.error.retryable(),
+            })
+            .collect();
+        Self {
+            ok: outcome.ok(),
+            images,
+            errors,
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! What a caller asks for: the prompt, optional input and reference images, and honest hints.
 //!
 //! Validation happens before anything reaches Codex, so bad input costs no quota: the prompt must be
-//! non-empty and bounded, every image must be a recognised format (by its magic bytes) within the size
-//! limit. Size, aspect, quality and background are hints written into the prompt: Codex's built-in tool
+//! non-empty, bounded and free of control characters, every image must be a recognised format (by its
+//! magic bytes) within the byte and pixel limits. Size, aspect, quality and background are hints written into the prompt: Codex's built-in tool
 //! always asks its backend for `auto`, so codex-img reports what really came back instead of promising.
 
 use std::fmt;
@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::image::{self, ImageFormat};
+use crate::options::{Key, Options, Plan, Target};
 use crate::progress::{Progress, ProgressFn};
 
 /// The longest prompt accepted, in characters.
@@ -21,6 +22,12 @@ pub const MAX_PROMPT_CHARS: usize = 32_000;
 pub const MAX_REFERENCES: usize = 4;
 /// The largest input image accepted, in bytes.
 pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
+/// The widest or tallest input image accepted, in pixels, as its header declares it.
+pub const MAX_IMAGE_SIDE: u32 = 16_384;
+/// The most pixels an input image may declare: 64 megapixels, about forty times what Codex returns.
+/// Codex decodes every attached image to resize it, so a small file that claims a huge canvas (a
+/// decompression bomb) would cost its memory, or a model request, for nothing.
+pub const MAX_IMAGE_PIXELS: u64 = 64 * 1024 * 1024;
 
 /// An input image, by path or by bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +56,8 @@ impl From<Vec<u8>> for ImageSource {
     }
 }
 
-/// A requested size in pixels (a hint).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A requested size in pixels (a hint), also how reports write dimensions: `{"width", "height"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Size {
     /// Width in pixels.
     pub width: u32,
@@ -107,7 +114,8 @@ pub struct Hints {
 /// One image generation.
 #[derive(Clone)]
 pub struct GenerateRequest {
-    /// What to draw: non-empty, at most [`MAX_PROMPT_CHARS`] characters, no NUL.
+    /// What to draw: non-empty, at most [`MAX_PROMPT_CHARS`] characters, no control characters other
+    /// than tabs and line breaks.
     pub prompt: String,
     /// The image to edit (image-to-image).
     pub image: Option<ImageSource>,
@@ -117,7 +125,15 @@ pub struct GenerateRequest {
     pub hints: Hints,
     /// Overrides the client's per-request deadline.
     pub timeout: Option<Duration>,
+    /// What codex-img does with the image once it is in hand (format, fit, key), and, for
+    /// [`Client::generate_batch`](crate::Client::generate_batch), how many to make and whether to write
+    /// sidecars. [`Client::generate`](crate::Client::generate) makes one image and ignores `n` and
+    /// `sidecar`.
+    pub options: Options,
     pub(crate) progress: Option<ProgressFn>,
+    /// `Some(true)` sends the request to Codex even while a usage limit it reported earlier has not
+    /// reset; `None` follows [`ClientBuilder::ignore_known_usage_limit`](crate::ClientBuilder::ignore_known_usage_limit).
+    pub(crate) ignore_known_usage_limit: Option<bool>,
 }
 
 impl fmt::Debug for GenerateRequest {
@@ -131,6 +147,7 @@ impl fmt::Debug for GenerateRequest {
             )
             .field("hints", &self.hints)
             .field("timeout", &self.timeout)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -151,7 +168,9 @@ impl GenerateRequest {
             references: Vec::new(),
             hints: Hints::default(),
             timeout: None,
+            options: Options::default(),
             progress: None,
+            ignore_known_usage_limit: None,
         }
     }
 
@@ -173,9 +192,34 @@ impl GenerateRequest {
         self
     }
 
+    /// Replaces the output options.
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The options resolved for one image returned as bytes (no target: the format is the one given,
+    /// else Codex's own). Checked before any turn.
+    pub(crate) fn image_plan(&self) -> Result<Plan> {
+        let one = Options {
+            n: 1,
+            sidecar: false,
+            ..self.options
+        };
+        Ok(one.check(&self.hints, Target::None)?)
+    }
+
     /// Overrides the client's per-request deadline for this request.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether to try even while a usage limit Codex reported earlier has not reset (default: the
+    /// client's setting, which refuses such requests with `runtime/usage_limit` without a model
+    /// request). Trying anyway spends a model request if the limit still holds.
+    pub fn ignore_known_usage_limit(mut self, ignore: bool) -> Self {
+        self.ignore_known_usage_limit = Some(ignore);
         self
     }
 
@@ -200,6 +244,10 @@ pub(crate) struct Checked {
     pub image: Option<InputImage>,
     pub references: Vec<InputImage>,
     pub hints: Hints,
+    /// Whether to ask the image tool for a transparent background.
+    pub transparent: bool,
+    /// The key colour to ask for as the fallback background, when keying was asked for.
+    pub key: Option<Key>,
 }
 
 pub(crate) fn check_prompt(prompt: &str) -> Result<String> {
@@ -218,8 +266,20 @@ pub(crate) fn check_prompt(prompt: &str) -> Result<String> {
             reason: format!("the prompt has {chars} characters; the limit is {MAX_PROMPT_CHARS}"),
         });
     }
-    if trimmed.contains('\0') {
-        return invalid("the prompt contains a NUL character");
+    // Tabs and line breaks are text; any other control character (NUL, ESC, DEL, C1) is not something
+    // a person meant to send to the model, and may be an injection or a decoding accident.
+    let control = trimmed
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+    if let Some((at, c)) = control {
+        return Err(Error::InvalidPrompt {
+            reason: format!(
+                "the prompt contains the control character U+{:04X} at character {}; remove it (tabs and line breaks are fine)",
+                u32::from(c),
+                at + 1
+            ),
+        });
     }
     Ok(trimmed.to_owned())
 }
@@ -227,6 +287,7 @@ pub(crate) fn check_prompt(prompt: &str) -> Result<String> {
 /// Validates the request and reads its images. Nothing here talks to Codex.
 pub(crate) async fn check(request: &GenerateRequest) -> Result<Checked> {
     let prompt = check_prompt(&request.prompt)?;
+    let plan = request.image_plan()?;
     if request.references.len() > MAX_REFERENCES {
         return Err(Error::InvalidImage {
             which: "references".to_owned(),
@@ -249,6 +310,8 @@ pub(crate) async fn check(request: &GenerateRequest) -> Result<Checked> {
         image,
         references,
         hints: request.hints,
+        transparent: plan.transparent,
+        key: plan.key,
     })
 }
 
@@ -285,6 +348,21 @@ async fn read_image(source: &ImageSource, role: &str) -> Result<InputImage> {
         return Err(too_big(which, bytes.len() as u64));
     }
     match image::inspect(&bytes) {
+        Ok(info)
+            if info.width > MAX_IMAGE_SIDE
+                || info.height > MAX_IMAGE_SIDE
+                || u64::from(info.width) * u64::from(info.height) > MAX_IMAGE_PIXELS =>
+        {
+            Err(Error::InvalidImage {
+                which,
+                reason: format!(
+                    "its header declares {}x{} pixels; the limit is {MAX_IMAGE_SIDE} a side and {} megapixels",
+                    info.width,
+                    info.height,
+                    MAX_IMAGE_PIXELS / (1024 * 1024)
+                ),
+            })
+        }
         Ok(info) => Ok(InputImage {
             bytes,
             format: info.format,
@@ -303,8 +381,17 @@ fn too_big(which: String, len: u64) -> Error {
     }
 }
 
+/// The key colour the turn asks for with `key: auto`: pure green, or magenta for a green subject.
+const AUTO_KEY_PHRASE: &str =
+    "#00FF00 (pure green; use pure magenta #FF00FF instead if the subject itself is green)";
+
 /// The text of the turn: the prompt, then the hints and the roles of the attached images, each
 /// attached image named by its neutral staged name.
+///
+/// A transparent request asks the image tool for a transparent background in so many words, naming
+/// the tool's `transparent_background` argument (Codex 0.150+); with a key it also asks for a flat solid
+/// background of the key colour should transparency be impossible (older releases, or reference
+/// images), so one turn covers both and the key can be removed locally. Size and aspect stay hints.
 pub(crate) fn turn_text(checked: &Checked, staged_names: &[String]) -> String {
     let mut text = checked.prompt.clone();
     let h = &checked.hints;
@@ -318,14 +405,35 @@ pub(crate) fn turn_text(checked: &Checked, staged_names: &[String]) -> String {
     if let Some(q) = h.quality {
         hints.push(format!("quality {}", q.as_str()));
     }
-    if let Some(b) = h.background {
-        hints.push(format!("{} background", b.as_str()));
+    match h.background {
+        // Said in full below.
+        Some(Background::Transparent) if checked.transparent => {}
+        Some(b) => hints.push(format!("{} background", b.as_str())),
+        None => {}
     }
     if !hints.is_empty() {
         text.push_str(&format!(
             "\n\nPreferences for the image (follow them as far as the image tool allows): {}.",
             hints.join(", ")
         ));
+    }
+    if checked.transparent {
+        text.push_str(
+            "\n\nThe image needs a transparent background: call the image tool with \
+             transparent_background set to true, so the subject sits on real transparency (an alpha \
+             channel), with no backdrop, shadow or frame.",
+        );
+        if let Some(key) = checked.key {
+            let colour = match key {
+                Key::Auto => AUTO_KEY_PHRASE.to_owned(),
+                Key::Rgb(_) => key.to_string(),
+            };
+            text.push_str(&format!(
+                " If a transparent background is not possible, use a flat solid {colour} background \
+                 instead: one uniform colour from edge to edge, with no shadow, gradient, texture or \
+                 reflection, and keep that colour out of the subject."
+            ));
+        }
     }
     let mut names = staged_names.iter();
     if checked.image.is_some() {
@@ -416,6 +524,61 @@ mod tests {
             check_prompt("a\0b"),
             Err(Error::InvalidPrompt { .. })
         ));
+        assert_eq!(
+            check_prompt("a fox\n\tin \r\nsnow").ok(),
+            Some("a fox\n\tin \r\nsnow".to_owned())
+        );
+        let reasons: Vec<String> = ["a\u{1b}[31mred", "x\u{7f}", "y\u{9b}z", "ab\0"]
+            .iter()
+            .map(|p| match check_prompt(p) {
+                Err(Error::InvalidPrompt { reason }) => reason,
+                other => format!("{other:?}"),
+            })
+            .collect();
+        let reason = |code: &str, at: usize| {
+            format!("the prompt contains the control character U+{code} at character {at}; remove it (tabs and line breaks are fine)")
+        };
+        assert_eq!(
+            reasons,
+            vec![
+                reason("001B", 2),
+                reason("007F", 2),
+                reason("009B", 2),
+                reason("0000", 3)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_image_that_declares_a_huge_canvas_is_refused() {
+        let header = |w: u32, h: u32| {
+            let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+            png.extend_from_slice(&w.to_be_bytes());
+            png.extend_from_slice(&h.to_be_bytes());
+            png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+            png
+        };
+        let reason = |source: Vec<u8>| async move {
+            match read_image(&ImageSource::Bytes(source), "input image").await {
+                Ok(image) => format!("accepted {:?}", image.format),
+                Err(Error::InvalidImage { reason, .. }) => reason,
+                Err(other) => format!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            vec![
+                reason(header(100_000, 100_000)).await,
+                reason(header(16_385, 1)).await,
+                reason(header(16_384, 4_097)).await,
+                reason(header(16_384, 4_096)).await,
+            ],
+            vec![
+                "its header declares 100000x100000 pixels; the limit is 16384 a side and 64 megapixels".to_owned(),
+                "its header declares 16385x1 pixels; the limit is 16384 a side and 64 megapixels".to_owned(),
+                "its header declares 16384x4097 pixels; the limit is 16384 a side and 64 megapixels".to_owned(),
+                "accepted Png".to_owned(),
+            ]
+        );
     }
 
     #[test]
@@ -461,13 +624,49 @@ mod tests {
                     width: 512,
                     height: 512,
                 }),
-                background: Some(Background::Transparent),
+                background: Some(Background::Opaque),
                 ..Hints::default()
             },
+            transparent: false,
+            key: None,
         };
         assert_eq!(
             turn_text(&checked, &["input-1.png".into(), "ref-1.png".into()]),
-            "a cat\n\nPreferences for the image (follow them as far as the image tool allows): size 512x512 pixels, transparent background.\n\nEdit the attached image input-1.png.\n\nUse the attached image(s) ref-1.png as references, in that order."
+            "a cat\n\nPreferences for the image (follow them as far as the image tool allows): size 512x512 pixels, opaque background.\n\nEdit the attached image input-1.png.\n\nUse the attached image(s) ref-1.png as references, in that order."
+        );
+    }
+
+    #[test]
+    fn a_transparent_request_names_the_tool_argument_and_the_key_fallback() {
+        let checked = |background, key| Checked {
+            prompt: "a fox".into(),
+            image: None,
+            references: Vec::new(),
+            hints: Hints {
+                background,
+                ..Hints::default()
+            },
+            transparent: true,
+            key,
+        };
+        let ask = "\n\nThe image needs a transparent background: call the image tool with transparent_background set to true, so the subject sits on real transparency (an alpha channel), with no backdrop, shadow or frame.";
+        let fallback = |colour: &str| {
+            format!(" If a transparent background is not possible, use a flat solid {colour} background instead: one uniform colour from edge to edge, with no shadow, gradient, texture or reflection, and keep that colour out of the subject.")
+        };
+        assert_eq!(
+            vec![
+                turn_text(&checked(Some(Background::Transparent), None), &[]),
+                turn_text(&checked(None, Some(Key::Auto)), &[]),
+                turn_text(
+                    &checked(Some(Background::Transparent), Some(Key::Rgb([255, 0, 255]))),
+                    &[]
+                ),
+            ],
+            vec![
+                format!("a fox{ask}"),
+                format!("a fox{ask}{}", fallback(AUTO_KEY_PHRASE)),
+                format!("a fox{ask}{}", fallback("#FF00FF")),
+            ]
         );
     }
 }

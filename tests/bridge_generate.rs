@@ -64,6 +64,10 @@ async fn generate_saves_reports_like_the_cli_and_streams_progress() {
             "codex_version": "<varies>",
             "ids": "<varies>",
             "timings": "<varies>",
+            "alpha": "none",
+            "requested": {"width": 1024, "height": 1024},
+            "fit": null,
+            "original": null,
         })
     );
     assert_eq!(answer["jsonrpc"], "2.0");
@@ -198,7 +202,24 @@ async fn failures_are_application_errors_with_the_cli_codes() {
         "no quota spent on refusals"
     );
 
-    // Failures Codex reports: the usage limit carries its reset time; no image is retryable.
+    // Failures Codex reports: no image is retryable; the usage limit carries its reset time (and,
+    // being known, refuses later requests locally, so it comes last).
+    bridge
+        .request(
+            json!("none"),
+            "image/generate",
+            json!({"prompt": "a fox [fake:no-image]", "returnBytes": true}),
+        )
+        .await;
+    let none = app_error(&bridge.answer(&json!("none")).await);
+    assert_eq!(
+        (
+            none["code"].clone(),
+            none["data"]["code"].clone(),
+            none["data"]["retryable"].clone()
+        ),
+        (json!(-32003), json!("runtime/no_image"), json!(true))
+    );
     bridge
         .request(
             json!("limit"),
@@ -221,22 +242,6 @@ async fn failures_are_application_errors_with_the_cli_codes() {
             .as_str()
             .is_some_and(|t| t.ends_with('Z')),
         "{limit}"
-    );
-    bridge
-        .request(
-            json!("none"),
-            "image/generate",
-            json!({"prompt": "a fox [fake:no-image]", "returnBytes": true}),
-        )
-        .await;
-    let none = app_error(&bridge.answer(&json!("none")).await);
-    assert_eq!(
-        (
-            none["code"].clone(),
-            none["data"]["code"].clone(),
-            none["data"]["retryable"].clone()
-        ),
-        (json!(-32003), json!("runtime/no_image"), json!(true))
     );
     let (served, _) = bridge.finish().await;
     assert!(served.is_ok(), "{served:?}");

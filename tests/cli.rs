@@ -216,10 +216,29 @@ fn generate_json_is_one_object_of_the_documented_shape() {
             "revised_prompt",
             "codex_version",
             "ids",
-            "timings"
+            "timings",
+            "alpha",
+            "requested",
+            "fit",
+            "original"
         ])
     );
     assert_eq!(json["ok"], true);
+    // Nothing asked: an opaque image, no size asked, never resized.
+    assert_eq!(
+        (
+            &json["alpha"],
+            &json["requested"],
+            &json["fit"],
+            &json["original"]
+        ),
+        (
+            &Value::from("none"),
+            &Value::Null,
+            &Value::Null,
+            &Value::Null
+        )
+    );
     assert_eq!(json["path"], path_str(&target));
     assert_eq!(json["format"], "png");
     assert_eq!(json["mime"], "image/png");

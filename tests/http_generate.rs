@@ -78,7 +78,7 @@ async fn a_generation_returns_the_fakes_image_with_its_measured_size() {
             "created": created,
             "data": [{"b64_json": b64(&bytes), "revised_prompt": body["data"][0]["revised_prompt"]}],
             "model": "gpt-image-1",
-            "background": null,
+            "background": "opaque",
             "output_format": "png",
             // What came back (the fake's 64x48), not what was asked.
             "size": "64x48",
@@ -223,50 +223,70 @@ async fn what_codex_img_cannot_do_is_refused_with_a_clear_400_before_any_turn() 
         (
             "/v1/images/generations",
             json!({"prompt": "x", "response_format": "url"}),
-            "response_format",
+            json!("response_format"),
         ),
         (
             "/v1/images/generations",
-            json!({"prompt": "x", "n": 2}),
-            "n",
+            json!({"prompt": "x", "n": 9}),
+            json!("n"),
         ),
         (
             "/v1/images/generations",
-            json!({"prompt": "x", "output_format": "webp"}),
-            "output_format",
+            json!({"prompt": "x", "output_format": "gif"}),
+            json!("output_format"),
         ),
+        // Compression is JPEG quality; PNG is lossless.
         (
             "/v1/images/generations",
             json!({"prompt": "x", "output_compression": 50}),
-            "output_compression",
+            Value::Null,
         ),
-        ("/v1/images/generations", json!({"prompt": "   "}), "prompt"),
+        (
+            "/v1/images/generations",
+            json!({"prompt": "x", "output_format": "jpeg", "background": "transparent"}),
+            Value::Null,
+        ),
+        (
+            "/v1/images/generations",
+            json!({"prompt": "x", "fit": "cover"}),
+            json!("fit"),
+        ),
+        (
+            "/v1/images/generations",
+            json!({"prompt": "   "}),
+            json!("prompt"),
+        ),
         (
             "/v1/images/generations",
             json!({"prompt": "x", "size": "wide"}),
-            "size",
+            json!("size"),
         ),
         (
             "/v1/images/edits",
             json!({"prompt": "x", "images": [{"image_url": png}], "mask": {"image_url": png}}),
-            "mask",
+            json!("mask"),
         ),
         (
             "/v1/images/edits",
             json!({"prompt": "x", "images": [{"image_url": "https://example.com/a.png"}]}),
-            "images[0].image_url",
+            json!("images[0].image_url"),
         ),
         (
             "/v1/images/edits",
             json!({"prompt": "x", "images": [{"image_url": "/etc/passwd"}]}),
-            "images[0].image_url",
+            json!("images[0].image_url"),
         ),
-        ("/v1/images/edits", json!({"prompt": "x"}), "images"),
+        ("/v1/images/edits", json!({"prompt": "x"}), json!("images")),
     ];
     for (path, body, param) in cases {
         let reply = exchange(&served, &json_post(&served, path, &body)).await;
         assert_eq!(reply.status, 400, "{body}");
-        assert_eq!(reply.json()["error"]["param"], param, "{body}");
+        assert_eq!(
+            reply.json()["error"]["param"],
+            param,
+            "{body}: {}",
+            reply.json()
+        );
         assert_eq!(reply.header("x-should-retry"), Some("false"));
         let message = reply.json()["error"]["message"]
             .as_str()
@@ -449,5 +469,110 @@ async fn with_root_an_edit_may_name_a_file_inside_it_and_nothing_outside() {
         staged(&world.events("turn_inputs")[0]),
         vec![("input-1.png".to_owned(), sha256(&input))]
     );
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn n_images_formats_and_transparency_map_onto_the_librarys_options() {
+    let world = World::new();
+    let served = start(&world).await;
+    let reply = exchange(
+        &served,
+        &json_post(
+            &served,
+            "/v1/images/generations",
+            &json!({"prompt": "two foxes [fake:complete]", "n": 2, "output_format": "webp"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let body = reply.json();
+    let data = body["data"].as_array().expect("data");
+    assert_eq!(data.len(), 2);
+    let decoded: Vec<Vec<u8>> = data
+        .iter()
+        .map(|d| {
+            base64::engine::general_purpose::STANDARD
+                .decode(d["b64_json"].as_str().expect("b64"))
+                .expect("base64")
+        })
+        .collect();
+    for bytes in &decoded {
+        assert_eq!((&bytes[..4], &bytes[8..12]), (&b"RIFF"[..], &b"WEBP"[..]));
+    }
+    assert_ne!(decoded[0], decoded[1], "two turns, two images");
+    assert_eq!(
+        (&body["output_format"], &body["size"]),
+        (&json!("webp"), &json!("64x48"))
+    );
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(world.events("turn_inputs").len(), 2);
+
+    let transparent = exchange(
+        &served,
+        &json_post(
+            &served,
+            "/v1/images/generations",
+            &json!({"prompt": "a disc [fake:complete]", "background": "transparent"}),
+        ),
+    )
+    .await;
+    assert_eq!(transparent.status, 200);
+    assert_eq!(transparent.json()["background"], "transparent");
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn with_n_2_what_finished_is_returned_and_the_failure_is_listed() {
+    let world = World::new();
+    let served = start(&world).await;
+    let reply = exchange(
+        &served,
+        &json_post(
+            &served,
+            "/v1/images/generations",
+            &json!({"prompt": "foxes [fake:fail-every:2]", "n": 2}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let body = reply.json();
+    assert_eq!(body["data"].as_array().map(Vec::len), Some(1));
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{body}");
+    assert!(matches!(errors[0]["index"].as_u64(), Some(1 | 2)));
+    assert!(
+        errors[0]["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("runtime/")),
+        "{body}"
+    );
+    assert_eq!(world.events("injected_failure").len(), 1);
+    // When none finishes, the answer is the failure itself.
+    let none = exchange(
+        &served,
+        &json_post(
+            &served,
+            "/v1/images/generations",
+            &json!({"prompt": "foxes [fake:fail-every:1]", "n": 2}),
+        ),
+    )
+    .await;
+    assert!(
+        none.status >= 500,
+        "{}",
+        String::from_utf8_lossy(&none.body)
+    );
+    assert_eq!(none.header("x-should-retry"), Some("false"));
     served.stop().await;
 }

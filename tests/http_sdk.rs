@@ -1,7 +1,7 @@
 //! serve-http with real clients codex-img did not write: the official `openai` Python SDK (from the
 //! virtualenv `.ci/run` creates, `.cache/venv`) and Node SDK (`.cache/npm-clients`), against the fake
 //! app-server. Each generates (the `b64_json` decodes to the fake's image), edits with a file upload (the
-//! fake received the upload's bytes), and meets a wrong key (`AuthenticationError`), bad input
+//! fake received the upload's bytes), asks for `n=2` in WebP, and meets a wrong key (`AuthenticationError`), bad input
 //! (`BadRequestError`) and a usage limit (`RateLimitError` with `Retry-After`, and no retry by the SDK).
 //!
 //! Without the venv or the npm folder these tests skip with a message, unless `CI=true`: then they fail.
@@ -133,6 +133,10 @@ async fn the_official_python_sdk_generates_edits_and_maps_errors() {
         json!({"sha256": shas[0], "size": "64x48", "output_format": "png"})
     );
     assert_eq!(report["edit"], json!({"sha256": shas[1]}));
+    assert_eq!(
+        report["n2_webp"],
+        json!({"count": 2, "webp": true, "distinct": true, "output_format": "webp"})
+    );
     assert_eq!(report["wrong_key"], json!([401, "http/invalid_api_key"]));
     assert_eq!(
         report["bad_input"],
@@ -181,6 +185,10 @@ async fn the_official_node_sdk_generates_edits_and_maps_errors() {
         json!({"sha256": shas[0], "size": "64x48", "output_format": "png"})
     );
     assert_eq!(report["edit"], json!({"sha256": shas[1]}));
+    assert_eq!(
+        report["n2_webp"],
+        json!({"count": 2, "webp": true, "distinct": true, "output_format": "webp"})
+    );
     assert_eq!(
         report["wrong_key"],
         json!([

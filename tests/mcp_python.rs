@@ -75,8 +75,12 @@ fn the_handshake_and_the_tool_list_describe_both_tools_truthfully() {
         [
             "aspect",
             "background",
+            "fit",
+            "format",
             "image",
             "inline",
+            "key",
+            "n",
             "output",
             "overwrite",
             "prompt",
@@ -86,15 +90,34 @@ fn the_handshake_and_the_tool_list_describe_both_tools_truthfully() {
         ]
     );
     assert_eq!(
+        input["properties"]["format"]["enum"],
+        json!(["png", "jpeg", "webp"])
+    );
+    assert_eq!(
+        input["properties"]["fit"]["enum"],
+        json!(["cover", "contain", "fill"])
+    );
+    assert_eq!(
+        (
+            input["properties"]["n"]["minimum"].clone(),
+            input["properties"]["n"]["maximum"].clone()
+        ),
+        (json!(1), json!(8))
+    );
+    assert_eq!(
         input["properties"]["quality"]["enum"],
         json!(["low", "medium", "high", "auto"])
     );
     assert_eq!(input["properties"]["references"]["maxItems"], json!(4));
     assert_eq!(generate["outputSchema"]["type"], "object");
-    assert!(generate["outputSchema"]["required"]
+    // One image's report, or a batch of them.
+    let branches = generate["outputSchema"]["anyOf"].as_array().expect("anyOf");
+    assert_eq!(branches.len(), 2);
+    assert!(branches[0]["required"]
         .as_array()
         .expect("required")
         .contains(&json!("sha256")));
+    assert_eq!(branches[1]["required"], json!(["ok", "images", "errors"]));
 
     let status = tool("codex_status");
     assert_eq!(
@@ -161,7 +184,7 @@ fn an_image_comes_inline_and_saved_with_progress_for_every_phase() {
     let text = r["content"][0]["text"].as_str().expect("summary");
     assert!(
         text.starts_with(&format!(
-            "Saved {}: PNG 64x48, {} bytes, sha256 ",
+            "Saved {}: PNG 64x48, alpha none, {} bytes, sha256 ",
             saved.display(),
             on_disk.len()
         )),
@@ -546,4 +569,198 @@ fn root_escapes_are_refused_before_anything_starts() {
     assert_eq!(world.server_pids(), Vec::<i32>::new());
     assert_eq!(files(&root), ["escape"]);
     assert_eq!(files(&outside), ["secret.png"]);
+}
+
+#[test]
+fn format_fit_and_key_deliver_what_was_asked_and_say_so() {
+    let python = python_or_skip!();
+    // Below 0.150 the image tool cannot make transparency, so the fake draws on the flat key colour.
+    let world = World::new().set("FAKE_CODEX_VERSION", "0.145.0");
+    let root = root_of(&world);
+    let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
+        .call(
+            "generate_image",
+            json!({"prompt": "a fox", "output": "fox.webp"}),
+            false,
+        )
+        .call(
+            "generate_image",
+            json!({"prompt": "a fox", "output": "square.png", "size": "32x32", "fit": "cover"}),
+            false,
+        )
+        .call(
+            "generate_image",
+            json!({"prompt": "a sticker of a fox", "output": "sticker.png", "key": "#00FF00"}),
+            false,
+        )
+        .run(&python);
+    let report = |i: usize| -> Value {
+        let r = result(&out.steps[i]);
+        assert_eq!(r["isError"], json!(false), "{r}");
+        r["structuredContent"].clone()
+    };
+    let webp = report(0);
+    assert_eq!(
+        (webp["format"].clone(), webp["mime"].clone()),
+        (json!("webp"), json!("image/webp"))
+    );
+    assert_eq!(
+        &std::fs::read(root.join("fox.webp")).expect("webp")[8..12],
+        b"WEBP"
+    );
+    let square = report(1);
+    assert_eq!(
+        (
+            square["width"].clone(),
+            square["height"].clone(),
+            square["fit"].clone(),
+            square["original"].clone()
+        ),
+        (
+            json!(32),
+            json!(32),
+            json!("cover"),
+            json!({"width": 64, "height": 48})
+        )
+    );
+    let text = result(&out.steps[1])["content"][0]["text"]
+        .as_str()
+        .expect("text")
+        .to_owned();
+    assert!(
+        text.contains("PNG 32x32 (cover from 64x48), alpha none"),
+        "{text}"
+    );
+    let sticker = report(2);
+    assert_eq!(sticker["alpha"], json!("keyed"));
+    // The turn asked for the key colour as its fallback background.
+    let turns = world.events("turn_inputs");
+    let asked = turns[2]["params"]["input"][0]["text"]
+        .as_str()
+        .expect("text");
+    assert!(asked.contains("#00FF00"), "{asked}");
+    assert_eq!(files(&root), ["fox.webp", "square.png", "sticker.png"]);
+}
+
+#[test]
+fn several_images_come_numbered_with_a_batch_report_and_a_failure_costs_only_itself() {
+    let python = python_or_skip!();
+    let world = World::new();
+    let root = root_of(&world);
+    let out = Session::new(
+        &world,
+        &[
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--concurrency",
+            "3",
+        ],
+    )
+    .call(
+        "generate_image",
+        json!({"prompt": "a cat", "output": "cat.png", "n": 3}),
+        true,
+    )
+    .call(
+        "generate_image",
+        json!({"prompt": "a dog [fake:fail-every:2]", "output": "dog.png", "n": 2}),
+        false,
+    )
+    .run(&python);
+    let cats = result(&out.steps[0]);
+    assert_eq!(cats["isError"], json!(false), "{cats}");
+    let report = &cats["structuredContent"];
+    assert_eq!(
+        (report["ok"].clone(), report["errors"].clone()),
+        (json!(true), json!([]))
+    );
+    let paths: Vec<Value> = report["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .map(|i| i["path"].clone())
+        .collect();
+    assert_eq!(
+        paths,
+        ["cat-1.png", "cat-2.png", "cat-3.png"].map(|n| json!(root.join(n)))
+    );
+    // One summary line, then each small image attached, each the bytes of its file.
+    let content = cats["content"].as_array().expect("content");
+    assert_eq!(content.len(), 4);
+    assert!(content[0]["text"]
+        .as_str()
+        .expect("text")
+        .starts_with("Made 3 of 3 images.\n1. Saved "));
+    for (i, block) in content[1..].iter().enumerate() {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(block["data"].as_str().expect("inline"))
+            .expect("base64");
+        assert_eq!(
+            bytes,
+            std::fs::read(root.join(format!("cat-{}.png", i + 1))).expect("file")
+        );
+    }
+    assert_eq!(world.events("turn_inputs").len(), 5);
+    // Of two turns one fails; the other image is delivered and the call is not an error.
+    let dogs = result(&out.steps[1]);
+    assert_eq!(dogs["isError"], json!(false), "{dogs}");
+    let report = &dogs["structuredContent"];
+    assert_eq!(report["ok"], json!(false));
+    assert_eq!(report["images"].as_array().expect("images").len(), 1);
+    let errors = report["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1);
+    // The fake's injected failure is a failed turn without an image.
+    assert_eq!(errors[0]["code"], "runtime/no_image");
+    assert_eq!(world.events("injected_failure").len(), 1);
+}
+
+#[test]
+fn bad_options_are_refused_with_their_codes_before_any_turn() {
+    let python = python_or_skip!();
+    let world = World::new();
+    let root = root_of(&world);
+    std::fs::write(root.join("cat-2.png"), b"mine").expect("write");
+    let args = |extra: Value| {
+        let mut a = json!({"prompt": "a fox", "output": "a.png"});
+        for (k, v) in extra.as_object().expect("object") {
+            a[k] = v.clone();
+        }
+        a
+    };
+    let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
+        .call("generate_image", args(json!({"format": "jpeg"})), false)
+        .call("generate_image", args(json!({"fit": "cover"})), false)
+        .call(
+            "generate_image",
+            args(json!({"output": "a.jpg", "key": "auto"})),
+            false,
+        )
+        .call("generate_image", args(json!({"n": 9})), false)
+        .call("generate_image", args(json!({"format": "gif"})), false)
+        .call("generate_image", args(json!({"key": "green"})), false)
+        .call(
+            "generate_image",
+            args(json!({"output": "cat.png", "n": 3})),
+            false,
+        )
+        .run(&python);
+    let codes: Vec<String> = out
+        .steps
+        .iter()
+        .map(|s| error_report(s)["code"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "request/format_mismatch",
+            "request/missing_option",
+            "request/conflicting_options",
+            "request/invalid_option",
+            "request/invalid_arguments",
+            "request/invalid_arguments",
+            "output/exists"
+        ]
+    );
+    assert_eq!(world.events("turn_inputs").len(), 0);
+    assert_eq!(files(&root), ["cat-2.png"]);
 }

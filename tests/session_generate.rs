@@ -36,19 +36,22 @@ async fn text_to_image_returns_verified_bytes_and_cleans_up() {
     assert_eq!(served[0]["threadId"], image.ids.thread_id.as_str());
     assert_eq!(served[0]["turnId"], image.ids.turn_id.as_str());
     assert_eq!(served[0]["itemId"], image.ids.item_id.as_str());
-    // The turn was interrupted at once, Codex's copy of the image is gone, the thread was released.
-    let interrupted = world
-        .wait_events("interrupted", 1, Duration::from_secs(5))
-        .await;
+    // The answer does not wait for the cleanup; shutdown does. Then the turn was interrupted, Codex's
+    // copy of the image is gone, and the thread was released once.
+    client.shutdown().await;
+    let interrupted = world.events("interrupted");
+    assert_eq!(interrupted.len(), 1);
     assert_eq!(interrupted[0]["turnId"], image.ids.turn_id.as_str());
     assert_eq!(world.generated_images(), Vec::<String>::new());
     let unsubscribed: Vec<_> = world
         .log()
         .into_iter()
-        .filter(|e| e["msg"]["method"] == "thread/unsubscribe")
+        .filter(|e| {
+            e["msg"]["method"] == "thread/unsubscribe"
+                && e["msg"]["params"]["threadId"] == image.ids.thread_id.as_str()
+        })
         .collect();
     assert_eq!(unsubscribed.len(), 1);
-    client.shutdown().await;
 }
 
 #[tokio::test]
@@ -231,8 +234,8 @@ async fn eight_concurrent_generations_share_one_process_and_get_their_own_images
         1,
         "one warm process served all eight"
     );
-    assert_eq!(world.generated_images(), Vec::<String>::new());
     client.shutdown().await;
+    assert_eq!(world.generated_images(), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -293,8 +296,8 @@ async fn every_image_item_shape_is_read() {
             .unwrap_or_else(|e| panic!("{scenario}: {e}"));
         assert_eq!((image.width, image.height), (32, 16), "{scenario}");
     }
-    assert_eq!(world.generated_images(), Vec::<String>::new());
     client.shutdown().await;
+    assert_eq!(world.generated_images(), Vec::<String>::new());
 }
 
 #[tokio::test]

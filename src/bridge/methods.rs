@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::image::IfExists;
+use crate::options::{Fit, Key, Options, OutputFormat};
 use crate::progress::{Phase, Progress};
 use crate::protocol::envelope::RequestId;
 use crate::request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
@@ -86,6 +87,25 @@ pub struct GenerateParams {
     pub timeout_secs: Option<f64>,
     #[serde(default)]
     pub overwrite: bool,
+    /// `png`, `jpeg` (or `jpg`) or `webp`; must agree with `output`'s extension.
+    #[serde(default)]
+    pub format: Option<OutputFormat>,
+    /// JPEG quality, 0–100.
+    #[serde(default)]
+    pub compression: Option<u8>,
+    /// `cover`, `contain` or `fill`: make the image exactly `size` (or `aspect`).
+    #[serde(default)]
+    pub fit: Option<Fit>,
+    /// `auto` or `#RRGGBB`: remove a flat background of that colour when Codex could not make the
+    /// image transparent.
+    #[serde(default)]
+    pub key: Option<Key>,
+    /// How many images, 1–8; above 1 the result is a batch object.
+    #[serde(default)]
+    pub n: Option<u32>,
+    /// Write `<image>.json` provenance next to each saved image.
+    #[serde(default)]
+    pub sidecar: bool,
 }
 
 /// An input image: exactly one of `path` and `base64`.
@@ -218,12 +238,22 @@ impl GenerateParams {
         };
         // Empty and NUL-bearing prompts cost nothing to refuse here, with the library's own error.
         crate::request::check_prompt(&self.prompt)?;
-        let mut request = GenerateRequest::new(self.prompt).hints(Hints {
-            size: self.size,
-            aspect: self.aspect,
-            quality: self.quality,
-            background: self.background,
-        });
+        let options = Options {
+            format: self.format,
+            compression: self.compression,
+            fit: self.fit,
+            key: self.key,
+            n: self.n.unwrap_or(1),
+            sidecar: self.sidecar,
+        };
+        let mut request = GenerateRequest::new(self.prompt)
+            .hints(Hints {
+                size: self.size,
+                aspect: self.aspect,
+                quality: self.quality,
+                background: self.background,
+            })
+            .options(options);
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
         }
@@ -256,10 +286,11 @@ impl GenerateParams {
                     Some(root) => root.output_target(&raw)?,
                     None => crate::confine::plain_target(&raw)?,
                 };
-                crate::output::precheck_target(&target, if_exists)?;
                 Some(target)
             }
         };
+        // The options and every target the job writes are checked by `Client::generate_batch` before
+        // its first turn.
         Ok(Job {
             request,
             output,
@@ -303,7 +334,8 @@ mod tests {
         let ok: Result<GenerateParams, String> = decode(
             Method::Generate,
             Some(
-                json!({"prompt": "a fox", "output": "fox.png", "size": "1024x1536", "quality": "high", "timeoutSecs": 90}),
+                json!({"prompt": "a fox", "output": "fox.png", "size": "1024x1536", "quality": "high", "timeoutSecs": 90,
+                        "format": "jpg", "compression": 80, "fit": "cover", "key": "#00FF00", "n": 3, "sidecar": true}),
             ),
         );
         assert_eq!(
@@ -323,6 +355,12 @@ mod tests {
                 background: None,
                 timeout_secs: Some(90.0),
                 overwrite: false,
+                format: Some(OutputFormat::Jpeg),
+                compression: Some(80),
+                fit: Some(Fit::Cover),
+                key: Some(Key::Rgb([0, 255, 0])),
+                n: Some(3),
+                sidecar: true,
             })
         );
         let errors: Vec<String> = [
@@ -338,7 +376,7 @@ mod tests {
             errors,
             vec![
                 "invalid params for image/generate: invalid type: integer `5`, expected a string".to_owned(),
-                "invalid params for image/generate: unknown field `outptu`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`".to_owned(),
+                "invalid params for image/generate: unknown field `outptu`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`, `format`, `compression`, `fit`, `key`, `n`, `sidecar`".to_owned(),
                 "invalid params for image/generate: invalid aspect ratio `16/9`; write it like 16:9".to_owned(),
                 "invalid params for image/generate: pass params by name, as an object".to_owned(),
             ]

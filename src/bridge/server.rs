@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -25,10 +24,8 @@ use tokio::task::{AbortHandle, JoinError, JoinSet};
 
 use crate::client::Client;
 use crate::error::{Category, Error};
-use crate::image::IfExists;
-use crate::output::GeneratedImage;
 use crate::protocol::envelope::{ErrorCode, ErrorObject, RequestId};
-use crate::report::{DoctorReport, ErrorReport, ImageReport};
+use crate::report::{BatchReport, DoctorReport, ErrorReport, ImageReport};
 use crate::session::codec::{CodecError, LineReader};
 
 use super::methods::{self, CancelParams, GenerateParams, Job, Method, NoParams, Refusal};
@@ -296,18 +293,40 @@ impl Server {
         let client = self.client.clone();
         let task_state = state.clone();
         let task_id = id.clone();
+        let n = request.options.n;
+        // Called here, in the read loop, so the request takes its places in the queue in arrival
+        // order; the spawned tasks may first run in any order.
+        let generating = client.generate_batch(request, output.as_deref(), if_exists);
         let abort = self.tasks.spawn(async move {
-            let generated = client.generate(request).await;
+            let generated = generating.await;
             if !commit(&task_state) {
                 return (task_id, None);
             }
-            let answer = match generated {
-                Ok(image) => deliver(&image, output.as_deref(), if_exists, return_bytes).await,
-                Err(e) => Err(e),
-            };
-            let line = match answer {
-                Ok(result) => wire::result_line(&task_id, &result),
+            let line = match generated {
                 Err(e) => app_error_line(&task_id, &e),
+                // Several images: one batch object, whatever failed.
+                Ok(outcome) if n > 1 => {
+                    wire::result_line(&task_id, &BatchReport::new(&outcome, return_bytes))
+                }
+                // One image: its report, or its error, as before batches existed.
+                Ok(outcome) => match (outcome.failed.first(), outcome.delivered.first()) {
+                    (Some(failed), _) => app_error_line(&task_id, &failed.error),
+                    (None, Some(done)) => {
+                        let report = ImageReport::new(&done.image, done.path.as_deref());
+                        let report = if return_bytes {
+                            report.with_base64(&done.image)
+                        } else {
+                            report
+                        };
+                        wire::result_line(&task_id, &report)
+                    }
+                    (None, None) => app_error_line(
+                        &task_id,
+                        &Error::NoImage {
+                            detail: "the batch ran no turn".to_owned(),
+                        },
+                    ),
+                },
             };
             (task_id, Some(line))
         });
@@ -391,30 +410,6 @@ fn commit(state: &AtomicU8) -> bool {
     state
         .compare_exchange(RUNNING, COMMITTED, Ordering::SeqCst, Ordering::SeqCst)
         .is_ok()
-}
-
-/// Saves (when asked) and builds the result: the CLI's `--json` report, `path: null` when nothing was
-/// saved, and `base64` when asked.
-async fn deliver(
-    image: &GeneratedImage,
-    target: Option<&Path>,
-    if_exists: IfExists,
-    return_bytes: bool,
-) -> Result<ImageReport, Error> {
-    let saved = match target {
-        Some(target) => Some(
-            image
-                .save_async(image.resolve_target(target), if_exists)
-                .await?,
-        ),
-        None => None,
-    };
-    let report = ImageReport::new(image, saved.as_deref());
-    Ok(if return_bytes {
-        report.with_base64(image)
-    } else {
-        report
-    })
 }
 
 /// The JSON-RPC code of a codex-img error: one per category.

@@ -215,6 +215,9 @@ pub fn notification_line<T: Serialize>(method: &str, params: &T) -> Vec<u8> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;

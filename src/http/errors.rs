@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::options::OptionError;
 
 /// One failed request, ready to be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,11 +101,12 @@ impl ApiError {
         let message = e.to_string();
         let code = e.code();
         let (status, kind) = match e {
-            Error::InvalidPrompt { .. } | Error::InvalidImage { .. } => {
+            Error::InvalidPrompt { .. } | Error::InvalidImage { .. } | Error::Option(_) => {
                 (StatusCode::BAD_REQUEST, "invalid_request_error")
             }
             Error::Refused { .. } => (StatusCode::BAD_REQUEST, "image_generation_user_error"),
             Error::UsageLimit { .. } => (StatusCode::TOO_MANY_REQUESTS, "insufficient_quota"),
+            Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded"),
             Error::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "server_error"),
             Error::NoImage { .. }
             | Error::AppServerExited { .. }
@@ -122,6 +124,7 @@ impl ApiError {
         let param = match e {
             Error::InvalidPrompt { .. } => Some("prompt"),
             Error::InvalidImage { .. } => Some("image"),
+            Error::Option(o) => option_param(o),
             _ => None,
         };
         let mut out = Self::new(status, kind, code, message).param(param);
@@ -139,6 +142,20 @@ impl ApiError {
         };
         out
     }
+}
+
+/// The request field an option error is about, by the OpenAI API's name for it.
+fn option_param(e: &OptionError) -> Option<&'static str> {
+    let option = match e {
+        OptionError::UnsupportedFormat { .. } | OptionError::FormatMismatch { .. } => "format",
+        OptionError::Invalid { option, .. } | OptionError::Missing { option, .. } => *option,
+        _ => return None,
+    };
+    Some(match option {
+        "format" => "output_format",
+        "compression" => "output_compression",
+        other => other,
+    })
 }
 
 impl IntoResponse for ApiError {

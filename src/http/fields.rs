@@ -1,7 +1,9 @@
 //! The OpenAI Images API's request fields, mapped onto codex-img's request with the library's honesty:
 //! `size`, `quality` and `background` are hints (any `WxH` is a hint, including the aspect sizes apps
 //! send, such as `1792x1024`), `model` is accepted whatever it is and echoed, and a field codex-img cannot
-//! honour is refused with a 400 that says what is supported, never silently ignored.
+//! honour is refused with a 400 that says what is supported, never silently ignored. `n`,
+//! `output_format`, `output_compression` and codex-img's own `fit` and `key` become the library's
+//! [`Options`] under its own types; the library checks their combination before any turn.
 //!
 //! JSON bodies and multipart text parts arrive here the same way, as JSON values (multipart values are
 //! strings, so numbers and booleans are also read from strings). An unknown field is refused, as the
@@ -11,6 +13,7 @@
 use serde_json::{Map, Value};
 
 use super::errors::ApiError;
+use crate::options::{Fit, Key, Options, OutputFormat};
 use crate::request::{Background, Hints, Quality, Size};
 
 /// What one generation or edit asks for, once checked.
@@ -20,6 +23,7 @@ pub struct Fields {
     /// Echoed in the answer.
     pub model: String,
     pub hints: Hints,
+    pub options: Options,
 }
 
 /// The model echoed when the request names none.
@@ -82,21 +86,18 @@ pub fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
     let mut prompt = None;
     let mut model = None;
     let mut hints = Hints::default();
+    let mut options = Options::default();
     for (name, value) in fields {
         let name = name.as_str();
         match name {
             "prompt" => prompt = text(name, value)?,
             "model" => model = text(name, value)?,
-            "n" => match integer(name, value)? {
-                None | Some(1) => {}
-                Some(n) if (2..=10).contains(&n) => {
-                    return Err(unsupported(
-                        name,
-                        format!("n={n} is not supported yet: send n=1 (or leave it out) and make several requests; they run concurrently"),
-                    ))
+            "n" => {
+                if let Some(n) = integer(name, value)? {
+                    // Out of range is the library's to say (`request/invalid_option`).
+                    options.n = u32::try_from(n).unwrap_or(0);
                 }
-                Some(n) => return Err(invalid(name, format!("n={n} is out of range; use 1"))),
-            },
+            }
             "size" => match text(name, value)? {
                 None => {}
                 Some(s) if s.trim().eq_ignore_ascii_case("auto") => {}
@@ -124,27 +125,29 @@ pub fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
                     Some(b) => Some(b.parse::<Background>().map_err(|e| invalid(name, e))?),
                 }
             }
-            "output_format" => match text(name, value)?.map(str::to_ascii_lowercase).as_deref() {
-                None | Some("png") => {}
-                Some("jpeg" | "jpg" | "webp") => {
-                    return Err(unsupported(
-                        name,
-                        "only output_format png is supported yet; leave it out or send png",
-                    ))
+            "output_format" => {
+                if let Some(f) = text(name, value)? {
+                    options.format = Some(
+                        f.parse::<OutputFormat>()
+                            .map_err(|e| invalid(name, e))?,
+                    );
                 }
-                Some(other) => {
-                    return Err(invalid(
-                        name,
-                        format!("unknown output_format `{other}`; use png"),
-                    ))
-                }
-            },
+            }
             "output_compression" => {
-                if integer(name, value)?.is_some() {
-                    return Err(unsupported(
-                        name,
-                        "output_compression is not supported yet (it needs jpeg or webp output); leave it out",
-                    ));
+                if let Some(c) = integer(name, value)? {
+                    options.compression = Some(u8::try_from(c).ok().filter(|c| *c <= 100).ok_or_else(
+                        || invalid(name, format!("output_compression {c} is out of range; use 0 to 100")),
+                    )?);
+                }
+            }
+            "fit" => {
+                if let Some(f) = text(name, value)? {
+                    options.fit = Some(f.parse::<Fit>().map_err(|e| invalid(name, e))?);
+                }
+            }
+            "key" => {
+                if let Some(k) = text(name, value)? {
+                    options.key = Some(k.parse::<Key>().map_err(|e| invalid(name, e))?);
                 }
             }
             "response_format" => match text(name, value)? {
@@ -191,14 +194,6 @@ pub fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
             "user" => {
                 text(name, value)?;
             }
-            "fit" | "key" => {
-                if !value.is_null() {
-                    return Err(unsupported(
-                        name,
-                        format!("`{name}` is not supported yet; leave it out"),
-                    ));
-                }
-            }
             "style" | "input_fidelity" => {
                 if !value.is_null() {
                     return Err(unsupported(
@@ -232,6 +227,7 @@ pub fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
             .unwrap_or(DEFAULT_MODEL)
             .to_owned(),
         hints,
+        options,
     })
 }
 
@@ -268,7 +264,8 @@ mod tests {
                             height: h
                         }),
                         ..Hints::default()
-                    }
+                    },
+                    options: Options::default(),
                 })
             );
         }
@@ -289,8 +286,35 @@ mod tests {
                     quality: Some(Quality::High),
                     background: Some(Background::Transparent),
                     ..Hints::default()
-                }
+                },
+                options: Options {
+                    format: Some(OutputFormat::Png),
+                    ..Options::default()
+                },
             })
+        );
+    }
+
+    #[test]
+    fn options_map_onto_the_librarys_types() {
+        assert_eq!(
+            fields(
+                json!({"prompt": "x", "n": 3, "output_format": "webp", "fit": "cover",
+                          "key": "#00ff00", "size": "512x512"})
+            )
+            .map(|f| f.options),
+            Ok(Options {
+                n: 3,
+                format: Some(OutputFormat::Webp),
+                fit: Some(Fit::Cover),
+                key: Some(Key::Rgb([0, 255, 0])),
+                ..Options::default()
+            })
+        );
+        assert_eq!(
+            fields(json!({"prompt": "x", "output_format": "jpeg", "output_compression": "80"}))
+                .map(|f| (f.options.format, f.options.compression)),
+            Ok((Some(OutputFormat::Jpeg), Some(80)))
         );
     }
 
@@ -300,16 +324,16 @@ mod tests {
             (json!({"size": "1024x1024"}), 400, "prompt", "`prompt` is required: describe the image"),
             (json!({"prompt": "x", "response_format": "url"}), 400, "response_format",
              "response_format url is not served: the image would be reachable without the key; use b64_json"),
-            (json!({"prompt": "x", "n": 2}), 400, "n",
-             "n=2 is not supported yet: send n=1 (or leave it out) and make several requests; they run concurrently"),
-            (json!({"prompt": "x", "n": 0}), 400, "n", "n=0 is out of range; use 1"),
-            (json!({"prompt": "x", "output_format": "webp"}), 400, "output_format",
-             "only output_format png is supported yet; leave it out or send png"),
+            (json!({"prompt": "x", "n": "two"}), 400, "n", "`n` must be an integer"),
+            (json!({"prompt": "x", "output_format": "gif"}), 400, "output_format",
+             "unknown format `gif`; use one of: png jpeg webp"),
+            (json!({"prompt": "x", "output_compression": 101}), 400, "output_compression",
+             "output_compression 101 is out of range; use 0 to 100"),
             (json!({"prompt": "x", "size": "big"}), 400, "size",
              "invalid size `big`; write it like 1024x1536, or auto"),
             (json!({"prompt": "x", "quality": "ultra"}), 400, "quality",
              "unknown quality `ultra`; use one of: low medium high auto (or standard, hd)"),
-            (json!({"prompt": "x", "fit": "cover"}), 400, "fit", "`fit` is not supported yet; leave it out"),
+            (json!({"prompt": "x", "fit": "stretch"}), 400, "fit", "unknown fit `stretch`; use one of: cover contain fill"),
             (json!({"prompt": "x", "stream": true}), 400, "stream",
              "streaming is not supported; send stream=false or leave it out"),
             (json!({"prompt": "x", "colour": "red"}), 400, "colour", "unknown parameter `colour`"),

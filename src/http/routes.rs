@@ -26,9 +26,13 @@ use super::key::ApiKey;
 use super::limits::{self, MAX_BODY_BYTES};
 use super::quota::QuotaGate;
 use super::security::{self, Hosts};
+use crate::batch::{BatchOutcome, Delivered, Failed};
 use crate::client::Client;
 use crate::confine::Root;
 use crate::error::Error;
+use crate::image::IfExists;
+use crate::output::GeneratedImage;
+use crate::report::BatchReport;
 use crate::request::{GenerateRequest, ImageSource};
 
 /// What every handler shares.
@@ -187,12 +191,14 @@ async fn edits(State(state): State<Arc<AppState>>, request: Request) -> Response
     }
 }
 
-/// Runs one generation and answers it; the image to edit first, then references.
+/// Runs the generation (`n` turns) and answers it; the image to edit first, then references.
 async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) -> Response {
     if let Some(limited) = state.quota.check(now()) {
         return ApiError::from_library(&limited, now()).into_response();
     }
-    let mut request = GenerateRequest::new(fields.prompt).hints(fields.hints);
+    let mut request = GenerateRequest::new(fields.prompt)
+        .hints(fields.hints)
+        .options(fields.options);
     let mut images = images.into_iter();
     if let Some(first) = images.next() {
         request = request.image(first);
@@ -201,21 +207,86 @@ async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) ->
         request = request.reference(reference);
     }
     let mut stopping = state.stopping.clone();
-    let result = tokio::select! {
-        result = state.client.generate(request) => result,
+    // No target: the images stay in memory and go back in the answer. One image runs on this task, so
+    // dropping it (a disconnect, a stop) interrupts its turn at once; a batch runs its turns on tasks.
+    let work = async {
+        if request.options.n == 1 {
+            Ok(single(state.client.generate(request).await))
+        } else {
+            state
+                .client
+                .generate_batch(request, None, IfExists::Fail)
+                .await
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = work => outcome,
         _ = stopping.wait_for(|stop| *stop) => Err(Error::Cancelled),
     };
-    match result {
-        Ok(image) => Json(ImagesResponse::new(&image, &fields.model, now())).into_response(),
-        Err(e) => {
-            state.quota.observe(&e);
-            tracing::info!(code = e.code(), "a generation failed: {e}");
-            let mut answer = ApiError::from_library(&e, now());
-            if matches!(e, Error::Cancelled) {
-                answer.message = "the server is stopping; the generation was cancelled".to_owned();
-                answer.close = true;
-            }
-            answer.into_response()
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => return failure(state, &e),
+    };
+    for failed in &outcome.failed {
+        state.quota.observe(&failed.error);
+        tracing::info!(
+            index = failed.index,
+            code = failed.error.code(),
+            "an image failed: {}",
+            failed.error
+        );
+    }
+    let errors = BatchReport::new(&outcome, false).errors;
+    // Delivered images, and the untouched image of any whose post-processing failed: both were paid for.
+    let mut delivered: Vec<(u32, &GeneratedImage)> = outcome
+        .delivered
+        .iter()
+        .map(|d| (d.index, &d.image))
+        .collect();
+    for failed in &outcome.failed {
+        if let Error::ProcessFailed { image, .. } = &failed.error {
+            delivered.push((failed.index, image));
         }
     }
+    delivered.sort_by_key(|(index, _)| *index);
+    let images: Vec<&GeneratedImage> = delivered.into_iter().map(|(_, image)| image).collect();
+    match ImagesResponse::new(&images, errors, &fields.model, now()) {
+        Some(answer) => Json(answer).into_response(),
+        // Nothing finished: the first failure is the answer.
+        None => match outcome.failed.first() {
+            Some(failed) => failure(state, &failed.error),
+            None => failure(
+                state,
+                &Error::NoImage {
+                    detail: "no image came back".to_owned(),
+                },
+            ),
+        },
+    }
+}
+
+/// One image's result, shaped as a batch of one.
+fn single(result: crate::Result<GeneratedImage>) -> BatchOutcome {
+    let mut outcome = BatchOutcome::default();
+    match result {
+        Ok(image) => outcome.delivered.push(Delivered {
+            index: 1,
+            image,
+            path: None,
+            sidecar: None,
+        }),
+        Err(error) => outcome.failed.push(Failed { index: 1, error }),
+    }
+    outcome
+}
+
+fn failure(state: &AppState, e: &Error) -> Response {
+    state.quota.observe(e);
+    tracing::info!(code = e.code(), "a generation failed: {e}");
+    let mut answer = ApiError::from_library(e, now());
+    if matches!(e, Error::Cancelled) {
+        answer.message = "the server is stopping; the generation was cancelled".to_owned();
+        answer.close = true;
+    }
+    answer.into_response()
 }

@@ -204,6 +204,9 @@ impl Header<'_> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::super::fixtures;
     use super::*;

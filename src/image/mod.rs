@@ -4,16 +4,33 @@
 //! magic bytes and reads the size from the header by hand, [`sha256_hex`] names the content, and
 //! [`save_atomic`] puts it on disk so that a reader sees either no file or the whole file, never a
 //! partial one, and never an existing file silently replaced or a symlink followed.
+//!
+//! Post-processing is here too, as pure functions over pixels: [`process`] measures the alpha
+//! ([`alpha`]), removes a key colour ([`key`]), fits to a size ([`fit`]) and converts ([`convert`]), after
+//! [`decode`] has refused anything too large to decode safely.
 
+pub mod alpha;
+pub mod convert;
+pub mod decode;
 mod error;
+pub mod fit;
 #[cfg(test)]
 mod fixtures;
+pub mod key;
 mod measure;
+pub mod process;
+mod process_error;
 mod save;
 mod sniff;
 
+pub use alpha::Alpha;
+pub use convert::OutputFormat;
 pub use error::{ImageError, SaveError};
+pub use fit::{Fit, FitTarget};
+pub use key::Key;
 pub use measure::dimensions;
+pub use process::{process, Processed, Processing};
+pub use process_error::ProcessError;
 pub use save::{precheck, save_atomic, IfExists};
 pub use sniff::{sniff, ImageFormat};
 

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::confine::Root;
 use crate::error::Error;
 use crate::image::IfExists;
+use crate::options::{Fit, Key, Options, OutputFormat};
 use crate::report::ErrorReport;
 use crate::request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
 
@@ -65,14 +66,38 @@ pub struct GenerateImageArgs {
     /// Replace an existing `output` file instead of failing with output/exists.
     #[serde(default)]
     pub overwrite: bool,
-    /// Return the image itself (up to 2 MiB) so you can see it. False returns only a link to the
-    /// saved file, which keeps your context small; larger images always come as a link.
+    /// Return the image itself (up to 2 MiB in all) so you can see it. False returns only a link to
+    /// the saved file, which keeps your context small; larger images always come as a link.
     #[serde(default = "yes")]
     pub inline: bool,
+    /// The file format to deliver, converted by codex-img: png, jpeg or webp. Must agree with the
+    /// extension of `output`; by default the extension decides, else PNG as Codex returns it.
+    #[serde(default)]
+    #[schemars(with = "String", extend("enum" = ["png", "jpeg", "webp"]))]
+    pub format: Option<OutputFormat>,
+    /// Make the image exactly `size` (or `aspect`): cover (scale and crop), contain (scale and pad)
+    /// or fill (stretch). Without it the image is never resized.
+    #[serde(default)]
+    #[schemars(with = "String", extend("enum" = ["cover", "contain", "fill"]))]
+    pub fit: Option<Fit>,
+    /// Remove a flat background of this colour if Codex cannot make the image transparent: "auto"
+    /// (the border's colour) or "#RRGGBB". Implies a transparent background, so not with JPEG.
+    #[serde(default)]
+    #[schemars(with = "String", regex(pattern = r"^(auto|AUTO|#?[0-9a-fA-F]{6})$"))]
+    pub key: Option<Key>,
+    /// How many images, each from its own turn, each spending quota: 1 to 8. With more than one, a
+    /// file `output` such as cat.png gives cat-1.png ... cat-N.png.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 8))]
+    pub n: u32,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// `codex_status` takes no arguments.
@@ -105,7 +130,7 @@ pub struct Job {
     pub target: PathBuf,
     /// What saving does when the file exists (`overwrite`).
     pub if_exists: IfExists,
-    /// Attach the image (when it fits) rather than only link to the file.
+    /// Attach the images (while they fit) rather than only link to the files.
     pub inline: bool,
 }
 
@@ -159,8 +184,9 @@ fn hint<T: std::str::FromStr<Err = String>>(raw: Option<&str>) -> Result<Option<
 }
 
 impl GenerateImageArgs {
-    /// Checks everything that can be checked before anything runs, so a bad call costs no quota.
-    /// The library checks the prompt and reads the images itself, also before anything runs.
+    /// Checks the arguments, the hints and every path against the root, so a bad call costs no quota.
+    /// `Client::generate_batch` then checks the options, the prompt, the input images and every
+    /// output target, also before its first turn.
     pub fn into_job(self, root: Option<&Root>) -> Result<Job, Refusal> {
         let size: Option<Size> = hint(self.size.as_deref())?;
         let aspect: Option<Aspect> = hint(self.aspect.as_deref())?;
@@ -172,12 +198,21 @@ impl GenerateImageArgs {
                     .to_owned(),
             ));
         }
-        let mut request = GenerateRequest::new(self.prompt).hints(Hints {
-            size,
-            aspect,
-            quality,
-            background,
-        });
+        let options = Options {
+            format: self.format,
+            fit: self.fit,
+            key: self.key,
+            n: self.n,
+            ..Options::default()
+        };
+        let mut request = GenerateRequest::new(self.prompt)
+            .hints(Hints {
+                size,
+                aspect,
+                quality,
+                background,
+            })
+            .options(options);
         if let Some(raw) = &self.image {
             request = request.image(input(raw, "input image", root)?);
         }
@@ -189,7 +224,7 @@ impl GenerateImageArgs {
         } else {
             IfExists::Fail
         };
-        let target = super::target::resolve(self.output.as_deref(), root, if_exists)?;
+        let target = super::target::resolve(self.output.as_deref(), root)?;
         Ok(Job {
             request,
             target,
@@ -238,11 +273,15 @@ mod tests {
                 background: None,
                 overwrite: false,
                 inline: true,
+                format: None,
+                fit: None,
+                key: None,
+                n: 1,
             })
         );
         assert_eq!(
             args(json!({"prompt": "x", "outptu": "a.png"})),
-            Err("invalid arguments for generate_image: unknown field `outptu`, expected one of `prompt`, `output`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `overwrite`, `inline`".to_owned())
+            Err("invalid arguments for generate_image: unknown field `outptu`, expected one of `prompt`, `output`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `overwrite`, `inline`, `format`, `fit`, `key`, `n`".to_owned())
         );
         assert_eq!(
             args(json!({"output": "a.png"})),

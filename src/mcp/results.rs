@@ -1,6 +1,7 @@
 //! Tool results. A generated image answers with a one-line summary, the image itself (or, above the
 //! inline cap or when the call asked, a `resource_link` to the saved file), and `structuredContent`
-//! holding the CLI's `--json` report. A failure answers `isError: true` with `error[<code>]: <message>`
+//! holding the CLI's `--json` report; several images (`n > 1`) answer with a line and a block each and
+//! the batch report. A failure answers `isError: true` with `error[<code>]: <message>`
 //! and the CLI's `--json` error report (stable code, message, `retryable`, and the reset time of a usage
 //! limit). The status tool answers with the doctor's lines and its JSON report.
 
@@ -12,48 +13,120 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::output::GeneratedImage;
-use crate::report::DoctorReport;
-use crate::report::{ErrorReport, ImageReport};
+use crate::report::{BatchReport, DoctorReport, ErrorReport, ImageReport};
+use crate::BatchOutcome;
 use crate::{PreflightReport, Status};
 
 /// The largest image sent inline, in bytes before base64: about what agents' clients take in one
 /// content block without trouble. Larger images are linked.
 pub const INLINE_MAX: usize = 2 * 1024 * 1024;
 
-/// A saved image.
-pub fn image(image: &GeneratedImage, saved: &Path, inline: bool) -> CallToolResult {
-    let report = ImageReport::new(image, Some(saved));
-    let attach = inline && image.bytes.len() <= INLINE_MAX;
+/// What `generate_image` made: with `n = 1` the image's own report (or its error), with more the
+/// batch report. Images are attached in order while they fit in [`INLINE_MAX`] together and `inline`
+/// holds; the others are linked. A batch is `isError` only when no image was delivered.
+pub fn batch(outcome: &BatchOutcome, n: u32, inline: bool) -> CallToolResult {
+    if n <= 1 {
+        return match (outcome.delivered.first(), outcome.failed.first()) {
+            (Some(d), _) => single(&d.image, d.path.as_deref(), inline),
+            (None, Some(f)) => app_error(&f.error, unsaved(&f.error)),
+            (None, None) => app_error(&Error::Cancelled, None),
+        };
+    }
+    let mut budget = if inline { INLINE_MAX } else { 0 };
+    let mut lines = vec![format!("Made {} of {n} images.", outcome.delivered.len())];
+    let mut blocks = Vec::new();
+    for d in &outcome.delivered {
+        let (line, block) = delivered(&d.image, d.path.as_deref(), &mut budget, inline);
+        lines.push(format!("{}. {line}", d.index));
+        blocks.push(block);
+    }
+    for f in &outcome.failed {
+        lines.push(format!(
+            "{}. error[{}]: {}",
+            f.index,
+            f.error.code(),
+            f.error
+        ));
+        if let Some(image) = unsaved(&f.error) {
+            if image.bytes.len() <= budget {
+                budget -= image.bytes.len();
+                blocks.push(inline_image(image));
+            }
+        }
+    }
+    let mut content = vec![ContentBlock::text(lines.join("\n"))];
+    content.extend(blocks);
+    let mut result = if outcome.delivered.is_empty() {
+        CallToolResult::error(content)
+    } else {
+        CallToolResult::success(content)
+    };
+    result.structured_content = Some(to_value(&BatchReport::new(outcome, false)));
+    result
+}
+
+/// One saved image.
+fn single(image: &GeneratedImage, saved: Option<&Path>, inline: bool) -> CallToolResult {
+    let mut budget = if inline { INLINE_MAX } else { 0 };
+    let (line, block) = delivered(image, saved, &mut budget, inline);
+    let mut result = CallToolResult::success(vec![ContentBlock::text(line), block]);
+    result.structured_content = Some(to_value(&ImageReport::new(image, saved)));
+    result
+}
+
+/// The summary line of a delivered image and its content block: the image while `budget` lasts, else
+/// a link to the file.
+fn delivered(
+    image: &GeneratedImage,
+    saved: Option<&Path>,
+    budget: &mut usize,
+    inline: bool,
+) -> (String, ContentBlock) {
+    let attach = image.bytes.len() <= *budget || saved.is_none();
     let how = if attach {
+        *budget = budget.saturating_sub(image.bytes.len());
         "The image is attached."
     } else if inline {
-        "It is over 2 MiB, so it is linked, not attached."
+        "It is linked, not attached: attached images are kept to 2 MiB."
     } else {
         "It is linked, not attached, as asked."
     };
-    let summary = format!(
-        "Saved {}: {} {}x{}, {} bytes, sha256 {}, {:.1}s. {how}",
-        saved.display(),
-        image.format,
-        image.width,
-        image.height,
+    let mut what = format!("{} {}x{}", image.format, image.width, image.height);
+    if let (Some(fit), Some(original)) = (image.fit, image.original) {
+        what.push_str(&format!(
+            " ({} from {}x{})",
+            fit.as_str(),
+            original.width,
+            original.height
+        ));
+    }
+    what.push_str(&format!(", alpha {}", image.alpha.as_str()));
+    let line = format!(
+        "Saved {}: {what}, {} bytes, sha256 {}, {:.1}s. {how}",
+        saved.map_or_else(|| "nowhere".to_owned(), |p| p.display().to_string()),
         image.bytes.len(),
         &image.sha256[..image.sha256.len().min(12)],
         image.timings.total.as_secs_f64(),
     );
-    let mut content = vec![ContentBlock::text(summary)];
-    content.push(if attach {
-        inline_image(image)
-    } else {
-        link(image, saved)
-    });
-    let mut result = CallToolResult::success(content);
-    result.structured_content = Some(to_value(&report));
-    result
+    let block = match saved {
+        Some(path) if !attach => link(image, path),
+        _ => inline_image(image),
+    };
+    (line, block)
 }
 
-/// A failed call. When an image was made but could not be saved, it is attached if it fits, so what
-/// was paid for is not lost.
+/// The image a failure still carries because it was paid for, when it was not kept on disk.
+fn unsaved(e: &Error) -> Option<&GeneratedImage> {
+    match e {
+        Error::ProcessFailed {
+            image, kept: None, ..
+        } => Some(image),
+        _ => None,
+    }
+}
+
+/// A failed call. When an image was made but could not be kept on disk, it is attached if it fits, so
+/// what was paid for is not lost.
 pub fn error(report: &ErrorReport, unsaved: Option<&GeneratedImage>) -> CallToolResult {
     let mut text = format!("error[{}]: {}", report.code, report.message);
     if let Some(hint) = hint(report) {

@@ -30,12 +30,51 @@ fn error_report() -> Value {
     })
 }
 
-/// `generate_image`: the saved image's report, the same object as `codex-img generate --json`.
-pub fn image_report() -> Arc<JsonObject> {
-    let count = json!({"type": "integer", "minimum": 0});
-    let ms_or_null = json!({"type": ["integer", "null"], "minimum": 0});
+/// `generate_image`: the saved image's report (`n = 1`) or the batch report (`n > 1`), the same
+/// objects as `codex-img generate --json`.
+pub fn generate_report() -> Arc<JsonObject> {
     object(json!({
         "type": "object",
+        "anyOf": [image_report(), batch_report()]
+    }))
+}
+
+fn batch_report() -> Value {
+    json!({
+        "type": "object",
+        "description": "Several images (n > 1): every delivered image and every failure, by index.",
+        "properties": {
+            "ok": {"type": "boolean", "description": "True when every image was delivered."},
+            "images": {"type": "array", "items": image_report()},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "index": {"type": "integer", "minimum": 1},
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "retryable": {"type": "boolean"}
+                    },
+                    "required": ["index", "code", "message", "retryable"]
+                }
+            }
+        },
+        "required": ["ok", "images", "errors"]
+    })
+}
+
+fn image_report() -> Value {
+    let count = json!({"type": "integer", "minimum": 0});
+    let ms_or_null = json!({"type": ["integer", "null"], "minimum": 0});
+    let size_or_null = json!({
+        "type": ["object", "null"],
+        "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}},
+        "required": ["width", "height"]
+    });
+    json!({
+        "type": "object",
+        "description": "One image, as the CLI's --json prints it.",
         "properties": {
             "ok": {"const": true},
             "path": {"type": "string", "description": "The absolute path of the saved file."},
@@ -66,10 +105,14 @@ pub fn image_report() -> Arc<JsonObject> {
                     "total_ms": count
                 },
                 "required": ["queue_wait_ms", "process_start_ms", "thread_start_ms", "time_to_image_ms", "total_ms"]
-            }
+            },
+            "alpha": {"type": "string", "enum": ["native", "keyed", "none"], "description": "Where the transparency came from: Codex (native), codex-img's key (keyed), or none."},
+            "requested": size_or_null.clone(),
+            "fit": {"type": ["string", "null"], "enum": ["cover", "contain", "fill", null], "description": "How the image was fitted to the requested size or aspect; null when it was not resized."},
+            "original": size_or_null
         },
-        "required": ["ok", "path", "format", "mime", "width", "height", "bytes", "sha256", "revised_prompt", "codex_version", "ids", "timings"]
-    }))
+        "required": ["ok", "path", "format", "mime", "width", "height", "bytes", "sha256", "revised_prompt", "codex_version", "ids", "timings", "alpha", "requested", "fit", "original"]
+    })
 }
 
 /// `codex_status`: the doctor report, plus `ready` and the blocking error (as `codex-img doctor --json`
@@ -123,7 +166,8 @@ mod tests {
     use super::*;
     use crate::image::ImageFormat;
     use crate::output::{CodexIds, GeneratedImage, Timings};
-    use crate::report::{ErrorReport, ImageReport};
+    use crate::report::{BatchReport, ErrorReport, ImageReport};
+    use crate::{Alpha, BatchOutcome, Delivered, Failed, Fit, Size};
     use pretty_assertions::assert_eq;
     use std::time::Duration;
 
@@ -135,44 +179,83 @@ mod tests {
             .map(|e| e.to_string())
             .collect();
         assert_eq!(errors, Vec::<String>::new(), "{instance}");
-        // Every field the report writes is declared.
-        let declared: Vec<&String> = schema["properties"]
-            .as_object()
-            .expect("properties")
-            .keys()
+        // Every field the report writes is declared (at the root, or in a branch of `anyOf`).
+        let branches =
+            std::iter::once(&schema).chain(schema["anyOf"].as_array().into_iter().flatten());
+        let declared: Vec<&String> = branches
+            .filter_map(|b| b["properties"].as_object())
+            .flat_map(|p| p.keys())
             .collect();
         for key in instance.as_object().expect("an object").keys() {
             assert!(declared.contains(&key), "`{key}` is not in the schema");
         }
     }
 
-    #[test]
-    fn image_reports_fit_the_output_schema() {
-        for process_start in [None, Some(Duration::from_millis(212))] {
-            let image = GeneratedImage {
-                bytes: vec![1, 2, 3],
-                format: ImageFormat::Png,
+    fn sample(process_start: Option<Duration>) -> GeneratedImage {
+        GeneratedImage {
+            bytes: vec![1, 2, 3],
+            format: ImageFormat::Png,
+            width: 64,
+            height: 48,
+            sha256: "a".repeat(64),
+            revised_prompt: None,
+            ids: CodexIds {
+                thread_id: "t".into(),
+                turn_id: "u".into(),
+                item_id: "ig_1".into(),
+            },
+            timings: Timings {
+                process_start,
+                ..Timings::default()
+            },
+            codex_version: "0.171.0".into(),
+            alpha: Alpha::Keyed,
+            requested: Some(Size {
                 width: 64,
                 height: 48,
-                sha256: "a".repeat(64),
-                revised_prompt: None,
-                ids: CodexIds {
-                    thread_id: "t".into(),
-                    turn_id: "u".into(),
-                    item_id: "ig_1".into(),
-                },
-                timings: Timings {
-                    process_start,
-                    ..Timings::default()
-                },
-                codex_version: "0.169.0".into(),
-            };
-            let report = ImageReport::new(&image, Some("/tmp/a.png".as_ref()));
-            check(
-                &image_report(),
-                &serde_json::to_value(report).expect("json"),
-            );
+            }),
+            fit: Some(Fit::Cover),
+            original: Some(Size {
+                width: 80,
+                height: 80,
+            }),
         }
+    }
+
+    #[test]
+    fn image_and_batch_reports_fit_the_output_schema() {
+        let output = generate_report();
+        for process_start in [None, Some(Duration::from_millis(212))] {
+            let mut image = sample(process_start);
+            let report = ImageReport::new(&image, Some("/tmp/a.png".as_ref()));
+            let value = serde_json::to_value(report).expect("json");
+            check(&object(image_report()), &value);
+            check(&output, &value);
+            (image.alpha, image.requested, image.fit, image.original) =
+                (Alpha::None, None, None, None);
+            let plain = ImageReport::new(&image, Some("/tmp/b.png".as_ref()));
+            check(&output, &serde_json::to_value(plain).expect("json"));
+        }
+        let outcome = BatchOutcome {
+            delivered: vec![Delivered {
+                index: 1,
+                image: sample(None),
+                path: Some("/tmp/a-1.png".into()),
+                sidecar: None,
+            }],
+            failed: vec![Failed {
+                index: 2,
+                error: crate::Error::NoImage { detail: "x".into() },
+            }],
+        };
+        let batch = serde_json::to_value(BatchReport::new(&outcome, false)).expect("json");
+        check(&object(batch_report()), &batch);
+        check(&output, &batch);
+        // An error report is not a result of this tool.
+        let error =
+            serde_json::to_value(ErrorReport::from(&crate::Error::Cancelled)).expect("json");
+        let schema = Value::Object(output.as_ref().clone());
+        assert!(!jsonschema::is_valid(&schema, &error));
     }
 
     #[test]

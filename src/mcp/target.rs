@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use crate::confine::{self, Root};
 use crate::error::Error;
-use crate::image::IfExists;
 
 /// The folder for images whose call names no `output`, when there is no root.
 pub fn default_folder() -> PathBuf {
@@ -27,13 +26,10 @@ pub fn default_folder() -> PathBuf {
     cache.join("codex-img").join("images")
 }
 
-/// Resolves and checks where a call's image will be saved, before any quota is spent: a file, or a
-/// folder the file will be named in. Returns an absolute path.
-pub fn resolve(
-    output: Option<&str>,
-    root: Option<&Root>,
-    if_exists: IfExists,
-) -> Result<PathBuf, Error> {
+/// Resolves where a call's images will be saved: a file (numbered `-1`, `-2`, ... for several), or a
+/// folder the files will be named in; confined under the root. Returns an absolute path. Whether the
+/// target can be written is checked by `Client::generate_batch`, before any quota is spent.
+pub fn resolve(output: Option<&str>, root: Option<&Root>) -> Result<PathBuf, Error> {
     let target = match (output, root) {
         (Some(raw), Some(root)) => root.output_target(raw)?,
         (Some(raw), None) => confine::plain_target(raw)?,
@@ -47,7 +43,6 @@ pub fn resolve(
             folder
         }
     };
-    crate::output::precheck_target(&target, if_exists)?;
     Ok(absolute(&target))
 }
 

@@ -25,13 +25,13 @@ use super::params::{self, GenerateImageArgs, StatusArgs};
 use super::{progress, results, schema};
 
 const GENERATE_DESCRIPTION: &str = "\
-Generate an image, or edit one, with the user's own signed-in Codex CLI. Each call spends the user's \
-ChatGPT image quota and takes 30-140 s: call it only when an image is wanted, and never to retry a \
-timeout (it may already have spent quota). The image is always saved: to `output` when given (a file, \
+Generate an image, or edit one, with the user's own signed-in Codex CLI. Each image spends the user's \
+ChatGPT image quota and takes 30-140 s: call it only when an image is wanted (n > 1 makes several, each \
+spending quota), and never to retry a timeout (it may already have spent quota). The image is always saved: to `output` when given (a file, \
 or an existing folder), otherwise in {saves}. \
 The result gives the saved path, the image itself (up to 2 MiB; larger, or with inline: false, a link to \
 the file) and a JSON report. size, aspect, quality and background are hints the model may not follow; \
-the real format and size are measured and reported.";
+format, fit and key are applied by codex-img; the real format, size and alpha are measured and reported.";
 
 const STATUS_DESCRIPTION: &str = "\
 Check, without spending any quota, whether generate_image would work: Codex installed and recent \
@@ -78,7 +78,7 @@ impl ImageServer {
         name = "generate_image",
         description = GENERATE_DESCRIPTION,
         input_schema = params::generate_schema(),
-        output_schema = schema::image_report(),
+        output_schema = schema::generate_report(),
         annotations(
             title = "Generate an image with Codex",
             read_only_hint = false,
@@ -104,28 +104,33 @@ impl ImageServer {
         let (callback, notifier) =
             progress::start(context.peer.clone(), context.meta.get_progress_token());
         let request = job.request.on_progress(callback);
-        let generated = tokio::select! {
-            generated = self.client.generate(request) => generated,
+        let n = request.options.n;
+        // The library's one way to make and save images: it checks the options and every target
+        // before its first turn, and saves each image the moment it is in hand.
+        let batch = self
+            .client
+            .generate_batch(request, Some(&job.target), job.if_exists);
+        let outcome = tokio::select! {
+            outcome = batch => outcome,
             _ = context.ct.cancelled() => {
                 drop(notifier);
-                tracing::info!(id = %context.id, "generate_image cancelled: the turn is interrupted and nothing is saved");
+                tracing::info!(id = %context.id, "generate_image cancelled: its turns are interrupted, and no image still being made is saved");
                 return results::app_error(&Error::Cancelled, None);
             }
         };
         notifier.finish().await;
-        let image = match generated {
-            Ok(image) => image,
-            Err(e) => return results::app_error(&e, None),
-        };
-        let path = image.resolve_target(&job.target);
-        match image.save_async(path, job.if_exists).await {
-            Ok(saved) => {
+        match outcome {
+            Ok(outcome) => {
                 if context.ct.is_cancelled() {
-                    tracing::warn!(id = %context.id, "generate_image was cancelled after its image arrived; it is saved at {}", saved.display());
+                    for d in &outcome.delivered {
+                        if let Some(path) = &d.path {
+                            tracing::warn!(id = %context.id, "generate_image was cancelled after its image arrived; it is saved at {}", path.display());
+                        }
+                    }
                 }
-                results::image(&image, &saved, job.inline)
+                results::batch(&outcome, n, job.inline)
             }
-            Err(e) => results::app_error(&e, Some(&image)),
+            Err(e) => results::app_error(&e, None),
         }
     }
 

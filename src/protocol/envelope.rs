@@ -184,3 +184,6 @@ fn classify(map: &Map<String, Value>) -> Result<&'static str, EnvelopeError> {
         )),
     }
 }
+
+#[cfg(test)]
+mod props;

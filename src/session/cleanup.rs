@@ -1,7 +1,9 @@
 //! Undoing what a generation started, on every way out: interrupt the turn if it may still run, wait a
 //! bounded time for it to end, delete the copy Codex saved under `$CODEX_HOME/generated_images/<threadId>/`,
-//! release the thread, and remove the staged inputs. When the caller drops the future, `Drop` hands the
-//! same work to a task, so a cancelled generation never leaves a turn spending quota.
+//! release the thread, and remove the staged inputs. Once the image is in hand the work goes to a task,
+//! so the caller is answered without waiting for the turn's end; when the caller drops the future,
+//! `Drop` does the same, so a cancelled generation never leaves a turn spending quota. Either task is
+//! counted, and `shutdown` waits for it (bounded).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,10 +53,18 @@ impl TurnGuard {
         }
     }
 
-    pub async fn finish(&mut self) {
+    /// The thread's private folder, where the inputs are staged.
+    pub fn staging_dir(&self) -> Option<&std::path::Path> {
+        self.parts.as_ref().map(|p| p.staging.path())
+    }
+
+    /// Hands the cleanup to a task, counted by a [`CleanupToken`](crate::session::live::CleanupToken)
+    /// so `shutdown` waits for it: the caller gets its answer without waiting for the turn's end.
+    pub fn finish_in_background(mut self) {
         if let Some(parts) = self.parts.take() {
             let events = std::mem::replace(&mut self.events, mpsc::unbounded_channel().1);
-            cleanup(parts, events, self.turn_id.take(), self.turn_may_run).await;
+            let (turn_id, may_run) = (self.turn_id.take(), self.turn_may_run);
+            spawn_cleanup(parts, events, turn_id, may_run);
         }
     }
 }
@@ -67,16 +77,25 @@ impl Drop for TurnGuard {
         let events = std::mem::replace(&mut self.events, mpsc::unbounded_channel().1);
         let (turn_id, may_run) = (self.turn_id.take(), self.turn_may_run);
         tracing::info!(thread = %parts.thread_id, "generation abandoned; interrupting its turn");
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                let token = parts.live.begin_cleanup();
-                handle.spawn(async move {
-                    cleanup(parts, events, turn_id, may_run).await;
-                    drop(token);
-                });
-            }
-            Err(_) => tracing::warn!("no async runtime to clean up an abandoned generation"),
+        spawn_cleanup(parts, events, turn_id, may_run);
+    }
+}
+
+fn spawn_cleanup(
+    parts: Parts,
+    events: mpsc::UnboundedReceiver<Event>,
+    turn_id: Option<String>,
+    may_run: bool,
+) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            let token = parts.live.begin_cleanup();
+            handle.spawn(async move {
+                cleanup(parts, events, turn_id, may_run).await;
+                drop(token);
+            });
         }
+        Err(_) => tracing::warn!("no async runtime to clean up a generation"),
     }
 }
 

@@ -68,6 +68,9 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             }
             if self.eof {
                 if self.discarding {
+                    // What came after the last clear is the tail of the same over-long line, not a line.
+                    self.buf.clear();
+                    self.scanned = 0;
                     self.discarding = false;
                     return Err(CodecError::TooLong { limit: self.max });
                 }
@@ -96,6 +99,9 @@ fn clean(mut line: Vec<u8>) -> Option<Vec<u8>> {
         Some(line)
     }
 }
+
+#[cfg(test)]
+mod props;
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,19 @@ use semver::Version;
 pub const MIN_CODEX_VERSION: Version = Version::new(0, 122, 0);
 /// The newest release codex-img was tested against; newer ones get a warning, not a refusal.
 pub const NEWEST_TESTED_VERSION: Version = Version::new(0, 171, 0);
-/// Each generation spends quota, so only a few run at once unless the caller asks for more.
-pub const DEFAULT_CONCURRENCY: usize = 2;
+/// How many generations run at once unless the caller says. There is no documented cap for one login;
+/// users report 4 image generations in parallel on a Plus plan succeeding (17-25 s each), and 429s
+/// when several processes generate at once even with quota left (see the facts file, "Quota and
+/// concurrency"). So 4, the most that is known to work, on the one process codex-img keeps; a 429 or a
+/// usage limit stops the queue rather than letting more requests learn it one turn at a time.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Threads kept started ahead. One serves a sequential host with no wait: it is replaced while the
+/// request's turn runs, and a `thread/start` is far shorter than a turn. The second covers a request
+/// that arrives while that refill is still in flight (two at once, or a host that answers at once).
+pub const DEFAULT_POOL_SIZE: usize = 2;
+/// A pre-started thread older than this is released and replaced unused, so a request never gets a
+/// thread opened under a login or configuration the server has since changed.
+pub const DEFAULT_POOL_REFRESH: Duration = Duration::from_secs(300);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -93,6 +104,12 @@ pub struct Config {
     pub env: Vec<(OsString, OsString)>,
     pub min_version: Version,
     pub concurrency: usize,
+    /// Threads started ahead on the warm process; 0 starts each thread on the request's path.
+    pub pool_size: usize,
+    /// The age at which a pre-started thread is replaced unused.
+    pub pool_refresh_after: Duration,
+    /// Whether a known usage limit is ignored, so requests reach Codex before its reset time.
+    pub ignore_known_usage_limit: bool,
     pub request_timeout: Duration,
     pub idle_timeout: Duration,
     /// How long `initialize` may take on a fresh process.
@@ -119,6 +136,9 @@ impl Default for Config {
             env: Vec::new(),
             min_version: MIN_CODEX_VERSION,
             concurrency: DEFAULT_CONCURRENCY,
+            pool_size: DEFAULT_POOL_SIZE,
+            pool_refresh_after: DEFAULT_POOL_REFRESH,
+            ignore_known_usage_limit: false,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             start_timeout: Duration::from_secs(30),

@@ -1,5 +1,6 @@
-//! One generation on the warm process: stage the inputs under neutral names, start an ephemeral thread,
-//! start one turn, take the first image, and hand the thread to [`cleanup`](super::cleanup).
+//! One generation on the warm process: wait for its turn in the queue, take a pre-started thread (or
+//! start one), stage the inputs under neutral names in its folder, start one turn, take the first image,
+//! answer, and hand the thread to [`cleanup`](super::cleanup) in the background.
 //!
 //! Quota is spent from the moment `turn/start` is written, so nothing from there on is ever retried, and
 //! every way out (success, error, deadline, or the caller dropping the future) goes through the
@@ -9,24 +10,22 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
-
 use crate::error::{Error, Result};
 use crate::image;
 use crate::output::{CodexIds, GeneratedImage, Timings};
 use crate::progress::{Phase, Progress, ProgressFn};
-use crate::protocol::request::{ThreadStart, TurnStart};
+use crate::protocol::request::TurnStart;
 use crate::protocol::{ErrorCode, ServerNotification, ThreadItem, TurnError, TurnStatus};
 use crate::request::{self, Checked, GenerateRequest};
 use crate::session::cleanup::TurnGuard;
+use crate::session::limit::now_unix;
 use crate::session::live::{ActiveGuard, Live};
 use crate::session::manager::Manager;
 use crate::session::outcome::{spent_window, take_image, Ended, Found, ImageProblem};
 use crate::session::params;
+use crate::session::queue::{Permit, Queue, Ticket};
+use crate::session::thread::{self, Fresh};
 use crate::session::transport::{Event, RpcError};
-
-/// Attempts of `thread/start` while the server reports overload (it starts nothing, so it is safe).
-const OVERLOAD_ATTEMPTS: u32 = 4;
 
 struct Reporter {
     f: Option<ProgressFn>,
@@ -52,26 +51,35 @@ impl Reporter {
     }
 }
 
+/// Generates one image. `ticket` is the request's place in `queue`, taken when it was called.
 pub async fn generate(
     manager: &Arc<Manager>,
-    slots: &tokio::sync::Semaphore,
+    queue: &Queue,
+    ticket: Ticket,
     request: GenerateRequest,
 ) -> Result<GeneratedImage> {
     let started = Instant::now();
     let deadline = request.timeout.unwrap_or(manager.config().request_timeout);
+    let ignore_limit = request
+        .ignore_known_usage_limit
+        .unwrap_or(manager.config().ignore_known_usage_limit);
     let reporter = Reporter {
         f: request.progress.clone(),
         started,
         phase: Mutex::new(Phase::Queued),
     };
     let checked = request::check(&request).await?;
+    if !ignore_limit {
+        if let Some(refused) = manager.limit.refusal(now_unix()) {
+            return Err(refused);
+        }
+    }
     reporter.enter(Phase::Queued);
     let until = tokio::time::Instant::now() + deadline;
     // The deadline ends when the image is in hand: the cleanup after it is bounded by its own grace, and
     // an image already paid for is never turned into a timeout by it.
-    let got = match tokio::time::timeout_at(until, until_image(manager, slots, checked, &reporter))
-        .await
-    {
+    let until_image = until_image(manager, ticket, checked, &reporter, ignore_limit);
+    let got = match tokio::time::timeout_at(until, until_image).await {
         Ok(got) => got?,
         Err(_) => {
             return Err(Error::Timeout {
@@ -86,28 +94,42 @@ pub async fn generate(
         }
     };
     let Got {
-        mut guard,
+        guard,
         outcome,
         live,
         thread_id,
         turn_id,
         timings,
-        _permit,
+        permit,
         _active,
     } = got;
-    guard.finish().await;
-    let found = match outcome {
+    // The answer does not wait for the turn's end: the interrupt and the cleanup run on a counted task.
+    guard.finish_in_background();
+    let outcome = match outcome {
         Err(Error::UsageLimit {
             resets_at: None,
             message,
-        }) => {
-            return Err(Error::UsageLimit {
-                resets_at: spent_window(&live).await.flatten(),
-                message,
-            })
-        }
-        other => other?,
+        }) => Err(Error::UsageLimit {
+            resets_at: spent_window(&live).await.flatten(),
+            message,
+        }),
+        other => other,
     };
+    match &outcome {
+        Err(Error::UsageLimit { resets_at, .. }) => stop_the_queue(manager, queue, *resets_at),
+        Err(Error::RateLimited { .. }) => {
+            let told = queue.fail_waiting(|| Error::RateLimited {
+                message: "not started: a request before it in the queue was answered 429"
+                    .to_owned(),
+            });
+            if told > 0 {
+                tracing::info!(told, "429: the queued requests were failed without a turn");
+            }
+        }
+        _ => {}
+    }
+    drop(permit);
+    let found = outcome?;
     manager.note_success().await;
     let image = GeneratedImage {
         sha256: image::sha256_hex(&found.bytes),
@@ -126,114 +148,172 @@ pub async fn generate(
             ..timings
         },
         codex_version: live.version.to_string(),
+        // As measured and changed by post-processing, which runs next (`crate::postprocess`).
+        alpha: crate::image::Alpha::None,
+        requested: None,
+        fit: None,
+        original: None,
     };
     reporter.enter(Phase::Done);
     Ok(image)
 }
 
+/// A usage limit: remember its reset (new requests are refused until then), and fail every request
+/// still queued with the same error, so none starts a turn to learn it.
+fn stop_the_queue(manager: &Manager, queue: &Queue, resets_at: Option<i64>) {
+    if let Some(at) = resets_at {
+        manager.limit.note(at);
+    }
+    let told = queue.fail_waiting(|| Error::UsageLimit {
+        resets_at,
+        message: "not started: a request before it in the queue reached the usage limit".to_owned(),
+    });
+    if told > 0 {
+        tracing::info!(
+            told,
+            "usage limit: the queued requests were failed without a turn"
+        );
+    }
+}
+
 /// A turn that ended with an image or without one, with what its cleanup and report need.
-struct Got<'a> {
+struct Got {
     guard: TurnGuard,
     outcome: Result<Found>,
     live: Arc<Live>,
     thread_id: String,
     turn_id: String,
     timings: Timings,
-    _permit: tokio::sync::SemaphorePermit<'a>,
+    permit: Permit,
     _active: ActiveGuard,
 }
 
+/// How many threads a request tries when `turn/start` says its thread is gone (no quota was spent).
+const THREAD_ATTEMPTS: u32 = 3;
+
 /// Everything up to the image (or the turn's end without one): the part the deadline covers.
-async fn until_image<'a>(
+async fn until_image(
     manager: &Arc<Manager>,
-    slots: &'a tokio::sync::Semaphore,
+    ticket: Ticket,
     checked: Checked,
     reporter: &Reporter,
-) -> Result<Got<'a>> {
-    let permit = slots.acquire().await.map_err(|_| Error::Cancelled)?;
+    ignore_limit: bool,
+) -> Result<Got> {
+    let permit = ticket.wait().await?;
     let queue_wait = reporter.started.elapsed();
-    // A process that died while idle is only noticed when used; nothing was started on it, so one
-    // fresh process may be tried.
-    let ready = match prepare(manager, &checked, reporter).await {
-        Err(Error::AppServerExited {
-            turn_started: false,
-            ..
-        }) => {
-            tracing::info!("the app-server was gone before the turn; starting a new one");
-            prepare(manager, &checked, reporter).await?
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if !ignore_limit {
+            if let Some(refused) = manager.limit.refusal(now_unix()) {
+                return Err(refused);
+            }
         }
-        other => other?,
-    };
-    let Ready {
-        live,
-        process_start,
-        _active,
-        staging,
-        staged,
-        names,
-        thread_id,
-        events,
-        thread_start,
-    } = ready;
-    let mut guard = TurnGuard::new(
-        live.clone(),
-        thread_id.clone(),
-        events,
-        manager.config().interrupt_grace,
-        staging,
-    );
-    reporter.enter(Phase::ThreadStarted);
-
-    let text = request::turn_text(&checked, &names);
-    let paths: Vec<&Path> = staged.iter().map(PathBuf::as_path).collect();
-    let turn_began = Instant::now();
-    guard.turn_may_run = true;
-    let turn = match live
-        .conn
-        .request::<TurnStart>(&params::turn_start(&thread_id, &text, &paths))
-        .await
-    {
-        Ok(turn) => turn.turn,
-        Err(e) => {
-            // An error answer means the turn never started.
-            guard.turn_may_run = !matches!(e, RpcError::Server(_));
-            let error = match e {
-                RpcError::Exited => live.exited_error(true).await,
-                RpcError::Server(obj) if obj.code == ErrorCode::SERVER_OVERLOADED => {
-                    Error::Overloaded { attempts: 1 }
-                }
-                other => Error::InvalidMessage {
-                    detail: format!("`turn/start` failed: {other}"),
-                },
-            };
-            guard.finish().await;
-            return Err(error);
-        }
-    };
-    guard.turn_id = Some(turn.id.clone());
-    reporter.enter(Phase::Generating);
-
-    let outcome = wait_for_image(&mut guard, &live).await;
-    let time_to_image = turn_began.elapsed();
-    if outcome.is_ok() {
-        reporter.enter(Phase::ImageReceived);
-    }
-    Ok(Got {
-        guard,
-        outcome,
-        live,
-        thread_id,
-        turn_id: turn.id,
-        timings: Timings {
-            queue_wait,
+        // A stale pooled thread is replaced by a fresh one, never by another pooled one.
+        let use_pool = attempt == 1;
+        // A process that died while idle is only noticed when used; nothing was started on it, so one
+        // fresh process may be tried.
+        let ready = match prepare(manager, reporter, use_pool).await {
+            Err(Error::AppServerExited {
+                turn_started: false,
+                ..
+            }) => {
+                tracing::info!("the app-server was gone before the turn; starting a new one");
+                prepare(manager, reporter, use_pool).await?
+            }
+            other => other?,
+        };
+        let Ready {
+            live,
             process_start,
+            _active,
+            fresh,
             thread_start,
-            time_to_image,
-            total: Duration::ZERO,
-        },
-        _permit: permit,
-        _active,
-    })
+        } = ready;
+        let thread_id = fresh.thread_id.clone();
+        let mut guard = TurnGuard::new(
+            live.clone(),
+            thread_id.clone(),
+            fresh.events,
+            manager.config().interrupt_grace,
+            fresh.staging,
+        );
+        let staging = guard
+            .staging_dir()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let staged = match stage_inputs(&staging, &checked).await {
+            Ok(staged) => staged,
+            Err(e) => {
+                live.pool().refill();
+                guard.finish_in_background();
+                return Err(e);
+            }
+        };
+        let names: Vec<String> = staged
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        reporter.enter(Phase::ThreadStarted);
+
+        let text = request::turn_text(&checked, &names);
+        let paths: Vec<&Path> = staged.iter().map(PathBuf::as_path).collect();
+        let turn_began = Instant::now();
+        guard.turn_may_run = true;
+        let turn = live
+            .conn
+            .request::<TurnStart>(&params::turn_start(&thread_id, &text, &paths))
+            .await;
+        live.pool().refill();
+        let turn = match turn {
+            Ok(turn) => turn.turn,
+            Err(e) => {
+                // An error answer means the turn never started.
+                guard.turn_may_run = !matches!(e, RpcError::Server(_));
+                if thread::is_thread_not_found(&e) && attempt < THREAD_ATTEMPTS {
+                    tracing::info!(thread = %thread_id, "the thread was gone before its turn; taking another");
+                    guard.finish_in_background();
+                    continue;
+                }
+                let error = match e {
+                    RpcError::Exited => live.exited_error(true).await,
+                    RpcError::Server(obj) if obj.code == ErrorCode::SERVER_OVERLOADED => {
+                        Error::Overloaded { attempts: 1 }
+                    }
+                    other => Error::InvalidMessage {
+                        detail: format!("`turn/start` failed: {other}"),
+                    },
+                };
+                guard.finish_in_background();
+                return Err(error);
+            }
+        };
+        guard.turn_id = Some(turn.id.clone());
+        reporter.enter(Phase::Generating);
+
+        let outcome = wait_for_image(&mut guard, &live).await;
+        let time_to_image = turn_began.elapsed();
+        if outcome.is_ok() {
+            reporter.enter(Phase::ImageReceived);
+        }
+        return Ok(Got {
+            guard,
+            outcome,
+            live,
+            thread_id,
+            turn_id: turn.id,
+            timings: Timings {
+                queue_wait,
+                process_start,
+                thread_start,
+                time_to_image,
+                total: Duration::ZERO,
+            },
+            permit,
+            _active,
+        });
+    }
 }
 
 /// A thread ready for its turn, on a live process.
@@ -241,16 +321,13 @@ struct Ready {
     live: Arc<Live>,
     process_start: Option<Duration>,
     _active: ActiveGuard,
-    staging: tempfile::TempDir,
-    staged: Vec<PathBuf>,
-    names: Vec<String>,
-    thread_id: String,
-    events: mpsc::UnboundedReceiver<Event>,
+    fresh: Fresh,
+    /// How long this request waited for its thread: zero when a pre-started one was ready.
     thread_start: Duration,
 }
 
 /// Everything before `turn/start`: nothing here spends quota.
-async fn prepare(manager: &Arc<Manager>, checked: &Checked, reporter: &Reporter) -> Result<Ready> {
+async fn prepare(manager: &Arc<Manager>, reporter: &Reporter, use_pool: bool) -> Result<Ready> {
     let (live, process_start) = manager
         .acquire(|| reporter.enter(Phase::StartingProcess))
         .await?;
@@ -265,36 +342,22 @@ async fn prepare(manager: &Arc<Manager>, checked: &Checked, reporter: &Reporter)
         });
     }
     let _active = live.enter();
-    let staging = tempfile::Builder::new()
-        .prefix("gen-")
-        .tempdir_in(live.workdir())
-        .map_err(|source| Error::StagingFailed {
-            path: live.workdir().to_path_buf(),
-            source,
-        })?;
-    let staged = stage_inputs(staging.path(), checked).await?;
-    let names: Vec<String> = staged
-        .iter()
-        .filter_map(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .collect();
-    let (events_tx, events) = mpsc::unbounded_channel();
     let thread_began = Instant::now();
-    let thread_id = start_thread(&live, staging.path(), manager.config().lean, events_tx).await?;
+    let pooled = if use_pool { live.pool().take() } else { None };
+    let (fresh, thread_start) = match pooled {
+        Some(fresh) => (fresh, Duration::ZERO),
+        None => (thread::open(&live).await?, thread_began.elapsed()),
+    };
     Ok(Ready {
         live,
         process_start,
         _active,
-        staging,
-        staged,
-        names,
-        thread_id,
-        events,
-        thread_start: thread_began.elapsed(),
+        fresh,
+        thread_start,
     })
 }
 
-/// Copies the inputs into the private staging folder as `input-1.<ext>` and `ref-N.<ext>`: Codex shows
+/// Copies the inputs into the thread's private folder as `input-1.<ext>` and `ref-N.<ext>`: Codex shows
 /// the model each local image's path, and the user's own folder and file names must not leave the machine.
 async fn stage_inputs(dir: &Path, checked: &Checked) -> Result<Vec<PathBuf>> {
     let primary = checked.image.iter().map(|i| ("input-1".to_owned(), i));
@@ -315,44 +378,6 @@ async fn stage_inputs(dir: &Path, checked: &Checked) -> Result<Vec<PathBuf>> {
         staged.push(path);
     }
     Ok(staged)
-}
-
-/// `thread/start`, retried with backoff while the server says it is overloaded: starting a thread spends
-/// nothing, so it is the one step that may be retried.
-async fn start_thread(
-    live: &Live,
-    cwd: &Path,
-    lean: bool,
-    events: mpsc::UnboundedSender<Event>,
-) -> Result<String> {
-    let params = params::thread_start_for(cwd, None, lean);
-    let mut delay = Duration::from_millis(100);
-    for attempt in 1..=OVERLOAD_ATTEMPTS {
-        match live
-            .conn
-            .request_subscribing::<ThreadStart>(&params, events.clone())
-            .await
-        {
-            Ok(started) => return Ok(started.thread.id),
-            Err(RpcError::Server(e)) if e.code == ErrorCode::SERVER_OVERLOADED => {
-                if attempt == OVERLOAD_ATTEMPTS {
-                    return Err(Error::Overloaded { attempts: attempt });
-                }
-                tracing::info!(attempt, "app-server overloaded; retrying thread/start");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            Err(RpcError::Exited) => return Err(live.exited_error(false).await),
-            Err(e) => {
-                return Err(Error::InvalidMessage {
-                    detail: format!("`thread/start` failed: {e}"),
-                })
-            }
-        }
-    }
-    Err(Error::Overloaded {
-        attempts: OVERLOAD_ATTEMPTS,
-    })
 }
 
 /// Reads the turn's events until the first usable image, or the turn's end.

@@ -13,6 +13,7 @@ use crate::session::codec::DEFAULT_MAX_LINE;
 use crate::session::config::Config;
 use crate::session::live::{Handshaken, Live};
 use crate::session::login::AccountCheck;
+use crate::session::pool::Pool;
 use crate::session::process::{self, AppServerProcess};
 use crate::session::transport::{Connection, RpcError};
 use crate::session::{params, version};
@@ -59,7 +60,9 @@ pub async fn start(config: &Config) -> Result<Live> {
             account,
             image_generation_offered,
         },
-    ))
+    )
+    .with_pool(Pool::new(config.pool_size, config.pool_refresh_after))
+    .with_lean(config.lean))
 }
 
 /// A start that failed after the spawn: close stdin, stop the process, and report `error`.

@@ -11,7 +11,9 @@ use tokio::sync::Mutex;
 
 use crate::error::Error;
 use crate::session::login::AccountCheck;
+use crate::session::pool::Pool;
 use crate::session::process::{AppServerProcess, StderrTail};
+use crate::session::thread;
 use crate::session::transport::Connection;
 
 /// A live, handshaken app-server.
@@ -35,6 +37,9 @@ pub struct Live {
     active: AtomicUsize,
     last_used: StdMutex<Instant>,
     cleanups: tokio::sync::watch::Sender<usize>,
+    pool: Arc<Pool>,
+    /// Whether threads get the lean turn's base instructions (`Config::lean`).
+    lean: bool,
 }
 
 /// What the handshake learned, to build a [`Live`] from.
@@ -67,7 +72,31 @@ impl Live {
             active: AtomicUsize::new(0),
             last_used: StdMutex::new(Instant::now()),
             cleanups: tokio::sync::watch::Sender::new(0),
+            pool: Pool::new(0, Duration::MAX),
+            lean: true,
         }
+    }
+
+    /// The same server with its threads lean or not (`Config::lean`; the default is lean).
+    pub fn with_lean(mut self, lean: bool) -> Self {
+        self.lean = lean;
+        self
+    }
+
+    /// Whether threads on this server get the lean turn's base instructions.
+    pub fn lean(&self) -> bool {
+        self.lean
+    }
+
+    /// The same server with `pool` for its pre-started threads (the default keeps none).
+    pub fn with_pool(mut self, pool: Arc<Pool>) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// The threads started ahead on this process.
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
     }
 
     /// The private working directory the process runs in.
@@ -156,8 +185,13 @@ impl Live {
         }
     }
 
-    /// Closes stdin, then waits up to `grace` for the process to end before killing its group.
+    /// Releases the pre-started threads (each `thread/unsubscribe` bounded, each folder removed), closes
+    /// stdin, then waits up to `grace` for the process to end before killing its group.
     pub async fn stop(&self, grace: Duration) {
+        let within = grace.min(Duration::from_millis(500));
+        for fresh in self.pool.close() {
+            thread::release(self, fresh, within).await;
+        }
         self.conn.close_stdin();
         // Out of the lock first: holding it through the grace would make every concurrent
         // `is_alive`, `pid` or `exit_status` wait for the whole shutdown.

@@ -158,6 +158,7 @@ pub fn from_turn_error(error: TurnError) -> Error {
         Some(CodexErrorInfo::BadRequest) if looks_like_refusal(&message) => {
             Error::Refused { message }
         }
+        Some(ref info) if http_status(info) == Some(429) => Error::RateLimited { message },
         Some(
             CodexErrorInfo::HttpConnectionFailed(_)
             | CodexErrorInfo::ResponseStreamConnectionFailed(_)
@@ -165,8 +166,20 @@ pub fn from_turn_error(error: TurnError) -> Error {
             | CodexErrorInfo::ResponseTooManyFailedAttempts(_),
         ) => Error::BackendUnreachable { detail: message },
         Some(CodexErrorInfo::Unauthorized) => Error::NotSignedIn,
+        Some(CodexErrorInfo::RateLimitExceeded) => Error::RateLimited { message },
         _ if looks_like_refusal(&message) => Error::Refused { message },
         _ => Error::NoImage { detail: message },
+    }
+}
+
+/// The HTTP status a connection or stream failure carries, if any.
+fn http_status(info: &CodexErrorInfo) -> Option<u16> {
+    match info {
+        CodexErrorInfo::HttpConnectionFailed(i) => i.http_status_code,
+        CodexErrorInfo::ResponseStreamConnectionFailed(i) => i.http_status_code,
+        CodexErrorInfo::ResponseStreamDisconnected(i) => i.http_status_code,
+        CodexErrorInfo::ResponseTooManyFailedAttempts(i) => i.http_status_code,
+        _ => None,
     }
 }
 
@@ -175,4 +188,38 @@ fn looks_like_refusal(message: &str) -> bool {
     ["safety", "policy", "moderation", "rejected"]
         .iter()
         .any(|w| m.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn code_of(info: serde_json::Value) -> &'static str {
+        let error: TurnError = serde_json::from_value(serde_json::json!({
+            "message": "Too Many Requests", "codexErrorInfo": info, "additionalDetails": null
+        }))
+        .expect("decodes");
+        from_turn_error(error).code()
+    }
+
+    #[test]
+    fn a_429_is_a_rate_limit_and_other_statuses_are_not() {
+        assert_eq!(
+            code_of(serde_json::json!("rateLimitExceeded")),
+            "runtime/rate_limited"
+        );
+        assert_eq!(
+            code_of(serde_json::json!({"responseTooManyFailedAttempts": {"httpStatusCode": 429}})),
+            "runtime/rate_limited"
+        );
+        assert_eq!(
+            code_of(serde_json::json!({"httpConnectionFailed": {"httpStatusCode": 503}})),
+            "preflight/backend_unreachable"
+        );
+        assert_eq!(
+            code_of(serde_json::json!("usageLimitExceeded")),
+            "runtime/usage_limit"
+        );
+    }
 }

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::protocol::request::AccountRateLimitsRead;
 use crate::protocol::{Account, GetAccountRateLimitsResponse};
 use crate::session::config::Config;
+use crate::session::limit;
 use crate::session::login::{account_kind, AccountCheck};
 use crate::session::manager::Manager;
 
@@ -35,7 +36,8 @@ pub enum Status {
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
-    /// Stable name: `binary`, `version`, `app_server`, `login`, `image_generation`, `backend`, `quota`.
+    /// Stable name: `binary`, `version`, `app_server`, `login`, `image_generation`, `backend`, `quota`,
+    /// and, only while one holds, `known_limit` (a usage limit an earlier generation was told about).
     pub name: &'static str,
     /// How it came out.
     pub status: Status,
@@ -132,6 +134,20 @@ const SWITCH: &str =
     "switch to a ChatGPT login: `codex logout`, then `codex login` and choose ChatGPT";
 
 pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
+    let mut report = checks(manager).await;
+    // Independent of the checks above, and shown only when there is one: a usage limit an earlier
+    // generation was told about, which refuses new ones locally until its reset.
+    if let Some(at) = manager.limit.until(limit::now_unix()) {
+        report.fail(
+            "known_limit",
+            limit::refusal(at),
+            "wait for the reset, or send the request with ignore_known_usage_limit",
+        );
+    }
+    report
+}
+
+async fn checks(manager: &Arc<Manager>) -> PreflightReport {
     let config = manager.config();
     let mut report = PreflightReport {
         binary: resolve_binary(config),
@@ -264,6 +280,11 @@ pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
         match tokio::time::timeout(Duration::from_secs(15), read).await {
             Ok(Ok(limits)) => {
                 backend_ok = true;
+                // A spent window is remembered like a generation's limit. One that is not spent does not
+                // clear a known limit: the image tool's own limit may not be among these windows.
+                if let Some(Some(at)) = limits.spent() {
+                    manager.limit.note(at);
+                }
                 quota(&mut report, &limits);
             }
             Ok(Err(e)) => report.push("quota", Status::Warn, format!("unknown: {e}")),

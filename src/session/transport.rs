@@ -55,6 +55,9 @@ enum Command {
     Unsubscribe {
         thread_id: String,
     },
+    WatchAccount {
+        events: mpsc::UnboundedSender<Event>,
+    },
     CloseStdin,
 }
 
@@ -86,6 +89,7 @@ impl Connection {
             rx,
             next_id: 1,
             router: Router::default(),
+            account: None,
         };
         tokio::spawn(async move {
             worker.run().await;
@@ -143,6 +147,11 @@ impl Connection {
         });
     }
 
+    /// Routes the notifications about the account (`account/*`, which name no thread) to `events`.
+    pub fn watch_account(&self, events: mpsc::UnboundedSender<Event>) {
+        let _ = self.tx.send(Command::WatchAccount { events });
+    }
+
     /// Closes the child's stdin: the graceful way to ask the app-server to exit.
     pub fn close_stdin(&self) {
         let _ = self.tx.send(Command::CloseStdin);
@@ -189,6 +198,8 @@ struct Worker<R, W> {
     rx: mpsc::UnboundedReceiver<Command>,
     next_id: i64,
     router: Router,
+    /// Where `account/*` notifications go, when someone watches them.
+    account: Option<mpsc::UnboundedSender<Event>>,
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
@@ -249,6 +260,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                 .await;
             }
             Command::Unsubscribe { thread_id } => self.router.unsubscribe(&thread_id),
+            Command::WatchAccount { events } => self.account = Some(events),
             Command::CloseStdin => self.stdin = None,
         }
     }
@@ -326,6 +338,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
             }
         };
         let Some(thread_id) = thread_id else {
+            if method.starts_with("account/") {
+                if let Some(account) = &self.account {
+                    if account.send(event).is_err() {
+                        self.account = None;
+                    }
+                    return;
+                }
+            }
             tracing::debug!(%method, "notification for no thread");
             return;
         };
@@ -391,6 +411,36 @@ mod tests {
     async fn next(lines: &mut tokio::io::Lines<BufReader<DuplexStream>>) -> Value {
         let line = lines.next_line().await.expect("read").expect("a line");
         serde_json::from_str(&line).expect("json")
+    }
+
+    #[tokio::test]
+    async fn account_notifications_reach_their_watcher() {
+        let (conn, _lines, mut peer) = pair();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        conn.watch_account(tx);
+        send(
+            &mut peer,
+            json!({"method": "account/rateLimits/updated", "params": {"rateLimits": {
+                "limitId": "codex", "primary": {"usedPercent": 100, "resetsAt": 1800000000}}}}),
+        )
+        .await;
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+            .await
+            .expect("in time")
+            .expect("an event");
+        let Event::Notification(n) = event else {
+            panic!("{event:?}")
+        };
+        let ServerNotification::AccountRateLimitsUpdated(update) = *n else {
+            panic!("{n:?}")
+        };
+        assert_eq!(
+            update
+                .rate_limits
+                .primary
+                .map(|w| (w.used_percent, w.resets_at)),
+            Some((100, Some(1_800_000_000)))
+        );
     }
 
     #[tokio::test]

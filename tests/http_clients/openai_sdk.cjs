@@ -34,6 +34,14 @@ async function caught(what, fn) {
     prompt: 'make it night [fake:complete]',
   });
   out.edit = { sha256: sha(r.data[0].b64_json) };
+  r = await client.images.generate({ prompt: 'two foxes [fake:complete]', n: 2, output_format: 'webp' });
+  const blobs = r.data.map((d) => Buffer.from(d.b64_json, 'base64'));
+  out.n2_webp = {
+    count: blobs.length,
+    webp: blobs.every((b) => b.subarray(0, 4).toString() === 'RIFF' && b.subarray(8, 12).toString() === 'WEBP'),
+    distinct: new Set(blobs.map((b) => b.toString('base64'))).size === blobs.length,
+    output_format: r.output_format,
+  };
   out.wrong_key = await caught('wrong key', () =>
     new OpenAI({ baseURL, apiKey: 'wrong-key-0123456789' }).images.generate({ prompt: 'x' }));
   out.bad_input = await caught('bad input', () => client.images.generate({ prompt: 'x', response_format: 'url' }));

@@ -30,6 +30,15 @@ with open(os.environ["CODEX_IMG_INPUT"], "rb") as f:
     r = client.images.edit(model="gpt-image-1", image=f, prompt="make it night [fake:complete]")
 out["edit"] = {"sha256": sha(r.data[0].b64_json)}
 
+r = client.images.generate(prompt="two foxes [fake:complete]", n=2, output_format="webp")
+blobs = [base64.b64decode(d.b64_json) for d in r.data]
+out["n2_webp"] = {
+    "count": len(blobs),
+    "webp": all(b[:4] == b"RIFF" and b[8:12] == b"WEBP" for b in blobs),
+    "distinct": len(set(blobs)) == len(blobs),
+    "output_format": r.output_format,
+}
+
 try:
     OpenAI(base_url=base_url, api_key="wrong-key-0123456789").images.generate(prompt="x")
     out["wrong_key"] = "no error"

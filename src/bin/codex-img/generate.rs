@@ -1,9 +1,10 @@
-//! `codex-img generate`: one image from a prompt, saved to a file.
+//! `codex-img generate`: one image (or `-n` images) from a prompt, saved to a file or a directory.
 //!
-//! Order matters because every turn spends quota: the arguments are parsed, the output target is
-//! checked, and only then does the library validate the request and start a turn. The image is saved
-//! atomically and never over an existing file without `--overwrite`. Ctrl-C drops the generation, which
-//! makes the library interrupt the turn.
+//! Order matters because every turn spends quota: the arguments are parsed, then the library checks
+//! the options, the request and every output target, and only then starts a turn
+//! ([`Client::generate_batch`]). Each image is saved atomically as it finishes, and never over an
+//! existing file without `--overwrite`. Ctrl-C drops the generation, which makes the library interrupt
+//! every turn still running; images already saved stay.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -11,9 +12,10 @@ use std::time::Duration;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::Args;
-use codex_img::report::{ErrorReport, ImageReport};
+use codex_img::report::{BatchReport, ErrorReport, ImageReport};
 use codex_img::{
-    Aspect, Background, Client, Error, GenerateRequest, Hints, IfExists, Quality, Size,
+    Aspect, Background, BatchOutcome, Client, Error, Fit, GenerateRequest, Hints, IfExists, Key,
+    Options, OutputFormat, Quality, Size,
 };
 
 use crate::exit;
@@ -39,7 +41,8 @@ pub struct GenerateArgs {
     #[arg(long = "ref", value_name = "R")]
     pub references: Vec<PathBuf>,
 
-    /// Size hint in pixels, such as 1024x1536 (passed to the model as a hint; the real size is reported).
+    /// Size hint in pixels, such as 1024x1536 (passed to the model as a hint; the real size is reported;
+    /// --fit makes it exact).
     #[arg(long, value_name = "WxH", conflicts_with = "aspect")]
     pub size: Option<Size>,
 
@@ -53,11 +56,46 @@ pub struct GenerateArgs {
               .try_map(|s| s.parse::<Quality>()))]
     pub quality: Option<Quality>,
 
-    /// Background hint (the built-in tool may not honour transparency).
+    /// Background. `transparent` asks the image tool for real transparency (Codex 0.150+); the
+    /// result's `alpha` says what came back.
     #[arg(long, value_name = "KIND",
           value_parser = PossibleValuesParser::new(["transparent", "opaque", "auto"])
               .try_map(|s| s.parse::<Background>()))]
     pub background: Option<Background>,
+
+    /// Output format; taken from OUT's extension (.png, .jpg/.jpeg, .webp) when not given, and must
+    /// agree with it. Needed to convert into a directory target.
+    #[arg(long, value_name = "FMT",
+          value_parser = PossibleValuesParser::new(["png", "jpeg", "jpg", "webp"])
+              .try_map(|s| s.parse::<OutputFormat>()))]
+    pub format: Option<OutputFormat>,
+
+    /// JPEG quality, 0-100 (default 90). PNG and WebP are written lossless and take none.
+    #[arg(long, value_name = "0-100", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub compression: Option<u8>,
+
+    /// Make the image exactly --size (or --aspect): cover = scale and centre-crop, contain = scale and
+    /// pad (transparent in PNG/WebP, white in JPEG), fill = stretch. Without it nothing is resized.
+    #[arg(long, value_name = "MODE",
+          value_parser = PossibleValuesParser::new(["cover", "contain", "fill"])
+              .try_map(|s| s.parse::<Fit>()))]
+    pub fit: Option<Fit>,
+
+    /// Key colour, `auto` or `#RRGGBB`: implies a transparent background; when Codex cannot make one,
+    /// it is asked for a flat background of this colour, which codex-img then removes.
+    #[arg(long, value_name = "COLOUR", value_parser = |s: &str| s.parse::<Key>())]
+    pub key: Option<Key>,
+
+    /// How many images, 1-8, each from its own turn. A file OUT `cat.png` gives `cat-1.png` ...
+    /// `cat-N.png`; a directory gets hash-named files.
+    #[arg(short = 'n', value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub n: u32,
+
+    /// Also write `<image>.json` next to each image: prompt, revised prompt, sha256, format, size,
+    /// requested size, fit, alpha, Codex version, ids and timings.
+    #[arg(long)]
+    pub sidecar: bool,
 
     /// Replace OUT if it already exists.
     #[arg(long)]
@@ -68,9 +106,15 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
 
-    /// Print one JSON object on stdout: the saved image, or the error.
+    /// Print one JSON object on stdout: the saved image, or the error; with -n above 1, the batch
+    /// object {ok, images, errors}.
     #[arg(long)]
     pub json: bool,
+
+    /// How many generations run at once when several are asked for (default 4; the rest wait in
+    /// order). Each one spends quota.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: Option<u16>,
 }
 
 impl GenerateArgs {
@@ -83,12 +127,21 @@ impl GenerateArgs {
     }
 
     fn request(&self) -> GenerateRequest {
-        let mut request = GenerateRequest::new(self.prompt.clone()).hints(Hints {
-            size: self.size,
-            aspect: self.aspect,
-            quality: self.quality,
-            background: self.background,
-        });
+        let mut request = GenerateRequest::new(self.prompt.clone())
+            .hints(Hints {
+                size: self.size,
+                aspect: self.aspect,
+                quality: self.quality,
+                background: self.background,
+            })
+            .options(Options {
+                format: self.format,
+                compression: self.compression,
+                fit: self.fit,
+                key: self.key,
+                n: self.n,
+                sidecar: self.sidecar,
+            });
         if let Some(image) = &self.image {
             request = request.image(image.clone());
         }
@@ -111,52 +164,105 @@ pub async fn run(
     let (result, code_if_failed) = tokio::select! {
         result = generate_and_save(client, args) => (result, None),
         signal = interrupted => {
-            // The generation future is dropped here; the library interrupts its turn.
+            // The generation future is dropped here; the library interrupts its turns.
             tracing::info!("{signal:?}: cancelling the generation");
             (Err(Error::Cancelled), Some(signal.exit_code()))
         }
     };
-    match result {
-        Ok((image, path)) => {
-            let report = ImageReport::new(&image, Some(&path));
-            if args.json {
-                print_json(&report);
-            } else {
-                print_stdout(&format!(
-                    "{}\n{} {}x{}, {} bytes, sha256 {}, {:.1}s\n",
-                    path.display(),
-                    image.format,
-                    report.width,
-                    report.height,
-                    report.bytes,
-                    &report.sha256[..report.sha256.len().min(12)],
-                    image.timings.total.as_secs_f64()
-                ));
-            }
-            exit::SUCCESS
-        }
+    let outcome = match result {
+        Ok(outcome) => outcome,
         Err(error) => {
             if args.json {
                 print_json(&ErrorReport::from(&error));
             } else {
                 print_error(&error);
             }
-            code_if_failed.unwrap_or_else(|| exit::for_error(&error))
+            return code_if_failed.unwrap_or_else(|| exit::for_error(&error));
+        }
+    };
+    if args.n > 1 {
+        return report_batch(args, &outcome);
+    }
+    match (outcome.failed.first(), outcome.delivered.first()) {
+        (Some(failed), _) => {
+            if args.json {
+                print_json(&ErrorReport::from(&failed.error));
+            } else {
+                print_error(&failed.error);
+            }
+            exit::for_error(&failed.error)
+        }
+        (None, Some(done)) => {
+            let report = ImageReport::new(&done.image, done.path.as_deref());
+            if args.json {
+                print_json(&report);
+            } else {
+                print_stdout(&summary(&report, &done.image));
+            }
+            exit::SUCCESS
+        }
+        (None, None) => {
+            let error = Error::NoImage {
+                detail: "no turn ran".to_owned(),
+            };
+            print_error(&error);
+            exit::for_error(&error)
         }
     }
 }
 
-async fn generate_and_save(
-    client: &Client,
-    args: &GenerateArgs,
-) -> Result<(codex_img::GeneratedImage, PathBuf), Error> {
-    codex_img::output::precheck_target(&args.output, args.if_exists())?;
+/// `n > 1`: the batch object with `--json`, else one summary per saved image on stdout and one error
+/// per failed image on stderr. The exit code is that of the first failure, or success.
+fn report_batch(args: &GenerateArgs, outcome: &BatchOutcome) -> u8 {
+    if args.json {
+        print_json(&BatchReport::new(outcome, false));
+    } else {
+        for done in &outcome.delivered {
+            let report = ImageReport::new(&done.image, done.path.as_deref());
+            print_stdout(&summary(&report, &done.image));
+        }
+        for failed in &outcome.failed {
+            eprint!("image {} of {}: ", failed.index, args.n);
+            print_error(&failed.error);
+        }
+    }
+    outcome
+        .failed
+        .first()
+        .map_or(exit::SUCCESS, |f| exit::for_error(&f.error))
+}
+
+/// The path, then one line: format, size (and how it got there), bytes, hash prefix, alpha, time.
+fn summary(report: &ImageReport, image: &codex_img::GeneratedImage) -> String {
+    let path = report.path.as_deref().unwrap_or("-");
+    let mut size = format!("{}x{}", report.width, report.height);
+    match (report.fit, report.original) {
+        (Some(fit), Some(o)) => size.push_str(&format!(" ({fit} from {}x{})", o.width, o.height)),
+        (None, _) => {
+            if let Some(r) = report.requested {
+                if (r.width, r.height) != (report.width, report.height) {
+                    size.push_str(&format!(" (asked {}x{}; a hint)", r.width, r.height));
+                }
+            }
+        }
+        _ => {}
+    }
+    format!(
+        "{path}\n{} {size}, {} bytes, sha256 {}, alpha {}, {:.1}s\n",
+        image.format,
+        report.bytes,
+        &report.sha256[..report.sha256.len().min(12)],
+        report.alpha,
+        image.timings.total.as_secs_f64()
+    )
+}
+
+async fn generate_and_save(client: &Client, args: &GenerateArgs) -> Result<BatchOutcome, Error> {
     let progress = Progress::start(std::io::stderr().is_terminal());
     let request = args.request().on_progress(progress.callback());
-    let image = client.generate(request).await;
+    let outcome = client
+        .generate_batch(request, Some(&args.output), args.if_exists())
+        .await;
     drop(progress);
-    let image = image?;
-    let path = image.resolve_target(&args.output);
-    let saved = image.save_async(path, args.if_exists()).await?;
-    Ok((image, saved))
+    outcome
 }

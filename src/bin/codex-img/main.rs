@@ -40,11 +40,18 @@ Examples:
   codex-img generate \"the same fox, at night\" --image fox.png --overwrite -o fox.png
   codex-img generate \"a poster in this style\" --ref style1.png --ref style2.jpg --aspect 2:3 -o posters/
   codex-img generate \"an app icon\" --size 1024x1024 --background transparent -o icon.png --json
+  codex-img generate \"a fox mascot\" --key auto -o fox.webp
+  codex-img generate \"a banner\" --size 1500x500 --fit cover --compression 85 -o banner.jpg
+  codex-img generate \"a sticker of a cat\" -n 4 --background transparent --sidecar -o stickers/cat.png
 
-Progress goes to stderr; the saved path and a summary (or, with --json, one JSON object) go to stdout.
-OUT is checked before any quota is spent: an existing file needs --overwrite, a symlink is refused, and
-the parent directory must exist. Size, aspect, quality and background are hints to the model; the real
-format and size are measured from the bytes and reported.
+Progress goes to stderr; the saved path and a summary (or, with --json, one JSON object; with -n above
+1, one batch object) go to stdout. OUT, every numbered target and the options are checked before any
+quota is spent: an existing file needs --overwrite, a symlink is refused, the parent directory must
+exist, and transparency with a JPEG target is refused. Size, aspect and quality are hints to the model;
+a transparent background is asked of the image tool (native from Codex 0.150), and the report's alpha
+says what came back (native, keyed or none). Format, fit and key are done locally; without --fit
+nothing is resized. With -n, a failed image never loses the others, and the exit code is non-zero when
+any failed.
 
 Exit codes: 0 success, 3 preflight, 4 request, 5 runtime, 6 output, 7 protocol, 130 Ctrl-C
 (see `codex-img --help`).
@@ -151,6 +158,18 @@ fn parse_override(s: &str) -> Result<String, String> {
     }
 }
 
+impl Command {
+    /// The subcommand's `--concurrency`, if it has one and it was given.
+    fn concurrency(&self) -> Option<u16> {
+        match self {
+            Command::Generate(args) => args.concurrency,
+            Command::ServeStdio(args) => args.concurrency,
+            // serve-mcp and serve-http apply their own `--concurrency` to the builder.
+            _ => None,
+        }
+    }
+}
+
 impl Global {
     fn builder(&self) -> ClientBuilder {
         let mut builder = Client::builder();
@@ -188,7 +207,10 @@ async fn run(cli: Cli) -> u8 {
     let client = match &cli.command {
         #[cfg(feature = "mcp")]
         Command::ServeMcp(args) => args.configure(builder),
-        _ => builder,
+        command => match command.concurrency() {
+            Some(n) => builder.concurrency(usize::from(n)),
+            None => builder,
+        },
     }
     .build();
     let code = match &cli.command {
@@ -288,5 +310,33 @@ mod tests {
         );
         assert_eq!(cli.global.verbose, 2);
         assert!(Cli::try_parse_from(["codex-img", "-c", "novalue", "doctor"]).is_err());
+    }
+
+    #[test]
+    fn concurrency_is_taken_from_generate_and_serve_stdio() {
+        let parsed = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .map(|cli| cli.command.concurrency())
+                .map_err(|e| e.kind())
+        };
+        assert_eq!(
+            parsed(&["codex-img", "serve-stdio", "--concurrency", "3"]),
+            Ok(Some(3))
+        );
+        assert_eq!(
+            parsed(&[
+                "codex-img",
+                "generate",
+                "x",
+                "-o",
+                "a.png",
+                "--concurrency",
+                "8"
+            ]),
+            Ok(Some(8))
+        );
+        assert_eq!(parsed(&["codex-img", "serve-stdio"]), Ok(None));
+        assert!(parsed(&["codex-img", "serve-stdio", "--concurrency", "0"]).is_err());
+        assert!(parsed(&["codex-img", "doctor", "--concurrency", "2"]).is_err());
     }
 }

@@ -29,7 +29,7 @@ pub struct McpArgs {
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
-    /// How many images are generated at once; more calls wait in a queue (default 2).
+    /// How many images are generated at once; more calls wait in a queue (default 4).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub concurrency: Option<u16>,
 

@@ -14,6 +14,11 @@ pub struct ServeArgs {
     /// Confine output targets and input images to this directory.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+
+    /// How many generations run at once (default 4); later requests wait in the order they arrived.
+    /// Each one spends quota.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: Option<u16>,
 }
 
 /// Serves until stdin closes or a host asks `bridge/shutdown`. The caller shuts the client down.

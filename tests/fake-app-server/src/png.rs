@@ -29,6 +29,15 @@ pub fn image_for(seed: &str, width: u32, height: u32) -> Vec<u8> {
     test_png::encode_rgb(width, height, &rgb, Some(&comment))
 }
 
+/// What a model draws when asked for a transparent or a flat solid background: the shared test
+/// subject (an orange disc, `test_png::subject_png`), in RGBA on real transparency (`background:
+/// None`) or in RGB on one flat colour, with the thread named in a `tEXt` chunk so two threads never
+/// get the same bytes.
+pub fn subject_for(seed: &str, width: u32, height: u32, background: Option<[u8; 3]>) -> Vec<u8> {
+    let comment = format!("fake-app-server subject for thread {seed}");
+    test_png::subject_png(width, height, background, Some(&comment))
+}
+
 /// FNV-1a, used wherever the fake needs a cheap stable hash (pixel colours, ids).
 pub fn fnv1a64(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
@@ -60,6 +69,14 @@ mod tests {
         assert_eq!(base64(b"foobar"), "Zm9vYmFy");
         assert_eq!(base64(b"fooba"), "Zm9vYmE=");
         assert_eq!(base64(b"foob"), "Zm9vYg==");
+    }
+
+    #[test]
+    fn subjects_are_rgba_or_on_a_flat_colour_and_differ_by_seed() {
+        let clear = subject_for("t1", 30, 20, None);
+        let keyed = subject_for("t1", 30, 20, Some([0, 255, 0]));
+        assert_eq!((clear[25], keyed[25]), (6, 2));
+        assert_ne!(clear, subject_for("t2", 30, 20, None));
     }
 
     #[test]

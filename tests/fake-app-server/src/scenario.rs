@@ -11,6 +11,7 @@
 //! the pretended version: `failure: null` from 0.165, and `startedAtMs`/`completedAtMs` (on the
 //! notification and on the item) from 0.169.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,6 +146,9 @@ impl Turn {
     fn play(&mut self) -> Result<End, Interrupted> {
         let scenario = self.start.scenario.clone();
         let small = self.server.cfg.image_size.unwrap_or((64, 48));
+        if let Some(every) = scenario.strip_prefix("fail-every:") {
+            return self.fail_every(every, small);
+        }
         match scenario.as_str() {
             "success" => self.image_then_wait(Payload::Result, small),
             "complete" => {
@@ -236,6 +240,28 @@ impl Turn {
                 End::failed(&message, json!("other"))
             }
         }
+    }
+
+    /// `fail-every:N`: the process counts its `fail-every` turns, and every N-th one (the N-th,
+    /// 2N-th, ...) fails the way a dropped stream does; the others are `success`. So of N turns run
+    /// together exactly one fails, whichever starts N-th.
+    fn fail_every(&mut self, every: &str, size: (u32, u32)) -> Result<End, Interrupted> {
+        static FAIL_EVERY_TURNS: AtomicU64 = AtomicU64::new(0);
+        let Ok(every) = every.trim().parse::<u64>() else {
+            let message = format!("fake-app-server: `fail-every:{every}` needs a number");
+            return End::failed(&message, json!("other"));
+        };
+        let k = FAIL_EVERY_TURNS.fetch_add(1, Ordering::SeqCst) + 1;
+        if every > 0 && k % every == 0 {
+            self.server.rec.event(
+                "injected_failure",
+                json!({ "threadId": self.start.thread_id, "turnId": self.start.turn_id, "k": k }),
+            );
+            let message =
+                format!("fake-app-server: injected failure (turn {k} of fail-every:{every})");
+            return End::failed(&message, json!("other"));
+        }
+        self.image_then_wait(Payload::Result, size)
     }
 
     /// The image, then up to 10 s for the client's `turn/interrupt`.
@@ -441,7 +467,18 @@ impl Turn {
         let item = image_in_progress(&id);
         self.item_started(item, started);
 
-        let bytes = png::image_for(&self.start.thread_id, width, height);
+        // Like a model with Codex 0.150+, honour a transparent-background request with real alpha;
+        // otherwise draw on a flat solid colour when one is named, as a model without the argument
+        // would.
+        let wants = Wants::read(&self.start.prompt);
+        let transparent = wants.transparent && cfg.at_least(0, 150, 0);
+        let bytes = if transparent {
+            png::subject_for(&self.start.thread_id, width, height, None)
+        } else if let Some(key) = wants.key {
+            png::subject_for(&self.start.thread_id, width, height, Some(key))
+        } else {
+            png::image_for(&self.start.thread_id, width, height)
+        };
         let dir = cfg
             .codex_home
             .join("generated_images")
@@ -467,6 +504,9 @@ impl Turn {
         }
         if cfg.at_least(0, 165, 0) {
             item["failure"] = Value::Null;
+        }
+        if transparent {
+            item["transparentBackground"] = json!(true);
         }
         let blob = matches!(payload, Payload::Result).then(|| png::base64(&bytes));
         self.item_completed_with_blob(item, started, blob.as_deref());
@@ -633,6 +673,39 @@ impl Turn {
     }
 }
 
+/// What the prompt asks of the image, read the way the loopback backend's model reads it: a
+/// `transparent background`, and a flat `solid #RRGGBB` background (the first `#RRGGBB` within 40
+/// characters after the word `solid`).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Wants {
+    transparent: bool,
+    key: Option<[u8; 3]>,
+}
+
+impl Wants {
+    fn read(prompt: &str) -> Wants {
+        let lower = prompt.to_ascii_lowercase();
+        let mut key = None;
+        let mut rest = lower.as_str();
+        while let Some(at) = rest.find("solid") {
+            rest = &rest[at + 5..];
+            let Some(hash) = rest.find('#').filter(|h| *h <= 40) else {
+                continue;
+            };
+            let hex = rest.get(hash + 1..hash + 7).unwrap_or("");
+            let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+            if hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                key = (|| Some([byte(0)?, byte(2)?, byte(4)?]))();
+                break;
+            }
+        }
+        Wants {
+            transparent: lower.contains("transparent background"),
+            key,
+        }
+    }
+}
+
 fn turn_error(message: &str, info: Value) -> Value {
     json!({ "message": message, "codexErrorInfo": info, "additionalDetails": null })
 }
@@ -652,4 +725,24 @@ fn image_in_progress(id: &str) -> Value {
         "revisedPrompt": null,
         "result": "",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Wants;
+
+    #[test]
+    fn reads_transparency_and_the_key_colour() {
+        assert_eq!(Wants::read("a cat"), Wants::default());
+        assert_eq!(
+            Wants::read(
+                "a cat. Transparent background please; else a flat solid #FF00ff background."
+            ),
+            Wants {
+                transparent: true,
+                key: Some([255, 0, 255])
+            }
+        );
+        assert_eq!(Wants::read("solid work, see #12"), Wants::default());
+    }
 }

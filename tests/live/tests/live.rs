@@ -116,7 +116,7 @@ async fn text_to_image(version: String) {
         .filter(|r| r.is_images_request())
         .count();
     assert_eq!(images_calls, usize::from(!hosted_tool(&version)));
-    rig.assert_no_saved_images(Some(&image.ids.thread_id));
+    rig.assert_no_saved_images(Some(&image.ids.thread_id)).await;
 
     // What `codex-img doctor` shows for this working setup: every check passes, and it spends nothing.
     let model_requests = rig.backend.model_requests().len();
@@ -250,7 +250,7 @@ async fn image_to_image(version: String) {
             "{version}: `{needle}` appeared in requests"
         );
     }
-    rig.assert_no_saved_images(Some(&image.ids.thread_id));
+    rig.assert_no_saved_images(Some(&image.ids.thread_id)).await;
     rig.finish().await;
 }
 
@@ -310,14 +310,17 @@ async fn usage_limit(version: String) {
     for (name, mode, expected) in cases {
         rig.backend.clear_requests();
         rig.backend.set_mode(mode);
-        let result = rig.client.generate(GenerateRequest::new(PROMPT)).await;
+        // Each mode must reach the backend: without the option, the limit learned from the first
+        // case would refuse the rest locally.
+        let request = GenerateRequest::new(PROMPT).ignore_known_usage_limit(true);
+        let result = rig.client.generate(request).await;
         seen.push((
             name,
             code_of(&result),
             result.as_ref().err().and_then(Error::resets_at),
         ));
         want.push((name, "runtime/usage_limit".to_owned(), Some(expected)));
-        rig.assert_no_saved_images(None);
+        rig.assert_no_saved_images(None).await;
     }
     assert_eq!(seen, want, "{version}: usage limits");
     rig.finish().await;
@@ -450,7 +453,7 @@ async fn keeps_working(version: String) {
         (1..=2).contains(&at_return),
         "{version}: {at_return} model requests; expected the first and at most one follow-up"
     );
-    rig.assert_no_saved_images(Some(&image.ids.thread_id));
+    rig.assert_no_saved_images(Some(&image.ids.thread_id)).await;
     rig.finish().await;
 }
 
@@ -472,7 +475,7 @@ async fn saved_images_cleaned(version: String) {
             .generate(GenerateRequest::new(format!("{PROMPT}, number {n}")))
             .await
             .unwrap_or_else(|e| panic!("{version}: generation {n} failed: {} ({e})", e.code()));
-        rig.assert_no_saved_images(Some(&image.ids.thread_id));
+        rig.assert_no_saved_images(Some(&image.ids.thread_id)).await;
         threads.push(image.ids.thread_id);
     }
     threads.dedup();

@@ -5,6 +5,11 @@
 //! input images as data URLs (`images: [{"image_url": "data:image/png;base64,..."}]`). The answer
 //! carries the image as `data[].b64_json`. Edits' inputs are decoded and kept in order so tests
 //! can compare them with the files they passed in.
+//!
+//! Like the real endpoint, a request with `background: "transparent"` gets an RGBA image (the
+//! subject on real transparency) and says `background: "transparent"`; a prompt that names a flat
+//! solid colour (`solid #RRGGBB`) gets the subject on that colour; anything else gets the configured
+//! image.
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -33,11 +38,22 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
         tokio::time::sleep(delay).await;
     }
     let prompt = body["prompt"].as_str().unwrap_or_default();
+    let transparent = body["background"] == "transparent";
+    let size = crate::png::png_size(&png).unwrap_or((64, 48));
+    // A comment per answer keeps every image's bytes distinct, as a real backend's are.
+    let comment = format!("loopback subject {}", shared.next_id());
+    let png = if transparent {
+        crate::png::subject_png(size.0, size.1, None, Some(&comment))
+    } else if let Some(key) = crate::model::solid_colour(&prompt.to_ascii_lowercase()) {
+        crate::png::subject_png(size.0, size.1, Some(key), Some(&comment))
+    } else {
+        png
+    };
     Reply::json(
         200,
         json!({
             "created": now_secs(),
-            "background": "opaque",
+            "background": if transparent { "transparent" } else { "opaque" },
             "output_format": "png",
             "quality": "low",
             "size": "auto",

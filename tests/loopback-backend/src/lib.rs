@@ -36,6 +36,6 @@ pub use env::{codex_command_env, CodexEnv};
 pub use error::{Error, Result};
 pub use install::{at_least, ensure_codex, BELOW_FLOOR, CI_RELEASES, FLOOR, NEWEST, RELEASES};
 pub use login::{write_api_key_login, write_fake_chatgpt_login, FAKE_ACCOUNT_ID};
-pub use png::test_png;
+pub use png::{png_size, subject_png, test_png, SUBJECT_RGB};
 pub use record::{EditInputs, RecordedRequest};
 pub use server::{Backend, BackendConfig, Mode, Transport};

@@ -12,6 +12,13 @@
 //!
 //! A request whose newest input item is a tool output (or a finished hosted image) is a
 //! follow-up: the model then says it is done, unless [`Mode::KeepWorking`] asks it to go on.
+//!
+//! Like a real model, it reads the user's text ([`Wants`]): when the text asks for a transparent
+//! background, the client tool's arguments carry `transparent_background: true` (Codex 0.145+ declares
+//! that argument); when it also names a flat solid key colour (`solid #RRGGBB`), the tool's prompt
+//! asks for that background. The hosted tool (up to 0.140) has no transparency argument, so there the
+//! model draws the subject on the flat key colour when one was named, and otherwise returns the
+//! configured image.
 
 use std::time::Duration;
 
@@ -38,7 +45,7 @@ pub(crate) enum ImageTool {
 }
 
 pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply {
-    let (mode, png, delay) = {
+    let (mode, mut png, delay) = {
         let config = lock(&shared.config);
         (
             config.mode.clone(),
@@ -47,9 +54,15 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
         )
     };
     let body = request.json().unwrap_or(Value::Null);
+    let wants = Wants::read(&user_text(&body));
     let tool = image_tool(&body);
     let follow_up = is_follow_up(&body);
     let id = shared.next_id();
+    if let Some(key) = wants.key {
+        let (w, h) = crate::png::png_size(&png).unwrap_or((64, 48));
+        let comment = format!("loopback subject {id}");
+        png = crate::png::subject_png(w, h, Some(key), Some(&comment));
+    }
 
     if let Mode::ModelUsageLimit { resets_at } = mode {
         return usage_limit(Limit::Model, resets_at);
@@ -67,7 +80,8 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
         }
         (_, true) => items.push(message(id, "Done: the image is ready.")),
         (_, false) => {
-            let prompt = "a red square on a white background";
+            let prompt = wants.tool_prompt();
+            let prompt = prompt.as_str();
             match &tool {
                 ImageTool::Hosted => {
                     // The hosted tool makes the image inside the model call, so that call takes
@@ -95,7 +109,7 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
                         "id": format!("fc_{id}"),
                         "call_id": format!("call_{id}"),
                         "name": name,
-                        "arguments": image_args(&body, prompt).to_string(),
+                        "arguments": wants.args(image_args(&body, prompt)).to_string(),
                     });
                     if let Some(namespace) = namespace {
                         call["namespace"] = json!(namespace);
@@ -105,7 +119,7 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
                 ImageTool::CodeMode { name, namespace } => {
                     let input = format!(
                         "const result = await tools.image_gen__imagegen({}); generatedImage(result);",
-                        image_args(&body, prompt)
+                        wants.args(image_args(&body, prompt))
                     );
                     let mut call = json!({
                         "type": "custom_tool_call",
@@ -126,6 +140,89 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
         }
     }
     Reply::sse(stream(id, &items))
+}
+
+/// What the user's text asks of the image, as a model would read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Wants {
+    /// The text asks for a transparent background.
+    pub(crate) transparent: bool,
+    /// The text names a flat solid background colour (`solid #RRGGBB`).
+    pub(crate) key: Option<[u8; 3]>,
+}
+
+/// The prompt the model passes to the tool when the user asked for nothing special.
+const DEFAULT_TOOL_PROMPT: &str = "a red square on a white background";
+
+impl Wants {
+    pub(crate) fn read(text: &str) -> Wants {
+        let lower = text.to_ascii_lowercase();
+        Wants {
+            transparent: lower.contains("transparent background"),
+            key: solid_colour(&lower),
+        }
+    }
+
+    /// The tool's prompt: the default, or an orange disc on the asked background.
+    pub(crate) fn tool_prompt(&self) -> String {
+        match self.key {
+            Some([r, g, b]) => {
+                format!("an orange disc on a flat solid #{r:02X}{g:02X}{b:02X} background")
+            }
+            None if self.transparent => "an orange disc on a transparent background".to_string(),
+            None => DEFAULT_TOOL_PROMPT.to_string(),
+        }
+    }
+
+    /// The tool's arguments, with `transparent_background: true` when it was asked for.
+    fn args(&self, mut args: Value) -> Value {
+        if self.transparent {
+            args["transparent_background"] = json!(true);
+        }
+        args
+    }
+}
+
+/// The first `#RRGGBB` that follows the word `solid` in `text` (lowercase).
+pub(crate) fn solid_colour(text: &str) -> Option<[u8; 3]> {
+    let mut rest = text;
+    while let Some(at) = rest.find("solid") {
+        rest = &rest[at + 5..];
+        let hash = rest.find('#')?;
+        // Only within the same phrase: a `#` much later belongs to something else.
+        if hash > 40 {
+            continue;
+        }
+        let hex = rest.get(hash + 1..hash + 7)?;
+        if hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+            return Some([byte(0)?, byte(2)?, byte(4)?]);
+        }
+    }
+    None
+}
+
+/// The text of the newest user message (every `input_text` part, joined).
+fn user_text(body: &Value) -> String {
+    let last_user = body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rev()
+        .find(|item| item["type"] == "message" && item["role"] == "user");
+    let Some(message) = last_user else {
+        return String::new();
+    };
+    match &message["content"] {
+        Value::String(text) => text.clone(),
+        parts => parts
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
 }
 
 /// One offered tool, flattened out of its namespace.
@@ -417,6 +514,42 @@ mod tests {
         assert_eq!(
             image_args(&without, "x"),
             json!({"prompt": "x", "num_last_images_to_include": 2})
+        );
+    }
+
+    #[test]
+    fn reads_transparency_and_a_key_colour_from_the_user_text() {
+        let body = |text: &str| {
+            json!({"input": [{"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": text},
+            ]}]})
+        };
+        let cases = [
+            ("a cat", Wants::default()),
+            (
+                "a cat. Make the background transparent background.",
+                Wants { transparent: true, key: None },
+            ),
+            (
+                "a cat on a transparent background; if that is impossible, a flat solid #00FF00 background",
+                Wants { transparent: true, key: Some([0, 255, 0]) },
+            ),
+            ("issue #123 is solid", Wants::default()),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Wants::read(&user_text(&body(text))), want, "{text}");
+        }
+        let asked = Wants {
+            transparent: true,
+            key: Some([255, 0, 255]),
+        };
+        assert_eq!(
+            asked.args(json!({"prompt": "p"})),
+            json!({"prompt": "p", "transparent_background": true})
+        );
+        assert_eq!(
+            asked.tool_prompt(),
+            "an orange disc on a flat solid #FF00FF background"
         );
     }
 

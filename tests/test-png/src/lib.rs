@@ -4,6 +4,9 @@
 //! from one another, never a whole image codec. So this writes 8-bit RGB images: one IHDR, an optional
 //! `tEXt` chunk, one IDAT of *stored* (uncompressed) deflate blocks, and IEND, with CRC-32 and Adler-32
 //! computed here. [`encode_rgb`] is the encoder; [`test_png`] is the seeded pattern most tests use.
+//! [`encode_rgba`] writes 8-bit RGBA the same way, and [`subject_png`] is what a test model draws when
+//! asked for a transparent or a flat-coloured background: an anti-aliased orange disc on real
+//! transparency (RGBA) or on one flat colour (RGB).
 
 /// A `width`×`height` RGB PNG whose pixels are a pattern derived from `seed`, so different seeds give
 /// different bytes. A zero width or height is taken as 1.
@@ -22,17 +25,88 @@ pub fn test_png(width: u32, height: u32, seed: u32) -> Vec<u8> {
     encode_rgb(width, height, &rgb, None)
 }
 
+/// The colour of [`subject_png`]'s disc: an orange no key colour a test uses comes close to.
+pub const SUBJECT_RGB: [u8; 3] = [230, 120, 20];
+
+/// A `width`×`height` PNG of an orange disc ([`SUBJECT_RGB`], radius a third of the shorter side,
+/// centred, anti-aliased by 4×4 supersampling). With `background: None` it is RGBA and the disc sits on
+/// full transparency (transparent pixels are transparent black); with a colour it is RGB and the disc
+/// sits on that flat colour. `comment` becomes a `tEXt` chunk, so callers can make bytes unique.
+pub fn subject_png(
+    width: u32,
+    height: u32,
+    background: Option<[u8; 3]>,
+    comment: Option<&str>,
+) -> Vec<u8> {
+    let (width, height) = (width.max(1), height.max(1));
+    let radius = width.min(height) as f32 / 3.0;
+    let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
+    let channels = if background.is_some() { 3 } else { 4 };
+    let mut pixels = Vec::with_capacity(width as usize * height as usize * channels);
+    for y in 0..height {
+        for x in 0..width {
+            let mut inside = 0u32;
+            for sy in 0..4 {
+                for sx in 0..4 {
+                    let fx = x as f32 + (sx as f32 + 0.5) / 4.0 - cx;
+                    let fy = y as f32 + (sy as f32 + 0.5) / 4.0 - cy;
+                    inside += u32::from(fx * fx + fy * fy <= radius * radius);
+                }
+            }
+            let coverage = inside as f32 / 16.0;
+            match background {
+                Some(bg) => {
+                    for c in 0..3 {
+                        let v = f32::from(SUBJECT_RGB[c]) * coverage
+                            + f32::from(bg[c]) * (1.0 - coverage);
+                        pixels.push(v.round() as u8);
+                    }
+                }
+                None if inside == 0 => pixels.extend_from_slice(&[0, 0, 0, 0]),
+                None => {
+                    pixels.extend_from_slice(&SUBJECT_RGB);
+                    pixels.push((coverage * 255.0).round() as u8);
+                }
+            }
+        }
+    }
+    match background {
+        Some(_) => encode_rgb(width, height, &pixels, comment),
+        None => encode_rgba(width, height, &pixels, comment),
+    }
+}
+
+/// The width and height in a PNG's IHDR, if `png` is long enough to have one.
+pub fn png_size(png: &[u8]) -> Option<(u32, u32)> {
+    let w: [u8; 4] = png.get(16..20)?.try_into().ok()?;
+    let h: [u8; 4] = png.get(20..24)?.try_into().ok()?;
+    Some((u32::from_be_bytes(w), u32::from_be_bytes(h)))
+}
+
+/// Encodes `rgba` (row-major, 4 bytes a pixel) as an 8-bit RGBA PNG; otherwise as [`encode_rgb`].
+///
+/// # Panics
+/// If `rgba` does not hold exactly `width * height` pixels: a caller's bug, in test code.
+pub fn encode_rgba(width: u32, height: u32, rgba: &[u8], comment: Option<&str>) -> Vec<u8> {
+    encode(width, height, 4, rgba, comment)
+}
+
 /// Encodes `rgb` (row-major, 3 bytes a pixel, `width * height * 3` bytes) as an 8-bit RGB PNG, with a
 /// `tEXt` chunk `Comment` holding `comment` when one is given.
 ///
 /// # Panics
 /// If `rgb` does not hold exactly `width * height` pixels: a caller's bug, in test code.
 pub fn encode_rgb(width: u32, height: u32, rgb: &[u8], comment: Option<&str>) -> Vec<u8> {
-    let row = width as usize * 3;
+    encode(width, height, 3, rgb, comment)
+}
+
+/// The encoder behind [`encode_rgb`] (3 channels) and [`encode_rgba`] (4).
+fn encode(width: u32, height: u32, channels: usize, rgb: &[u8], comment: Option<&str>) -> Vec<u8> {
+    let row = width as usize * channels;
     assert_eq!(
         rgb.len(),
         row * height as usize,
-        "encode_rgb: {width}x{height} RGB needs {} bytes",
+        "encode: {width}x{height} with {channels} channels needs {} bytes",
         row * height as usize
     );
     // Each scanline is prefixed by its filter type, 0 (None).
@@ -46,8 +120,9 @@ pub fn encode_rgb(width: u32, height: u32, rgb: &[u8], comment: Option<&str>) ->
     let mut ihdr = Vec::with_capacity(13);
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
-    // Depth 8, RGB, deflate, adaptive filtering, no interlace.
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    // Depth 8, RGB (2) or RGBA (6), deflate, adaptive filtering, no interlace.
+    let colour_type = if channels == 4 { 6 } else { 2 };
+    ihdr.extend_from_slice(&[8, colour_type, 0, 0, 0]);
     chunk(&mut png, b"IHDR", &ihdr);
     if let Some(comment) = comment {
         let mut text = b"Comment\0".to_vec();
@@ -146,6 +221,22 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(&a[..8], b"\x89PNG\r\n\x1a\n");
         assert_eq!(&a[16..24], &[0, 0, 0, 40, 0, 0, 0, 30]);
+    }
+
+    #[test]
+    fn subjects_are_rgba_on_transparency_or_rgb_on_a_flat_colour() {
+        let clear = subject_png(60, 40, None, None);
+        let keyed = subject_png(60, 40, Some([0, 255, 0]), None);
+        assert_eq!((clear[25], keyed[25]), (6, 2));
+        assert_eq!(png_size(&clear), Some((60, 40)));
+        // The first pixel: after the signature and IHDR (33), the IDAT length and type (8), the zlib
+        // header (2), the stored block header (5) and the scanline's filter byte (1).
+        assert_eq!(&clear[49..53], &[0, 0, 0, 0]);
+        assert_eq!(&keyed[49..52], &[0, 255, 0]);
+        assert_ne!(
+            subject_png(8, 8, None, Some("a")),
+            subject_png(8, 8, None, Some("b"))
+        );
     }
 
     #[test]

@@ -257,8 +257,20 @@ impl Rig {
 
     /// Asserts that Codex's copy of the images is gone: no `generated_images/<threadId>/`, and no
     /// entry at all under `generated_images`.
-    pub fn assert_no_saved_images(&self, thread_id: Option<&str>) {
+    ///
+    /// The cleanup runs after the answer, in the background and bounded by the interrupt grace, so
+    /// this waits for it, with a deadline.
+    pub async fn assert_no_saved_images(&self, thread_id: Option<&str>) {
         let dir = self.home().join("generated_images");
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < until {
+            let gone = thread_id.is_none_or(|id| !dir.join(id).exists());
+            let empty = std::fs::read_dir(&dir).map_or(true, |mut e| e.next().is_none());
+            if gone && empty {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         if let Some(id) = thread_id {
             assert!(
                 !dir.join(id).exists(),
@@ -296,7 +308,7 @@ impl Rig {
             home.display(),
             survivors.join("\n")
         );
-        self.assert_no_saved_images(None);
+        self.assert_no_saved_images(None).await;
         clear_tail(self.thread);
     }
 }

@@ -1,0 +1,64 @@
+//! The step between "Codex returned an image" and "the caller has it": the options' post-processing,
+//! run once in the library so every face delivers the same bytes and the same report.
+//!
+//! It measures the alpha from the pixels, keys a flat background out when asked and the image has no
+//! alpha of its own, fits to the requested size when asked, and converts to the requested format; then
+//! the image's `bytes`, `format`, `width`, `height` and `sha256` describe what is delivered, and
+//! `alpha`, `requested`, `fit` and `original` say how it got there. Without `fit`, nothing is resized;
+//! with nothing to do, the bytes are Codex's own, untouched.
+
+use crate::error::{Error, Result};
+use crate::image;
+use crate::image::key::Keyed;
+use crate::options::Plan;
+use crate::output::GeneratedImage;
+use crate::request::Size;
+
+/// Applies `plan` to the image Codex returned. `requested` is the size hint, reported as asked.
+///
+/// A failure here comes after the turn, so the image was paid for: the error carries it back untouched
+/// ([`Error::ProcessFailed`]) for the caller to keep.
+pub async fn finish(
+    mut image: GeneratedImage,
+    plan: &Plan,
+    requested: Option<Size>,
+) -> Result<GeneratedImage> {
+    image.requested = requested;
+    let started = std::time::Instant::now();
+    let processing = plan.processing;
+    let bytes = image.bytes.clone();
+    let processed = tokio::task::spawn_blocking(move || image::process(&bytes, &processing))
+        .await
+        .map_err(|e| image::ProcessError::Decode {
+            reason: format!("the processing task failed: {e}"),
+        })
+        .and_then(|r| r);
+    let processed = match processed {
+        Ok(p) => p,
+        Err(error) => {
+            return Err(Error::ProcessFailed {
+                reason: error.to_string(),
+                image: Box::new(image),
+                kept: None,
+            })
+        }
+    };
+    if let Some(Keyed::Skipped { reason }) = &processed.keyed {
+        tracing::info!("keying skipped: {reason}");
+    }
+    if !processed.passthrough {
+        image.sha256 = image::sha256_hex(&processed.bytes);
+        image.bytes = processed.bytes;
+    }
+    image.format = processed.format;
+    image.width = processed.width;
+    image.height = processed.height;
+    image.alpha = processed.alpha;
+    image.fit = plan.fit;
+    image.original = processed
+        .original
+        .map(|(width, height)| Size { width, height });
+    // `total` runs from the call to the delivered image, post-processing included.
+    image.timings.total += started.elapsed();
+    Ok(image)
+}
