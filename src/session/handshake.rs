@@ -59,10 +59,10 @@ pub async fn start(config: &Config) -> Result<Live> {
             user_agent: init.user_agent,
             account,
             image_generation_offered,
-            lean: config.lean,
         },
     )
-    .with_pool(Pool::new(config.pool_size, config.pool_refresh_after)))
+    .with_pool(Pool::new(config.pool_size, config.pool_refresh_after))
+    .with_lean(config.lean))
 }
 
 /// A start that failed after the spawn: close stdin, stop the process, and report `error`.

@@ -31,8 +31,6 @@ pub struct Live {
     pub account: AccountCheck,
     /// `modelProvider/capabilities/read`'s answer; `None` on releases without it.
     pub image_generation_offered: Option<bool>,
-    /// Whether its threads get the lean turn's short base instructions.
-    pub lean: bool,
     process: Mutex<Option<AppServerProcess>>,
     workdir: PathBuf,
     tail: StderrTail,
@@ -40,6 +38,8 @@ pub struct Live {
     last_used: StdMutex<Instant>,
     cleanups: tokio::sync::watch::Sender<usize>,
     pool: Arc<Pool>,
+    /// Whether threads get the lean turn's base instructions (`Config::lean`).
+    lean: bool,
 }
 
 /// What the handshake learned, to build a [`Live`] from.
@@ -54,8 +54,6 @@ pub struct Handshaken {
     pub account: AccountCheck,
     /// See [`Live::image_generation_offered`].
     pub image_generation_offered: Option<bool>,
-    /// See [`Live::lean`].
-    pub lean: bool,
 }
 
 impl Live {
@@ -68,7 +66,6 @@ impl Live {
             user_agent: learned.user_agent,
             account: learned.account,
             image_generation_offered: learned.image_generation_offered,
-            lean: learned.lean,
             workdir: process.workdir().to_path_buf(),
             tail: process.tail(),
             process: Mutex::new(Some(process)),
@@ -76,7 +73,19 @@ impl Live {
             last_used: StdMutex::new(Instant::now()),
             cleanups: tokio::sync::watch::Sender::new(0),
             pool: Pool::new(0, Duration::MAX),
+            lean: true,
         }
+    }
+
+    /// The same server with its threads lean or not (`Config::lean`; the default is lean).
+    pub fn with_lean(mut self, lean: bool) -> Self {
+        self.lean = lean;
+        self
+    }
+
+    /// Whether threads on this server get the lean turn's base instructions.
+    pub fn lean(&self) -> bool {
+        self.lean
     }
 
     /// The same server with `pool` for its pre-started threads (the default keeps none).
@@ -247,7 +256,6 @@ pub(crate) mod tests {
                 user_agent: String::new(),
                 account: AccountCheck::Failed(String::new()),
                 image_generation_offered: None,
-                lean: true,
             },
         ));
         let pid = live.pid().await.expect("a pid");

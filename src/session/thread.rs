@@ -67,7 +67,7 @@ pub async fn release(live: &Live, fresh: Fresh, within: Duration) {
 /// `thread/start`, retried with backoff while the server says it is overloaded: starting a thread spends
 /// nothing, so it is the one step that may be retried.
 async fn start(live: &Live, cwd: &Path, events: mpsc::UnboundedSender<Event>) -> Result<String> {
-    let params = params::thread_start_for(cwd, None, live.lean);
+    let params = params::thread_start_for(cwd, None, live.lean());
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=OVERLOAD_ATTEMPTS {
         match live
