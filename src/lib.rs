@@ -52,6 +52,7 @@ pub mod report;
 pub mod request;
 mod session;
 pub mod sidecar;
+mod stdin;
 mod time;
 
 pub use batch::{numbered_path, BatchOutcome, Delivered, Failed};

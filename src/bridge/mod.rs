@@ -15,10 +15,9 @@ mod methods;
 mod server;
 mod wire;
 
-use std::io::Read;
 use std::path::PathBuf;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::client::Client;
 
@@ -59,44 +58,5 @@ where
 /// Stdin is read on a plain thread rather than with `tokio::io::stdin`, whose blocking read cannot be
 /// cancelled and would hold the runtime open after `bridge/shutdown` until the host closes stdin.
 pub async fn serve_stdio(client: Client, options: BridgeOptions) -> std::io::Result<()> {
-    serve(client, stdin_pipe(), tokio::io::stdout(), options).await
-}
-
-/// The process's stdin as an async reader fed by a detached thread.
-fn stdin_pipe() -> tokio::io::DuplexStream {
-    let (reader, mut writer) = tokio::io::duplex(256 * 1024);
-    let (chunks, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
-    let spawned = std::thread::Builder::new()
-        .name("codex-img-stdin".into())
-        .spawn(move || {
-            let mut stdin = std::io::stdin().lock();
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                match stdin.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => {
-                        if chunks.blocking_send(buf[..n].to_vec()).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        tracing::warn!("reading stdin failed: {e}; treating it as closed");
-                        return;
-                    }
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start the stdin reader: {e}");
-    }
-    tokio::spawn(async move {
-        while let Some(chunk) = received.recv().await {
-            if writer.write_all(&chunk).await.is_err() {
-                return;
-            }
-        }
-        // Dropping the writer is the end of input for the serve loop.
-    });
-    reader
+    serve(client, crate::stdin::pipe(), tokio::io::stdout(), options).await
 }

@@ -12,7 +12,6 @@
 //! | `progress` | `notifications/progress` for each phase, and a heartbeat while the image is made |
 //! | `schema` | the `outputSchema` of each tool: the CLI's `--json` report and the doctor report |
 //! | `target` | where an image is saved when the call names no `output` |
-//! | `stdin` | the process's stdin as a reader that never holds the runtime open |
 //!
 //! Lifecycle: the server runs until its input closes (the agent exits). Then every call still in flight
 //! is cancelled (its turn interrupted, nothing written), the calls are awaited, and the app-server is
@@ -25,7 +24,6 @@ mod params;
 mod progress;
 mod results;
 mod schema;
-mod stdin;
 mod target;
 mod tools;
 
@@ -92,5 +90,5 @@ where
 
 /// [`serve`] on the process's own stdin and stdout. Logs go to stderr; stdout carries only MCP.
 pub async fn serve_stdio(client: Client, options: McpOptions) -> io::Result<()> {
-    serve(client, stdin::pipe(), tokio::io::stdout(), options).await
+    serve(client, crate::stdin::pipe(), tokio::io::stdout(), options).await
 }

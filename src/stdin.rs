@@ -1,19 +1,20 @@
-//! The process's stdin as an async reader fed by a plain thread.
+//! The process's stdin as an async reader fed by a plain thread, for the faces that serve on stdio
+//! (`serve-stdio` and `serve-mcp`).
 //!
 //! `tokio::io::stdin` reads on the blocking pool, and a read there cannot be cancelled: after a signal
-//! the runtime would wait for the agent to close stdin before the process could exit. A detached thread
-//! that forwards chunks has no such hold; the process ends it by exiting.
+//! or a `bridge/shutdown` the runtime would wait for the host to close stdin before the process could
+//! exit. A detached thread that forwards chunks has no such hold; the process ends it by exiting.
 
 use std::io::Read as _;
 
 use tokio::io::AsyncWriteExt as _;
 
 /// Stdin as a reader that reaches its end when stdin does.
-pub fn pipe() -> tokio::io::DuplexStream {
+pub(crate) fn pipe() -> tokio::io::DuplexStream {
     let (reader, mut writer) = tokio::io::duplex(256 * 1024);
     let (chunks, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let spawned = std::thread::Builder::new()
-        .name("codex-img-mcp-stdin".into())
+        .name("codex-img-stdin".into())
         .spawn(move || {
             let mut stdin = std::io::stdin().lock();
             let mut buf = vec![0u8; 64 * 1024];
@@ -42,7 +43,7 @@ pub fn pipe() -> tokio::io::DuplexStream {
                 return;
             }
         }
-        // Dropping the writer is the end of input for the MCP service.
+        // Dropping the writer is the end of input for the face.
     });
     reader
 }
