@@ -222,7 +222,13 @@ async fn concurrency_1_runs_one_generation_at_a_time() {
     let (a, b) = tokio::join!(ask(addr.clone()), ask(addr.clone()));
     assert_eq!((a, b), (200, 200));
     let starts = world.events("turn_inputs");
-    let ends = world.events("turn_finished");
+    // Answers come before each turn's interrupt and cleanup, so the second turn may still be ending.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut ends = world.events("turn_finished");
+    while ends.len() < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        ends = world.events("turn_finished");
+    }
     assert_eq!((starts.len(), ends.len()), (2, 2));
     // The second turn started only after the first had finished.
     assert!(
