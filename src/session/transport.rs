@@ -418,16 +418,18 @@ mod tests {
         let (conn, _lines, mut peer) = pair();
         let (tx, mut rx) = mpsc::unbounded_channel();
         conn.watch_account(tx);
-        send(
-            &mut peer,
-            json!({"method": "account/rateLimits/updated", "params": {"rateLimits": {
-                "limitId": "codex", "primary": {"usedPercent": 100, "resetsAt": 1800000000}}}}),
-        )
-        .await;
-        let event = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
-            .await
-            .expect("in time")
-            .expect("an event");
+        // The worker may read a line before it takes the watch command off its queue, so the update is
+        // sent again until it arrives (each copy is the same update).
+        let update = json!({"method": "account/rateLimits/updated", "params": {"rateLimits": {
+            "limitId": "codex", "primary": {"usedPercent": 100, "resetsAt": 1800000000}}}});
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let event = loop {
+            send(&mut peer, update.clone()).await;
+            match tokio::time::timeout(std::time::Duration::from_millis(100), rx.recv()).await {
+                Ok(event) => break event.expect("an event"),
+                Err(_) => assert!(tokio::time::Instant::now() < deadline, "no update in time"),
+            }
+        };
         let Event::Notification(n) = event else {
             panic!("{event:?}")
         };
