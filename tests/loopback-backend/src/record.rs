@@ -70,6 +70,44 @@ impl RecordedRequest {
             .is_some_and(|body| crate::model::image_tool(&body) != crate::model::ImageTool::Missing)
     }
 
+    /// For a model request: every tool call in its input (a function, custom or local shell call), in
+    /// order, each with the output Codex sent back for it, so a test can read what Codex made of a call.
+    pub fn tool_exchanges(&self) -> Vec<ToolExchange> {
+        let Some(body) = self.json() else {
+            return Vec::new();
+        };
+        let input = body["input"].as_array().cloned().unwrap_or_default();
+        let output_of = |call_id: &str| {
+            input
+                .iter()
+                .find(|item| {
+                    item["type"]
+                        .as_str()
+                        .is_some_and(|t| t.ends_with("_output"))
+                        && item["call_id"] == call_id
+                })
+                .map(|item| match &item["output"] {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                })
+        };
+        input
+            .iter()
+            .filter(|item| {
+                matches!(
+                    item["type"].as_str(),
+                    Some("function_call" | "custom_tool_call" | "local_shell_call")
+                )
+            })
+            .map(|call| ToolExchange {
+                kind: call["type"].as_str().unwrap_or_default().to_owned(),
+                name: call["name"].as_str().unwrap_or_default().to_owned(),
+                call: call.clone(),
+                output: output_of(call["call_id"].as_str().unwrap_or_default()),
+            })
+            .collect()
+    }
+
     /// Whether `needle` occurs anywhere in the path, the headers or the body.
     pub fn mentions(&self, needle: &str) -> bool {
         let needle = needle.as_bytes();
@@ -114,4 +152,18 @@ pub struct EditInputs {
     pub images: Vec<Vec<u8>>,
     /// Each image's media type from its data URL, such as `image/png`.
     pub media_types: Vec<String>,
+}
+
+/// One tool call the model made and what Codex answered, as a later model request carries them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolExchange {
+    /// The call item's type: `function_call`, `custom_tool_call` or `local_shell_call`.
+    pub kind: String,
+    /// The tool's name (empty for `local_shell_call`).
+    pub name: String,
+    /// The call item as Codex sent it back.
+    pub call: serde_json::Value,
+    /// The text of the matching output item (its `output`, as text when it is structured), or `None`
+    /// when Codex sent no output for the call.
+    pub output: Option<String>,
 }
