@@ -73,10 +73,9 @@ fn command_call(id: u64, tools: &[Offered<'_>], marker: &Path, escalate: bool) -
         });
     }
     if let Some(exec) = code_mode(tools) {
-        let description = exec.tool.to_string();
         let nested = SHELL_FUNCTIONS
             .iter()
-            .find(|name| description.contains(&format!("tools.{name}(")))
+            .find(|name| declares(exec.tool, name))
             .copied()
             .unwrap_or("exec_command");
         let mut args = match nested {
@@ -116,7 +115,7 @@ fn patch_call(id: u64, tools: &[Offered<'_>], path: &Path) -> Value {
         return custom(id, "apply_patch", call_namespace(tool.namespace), &patch);
     }
     if let Some(exec) = code_mode(tools) {
-        if exec.tool.to_string().contains("tools.apply_patch(") {
+        if declares(exec.tool, "apply_patch") {
             return code_mode_call(id, exec, &format!("tools.apply_patch({})", json!(patch)));
         }
     }
@@ -138,6 +137,35 @@ fn ask_to_escalate(tool: &Value, args: &mut Value) {
     if properties.get("justification").is_some() {
         args["justification"] = json!(JUSTIFICATION);
     }
+}
+
+/// Whether code mode's `exec` tool declares the nested tool `name` for its scripts:
+/// `declare const tools: { name(...` in its description (0.150+), or `tools.name({...` (0.145). The
+/// description's generic example (`await tools.exec_command(...)`) does not count.
+pub(crate) fn declares(exec: &Value, name: &str) -> bool {
+    let description = exec["description"].as_str().unwrap_or_default();
+    description.contains(&format!("declare const tools: {{ {name}("))
+        || description.contains(&format!("tools.{name}({{"))
+}
+
+/// The nested tools code mode's `exec` declares (see [`declares`]), in the order declared.
+pub(crate) fn declared(exec: &Value) -> Vec<String> {
+    let description = exec["description"].as_str().unwrap_or_default();
+    let mut names = Vec::new();
+    for marker in ["declare const tools: { ", "tools."] {
+        for (at, _) in description.match_indices(marker) {
+            let rest = &description[at + marker.len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let opens = if marker == "tools." { "({" } else { "(" };
+            if !name.is_empty() && rest[name.len()..].starts_with(opens) && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 /// Code mode's `exec` tool, if offered.
@@ -266,7 +294,8 @@ mod tests {
         };
         let code = json!({"input": [{"type": "additional_tools", "tools": [
             {"type": "namespace", "name": "functions", "tools": [
-                {"type": "custom", "name": "exec", "description": "tools.shell_command(...)"}
+                {"type": "custom", "name": "exec", "description":
+                    "for example `await tools.exec_command(...)`\n```ts\ndeclare const tools: { shell_command(args: {"}
             ]}
         ]}]});
         let call = super::call(1, &code, &attempt);
@@ -288,6 +317,22 @@ mod tests {
                 json!({"cmd": "touch '/m'"})
             )
         );
+    }
+
+    #[test]
+    fn nested_tools_are_the_declared_ones_not_the_example() {
+        let exec = json!({"description": "Run code. For example `await tools.exec_command(...)`.\n\
+            ```ts\ndeclare const tools: { apply_patch(input: string): Promise<unknown>; };\n```\n\
+            ```ts\ndeclare const tools: { exec_command(args: {\n cmd: string }) };\n```\n\
+            and `tools.image_gen__imagegen({prompt})` in the older shape"});
+        assert_eq!(
+            declared(&exec),
+            vec!["apply_patch", "exec_command", "image_gen__imagegen"]
+        );
+        assert!(declares(&exec, "exec_command"));
+        let example_only = json!({"description": "for example `await tools.exec_command(...)`"});
+        assert!(!declares(&example_only, "exec_command"));
+        assert_eq!(declared(&example_only), Vec::<String>::new());
     }
 
     #[test]

@@ -63,6 +63,19 @@ impl RecordedRequest {
             .unwrap_or_default()
     }
 
+    /// For a model request: the tools code mode's `exec` declares for its scripts (0.145+), such as
+    /// `exec_command` or `apply_patch` with Codex's own tools on; empty without code mode.
+    pub fn code_mode_tools(&self) -> Vec<String> {
+        let Some(body) = self.json() else {
+            return Vec::new();
+        };
+        crate::model::offered(&body)
+            .iter()
+            .filter(|t| t.kind == "custom" && t.name == "exec")
+            .flat_map(|t| crate::attempts::declared(t.tool))
+            .collect()
+    }
+
     /// For a model request: whether it offers Codex's image tool in any of its shapes (hosted, a
     /// function, or code mode's `exec` that lists it), the way the fake model looks for it.
     pub fn offers_image_tool(&self) -> bool {
