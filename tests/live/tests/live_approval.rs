@@ -11,28 +11,32 @@
 //! follow-up; no images call), what Codex answered the call (read from the follow-up request, which
 //! carries Codex's output for it), and, at the end, that no process and no saved image is left.
 //!
-//! Does Codex ask codex-img for approval? No, on every tested release, and by design: codex-img starts
-//! every thread with `approvalPolicy: "never"` and `sandbox: "read-only"` (`src/session/params.rs`), and
-//! under "never" Codex decides alone and never sends `item/commandExecution/requestApproval` or
-//! `item/fileChange/requestApproval`. What it decides, as measured on 0.122.0 and 0.171.0:
+//! Does Codex ask codex-img for approval? No, on every release from 0.122.0 to 0.171.0 (all eight of the
+//! full matrix), and by design: codex-img starts every thread with `approvalPolicy: "never"` and
+//! `sandbox: "read-only"` (`src/session/params.rs`), and under "never" Codex decides alone and never
+//! sends `item/commandExecution/requestApproval` or `item/fileChange/requestApproval`. What it decides,
+//! measured with `CODEX_IMG_LIVE_ALL=1` (2026-12-02):
 //!
 //! - The lean turn (the default) offers no shell tool, so a command is refused before anything runs:
-//!   `unsupported call: exec_command` for a call by name, or, in code mode (0.145+), `tools.exec_command
-//!   is not a function` inside the script.
-//! - With `lean(false)` Codex offers its shell tool (`exec_command`, nested in code mode's `exec` on
-//!   0.145+), and the command *runs*, inside the read-only sandbox, which refuses the write
-//!   (`touch: cannot touch ...: Read-only file system`). Asking to leave the sandbox is refused before
-//!   anything runs: `approval policy is Never; reject command`.
+//!   `unsupported call: exec_command` for a call by name (0.122, 0.140), or, in code mode (0.145+),
+//!   `TypeError: tools.exec_command is not a function` inside the script.
+//! - With `lean(false)` Codex offers its shell tool (`exec_command`, declared for code mode's `exec`
+//!   scripts on 0.145+), and the command *runs*, inside the read-only sandbox, which refuses the write
+//!   (`touch: cannot touch ...: Read-only file system`, exit code 1). Asking to leave the sandbox
+//!   (`sandbox_permissions: "require_escalated"`) is refused before anything runs: `approval policy is
+//!   Never; reject command — you cannot ask for escalated permissions if the approval policy is Never`.
 //! - A patch is refused in both: `patch rejected: writing is blocked by read-only sandbox; rejected by
-//!   user approval settings`. (`apply_patch` is still handled in the lean turn: 0.122.0 offers it, and
-//!   0.171.0 answers a call to it though it is not offered.)
+//!   user approval settings`. `apply_patch` is still offered in the lean turn (a top-level tool on 0.122
+//!   and 0.140, declared for code mode's scripts on 0.145+): the lean overrides do not switch it off,
+//!   and the sandbox is what stops it.
 //! - A user's own `-c approval_policy="on-request" -c sandbox_mode="danger-full-access"` changes none
 //!   of this: the thread's parameters win over configuration.
 //!
 //! So the decline in `src/session/policy.rs` is not reached through these releases; it is proved
 //! against the fake app-server (`tests/session_generate.rs`). This test still records every server
 //! request codex-img answers during a case, from its own log, and requires that none was asked: a
-//! release that starts asking under "never" fails here, and the answer it got is printed.
+//! release that starts asking under "never" fails here, with what it asked and how it was answered.
+//! Each case prints one line with the tool called and Codex's answer (`-- --nocapture`).
 
 mod live_support;
 
@@ -191,6 +195,11 @@ async fn tries_to_change_the_machine(version: String, setup: Setup) {
         assert_eq!(exchanges.len(), 1, "{case}: {exchanges:#?}");
         let output = exchanges[0].output.clone().unwrap_or_default();
         let expected = expected_output(setup, attempt, offers_code_mode(first));
+        eprintln!(
+            "{case}: {} called, Codex answered {:?}",
+            exchanges[0].name,
+            output.chars().take(160).collect::<String>()
+        );
         assert!(
             output.contains(expected),
             "{case}: Codex answered the call with {output:?}, expected it to contain {expected:?}"

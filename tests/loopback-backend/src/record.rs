@@ -180,3 +180,56 @@ pub struct ToolExchange {
     /// when Codex sent no output for the call.
     pub output: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn request(body: serde_json::Value) -> RecordedRequest {
+        RecordedRequest {
+            method: "POST".into(),
+            path: "/backend-api/codex/responses".into(),
+            headers: Vec::new(),
+            body: body.to_string().into_bytes(),
+            wire_len: 0,
+            at: SystemTime::UNIX_EPOCH,
+            status: 200,
+        }
+    }
+
+    #[test]
+    fn tool_exchanges_pair_each_call_with_its_output() {
+        let follow_up = request(json!({"input": [
+            {"type": "message", "role": "user", "content": []},
+            {"type": "function_call", "name": "exec_command", "call_id": "a", "arguments": "{}"},
+            {"type": "custom_tool_call", "name": "exec", "call_id": "b", "input": "x"},
+            {"type": "custom_tool_call_output", "call_id": "b",
+                "output": [{"type": "input_text", "text": "threw"}]},
+            {"type": "function_call_output", "call_id": "a", "output": "unsupported call"},
+            {"type": "function_call", "name": "shell", "call_id": "c", "arguments": "{}"},
+        ]}));
+        let seen: Vec<(String, String, Option<String>)> = follow_up
+            .tool_exchanges()
+            .into_iter()
+            .map(|e| (e.kind, e.name, e.output))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "function_call".into(),
+                    "exec_command".into(),
+                    Some("unsupported call".into())
+                ),
+                (
+                    "custom_tool_call".into(),
+                    "exec".into(),
+                    Some(r#"[{"text":"threw","type":"input_text"}]"#.into())
+                ),
+                ("function_call".into(), "shell".into(), None),
+            ]
+        );
+    }
+}
