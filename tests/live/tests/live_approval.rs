@@ -5,7 +5,8 @@
 //! The model answers the first request with one call that would leave evidence on disk, in a scratch
 //! folder outside `CODEX_HOME` and outside Codex's working folder: `touch <marker>` through whichever
 //! shell tool the request offers (by name when none is), the same asking to run outside the sandbox,
-//! or an `apply_patch` that adds a file. On the follow-up it ends the turn with a message. Each case
+//! an `apply_patch` that adds a file, or a question to the user (`request_user_input`, which Codex would
+//! pass on to codex-img as a server request). On the follow-up it ends the turn with a message. Each case
 //! then checks: the evidence is absent (and the scratch folder empty at the end), the generation fails
 //! with `runtime/no_image` quoting the model, exactly one turn ran (two model requests: the call and its
 //! follow-up; no images call), what Codex answered the call (read from the follow-up request, which
@@ -29,13 +30,17 @@
 //!   user approval settings`. `apply_patch` is still offered in the lean turn (a top-level tool on 0.122
 //!   and 0.140, declared for code mode's scripts on 0.145+): the lean overrides do not switch it off,
 //!   and the sandbox is what stops it.
+//! - A question is refused by Codex itself: `request_user_input is unavailable in Default mode` where
+//!   the tool is offered (0.122 in both turns, 0.171 with `lean(false)`), `unsupported call:
+//!   request_user_input` where it is not.
 //! - A user's own `-c approval_policy="on-request" -c sandbox_mode="danger-full-access"` changes none
 //!   of this: the thread's parameters win over configuration.
 //!
 //! So the decline in `src/session/policy.rs` is not reached through these releases; it is proved
 //! against the fake app-server (`tests/session_generate.rs`). This test still records every server
-//! request codex-img answers during a case, from its own log, and requires that none was asked: a
-//! release that starts asking under "never" fails here, with what it asked and how it was answered.
+//! request codex-img answers during a case, from its own log, and requires that none was asked (the
+//! case's own `turn/start` in the same log shows the log is this client's): a release that starts
+//! asking under "never" fails here, with what it asked and how it was answered.
 //! Each case prints one line with the tool called and Codex's answer (`-- --nocapture`).
 
 mod live_support;
@@ -43,7 +48,7 @@ mod live_support;
 use std::path::{Path, PathBuf};
 
 use codex_img::{ClientBuilder, GenerateRequest};
-use live_support::{code_of, over_releases, releases, server_requests, Login, Rig};
+use live_support::{code_of, over_releases, releases, transport_log, Login, Rig};
 use loopback_backend::{BackendConfig, Mode, RecordedRequest};
 use pretty_assertions::assert_eq;
 
@@ -77,9 +82,12 @@ enum Try {
     Command,
     Escalated,
     Patch,
+    /// A question to the user (`request_user_input`), which Codex would pass to codex-img as a server
+    /// request.
+    Ask,
 }
 
-const TRIES: [Try; 3] = [Try::Command, Try::Escalated, Try::Patch];
+const TRIES: [Try; 4] = [Try::Command, Try::Escalated, Try::Patch, Try::Ask];
 
 impl Try {
     fn mode(self, evidence: &Path) -> Mode {
@@ -91,6 +99,7 @@ impl Try {
             Try::Patch => Mode::ChangeFile {
                 path: evidence.to_path_buf(),
             },
+            Try::Ask => Mode::AskUser,
         }
     }
 
@@ -99,6 +108,8 @@ impl Try {
             Try::Command => "command-marker",
             Try::Escalated => "escalated-marker",
             Try::Patch => "patched.txt",
+            // A question writes nothing; the path only keeps the checks uniform.
+            Try::Ask => "asked",
         })
     }
 }
@@ -133,9 +144,22 @@ fn offers_code_mode(request: &RecordedRequest) -> bool {
         .any(|name| name == "exec" || name.ends_with(".exec"))
 }
 
+/// Whether the request offers `request_user_input` as a tool of its own.
+fn offers_questions(request: &RecordedRequest) -> bool {
+    request
+        .offered_tools()
+        .iter()
+        .any(|name| name == "request_user_input" || name.ends_with(".request_user_input"))
+}
+
 /// What Codex must have answered the call with: a fragment of its output.
-fn expected_output(setup: Setup, attempt: Try, code_mode: bool) -> &'static str {
+fn expected_output(setup: Setup, attempt: Try, first: &RecordedRequest) -> &'static str {
+    let code_mode = offers_code_mode(first);
     match (setup, attempt) {
+        (_, Try::Ask) if offers_questions(first) => {
+            "request_user_input is unavailable in Default mode"
+        }
+        (_, Try::Ask) => "unsupported call: request_user_input",
         (_, Try::Patch) => "patch rejected: writing is blocked by read-only sandbox",
         (Setup::Lean, _) if code_mode => "tools.exec_command is not a function",
         (Setup::Lean, _) => "unsupported call: exec_command",
@@ -157,7 +181,7 @@ async fn tries_to_change_the_machine(version: String, setup: Setup) {
         let evidence = attempt.evidence(&scratch);
         rig.backend.clear_requests();
         rig.backend.set_mode(attempt.mode(&evidence));
-        let _ = server_requests::take();
+        let _ = transport_log::take();
 
         let result = rig
             .client
@@ -194,7 +218,7 @@ async fn tries_to_change_the_machine(version: String, setup: Setup) {
         let exchanges = model[1].tool_exchanges();
         assert_eq!(exchanges.len(), 1, "{case}: {exchanges:#?}");
         let output = exchanges[0].output.clone().unwrap_or_default();
-        let expected = expected_output(setup, attempt, offers_code_mode(first));
+        let expected = expected_output(setup, attempt, first);
         eprintln!(
             "{case}: {} called, Codex answered {:?}",
             exchanges[0].name,
@@ -205,12 +229,14 @@ async fn tries_to_change_the_machine(version: String, setup: Setup) {
             "{case}: Codex answered the call with {output:?}, expected it to contain {expected:?}"
         );
 
-        // Codex decided alone: no approval (or anything else) was asked of codex-img.
-        assert_eq!(
-            server_requests::take(),
-            Vec::new(),
-            "{case}: server requests"
+        // Codex decided alone: no approval (or anything else) was asked of codex-img. The turn/start
+        // seen in the same log shows the log is this client's.
+        let log = transport_log::take();
+        assert!(
+            log.sent.iter().any(|m| m == "turn/start"),
+            "{case}: codex-img's transport log is not recorded on this thread: {log:?}"
         );
+        assert_eq!(log.answered, Vec::new(), "{case}: server requests answered");
     }
     let left: Vec<_> = std::fs::read_dir(&scratch)
         .expect("read the scratch folder")

@@ -11,11 +11,13 @@
 //! - code mode's `exec` (0.145+) gets JavaScript that calls the nested shell tool it lists, or
 //!   `tools.exec_command` when it lists none;
 //! - an `apply_patch` tool (custom or function, or nested in code mode) gets a patch that adds the file;
+//! - `request_user_input` gets a question with two choices ([`Mode::AskUser`]);
 //! - when nothing fitting is offered (codex-img's lean turn), the model calls the tool by name
 //!   anyway, as a model that ignores its tool list would, and Codex must refuse it.
 //!
 //! [`Mode::RunCommand`]: crate::Mode::RunCommand
 //! [`Mode::ChangeFile`]: crate::Mode::ChangeFile
+//! [`Mode::AskUser`]: crate::Mode::AskUser
 
 use std::path::Path;
 
@@ -29,6 +31,8 @@ pub(crate) enum Attempt<'a> {
     Command { marker: &'a Path, escalate: bool },
     /// A patch that adds the file `path`.
     Patch { path: &'a Path },
+    /// A question to the user, through `request_user_input`.
+    Ask,
 }
 
 /// The shell functions, in the order the model prefers them, with how each takes a command.
@@ -40,6 +44,7 @@ pub(crate) fn call(id: u64, body: &Value, attempt: &Attempt<'_>) -> Value {
     match attempt {
         Attempt::Command { marker, escalate } => command_call(id, &tools, marker, *escalate),
         Attempt::Patch { path } => patch_call(id, &tools, path),
+        Attempt::Ask => ask_call(id, &tools),
     }
 }
 
@@ -121,6 +126,24 @@ fn patch_call(id: u64, tools: &[Offered<'_>], path: &Path) -> Value {
     }
     // No patch tool on offer: call it by name anyway.
     custom(id, "apply_patch", None, &patch)
+}
+
+/// A question with two choices, through `request_user_input` (by name when it is not offered).
+fn ask_call(id: u64, tools: &[Offered<'_>]) -> Value {
+    let namespace = tools
+        .iter()
+        .find(|t| t.kind == "function" && t.name == "request_user_input")
+        .and_then(|t| call_namespace(t.namespace));
+    let args = json!({"questions": [{
+        "id": "colour",
+        "header": "Colour",
+        "question": "Which colour should the square be?",
+        "options": [
+            {"label": "Red (Recommended)", "description": "a red square"},
+            {"label": "Blue", "description": "a blue square"},
+        ],
+    }]});
+    function(id, "request_user_input", namespace, &args)
 }
 
 /// Why the model says it must leave the sandbox.

@@ -16,7 +16,7 @@
 //! | `tls` | the private CA and the leaf certificate |
 //! | `routes` | which handler answers which path |
 //! | `model` | the Responses stream: which tool the model calls, and when it stops |
-//! | `attempts` | the calls a model makes to run a command or change a file instead of an image |
+//! | `attempts` | the calls a model makes to run a command, change a file or ask the user instead of making an image |
 //! | `images` | `/images/generations` and `/images/edits` |
 //! | [`png`] | test images (the workspace's one encoder, `tests/test-png`) |
 

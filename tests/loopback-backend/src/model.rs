@@ -13,8 +13,9 @@
 //! A request whose newest input item is a tool output (or a finished hosted image) is a
 //! follow-up: the model then says it is done, unless [`Mode::KeepWorking`] asks it to go on.
 //!
-//! In [`Mode::RunCommand`] and [`Mode::ChangeFile`] the model makes no image: its first answer is a
-//! call that would change the machine (see `attempts`), and the follow-up ends the turn.
+//! In [`Mode::RunCommand`], [`Mode::ChangeFile`] and [`Mode::AskUser`] the model makes no image: its
+//! first answer is a call that would change the machine or ask the user (see `attempts`), and the
+//! follow-up ends the turn.
 //!
 //! Like a real model, it reads the user's text ([`Wants`]): when the text asks for a transparent
 //! background, the client tool's arguments carry `transparent_background: true` (Codex 0.145+ declares
@@ -77,7 +78,8 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
 
     let mut items = Vec::new();
     match (&mode, follow_up) {
-        (Mode::RunCommand { .. } | Mode::ChangeFile { .. }, true) => {
+        (Mode::AskUser, false) => items.push(crate::attempts::call(id, &body, &Attempt::Ask)),
+        (Mode::RunCommand { .. } | Mode::ChangeFile { .. } | Mode::AskUser, true) => {
             items.push(message(id, "I could not do that, so there is no image."));
         }
         (Mode::RunCommand { marker, escalate }, false) => {

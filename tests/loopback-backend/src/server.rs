@@ -64,6 +64,9 @@ pub enum Mode {
         /// Ask for escalated permissions (outside the sandbox) in the call.
         escalate: bool,
     },
+    /// Like [`Mode::RunCommand`], with a `request_user_input` call that asks the user a question,
+    /// which Codex passes to its client as an `item/tool/requestUserInput` server request.
+    AskUser,
     /// Like [`Mode::RunCommand`], with an `apply_patch` call that adds the file `path`.
     ChangeFile {
         /// The file the patch would add.

@@ -10,7 +10,7 @@
 //! library's logs as they happen.
 #![allow(dead_code)]
 
-pub mod server_requests;
+pub mod transport_log;
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -117,7 +117,7 @@ pub fn init_logging() {
         }));
         let _ = tracing_subscriber::registry()
             .with(tail)
-            .with(server_requests::layer())
+            .with(transport_log::layer())
             .with(printer)
             .try_init();
     });

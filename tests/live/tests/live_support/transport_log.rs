@@ -1,7 +1,10 @@
-//! The server requests codex-img answered (approvals, questions, tool calls), per test thread, read from
-//! codex-img's own log: the transport logs each one at info level under `codex_img::session::transport`
-//! as `answered a server request: declined|refused` with its `method`. Like the stderr tail, the lines
-//! are kept per thread, and each live test runs on its own single-threaded runtime.
+//! What codex-img's transport did, per test thread, read from its own log (target
+//! `codex_img::session::transport`): each request it sent Codex (`request`, at trace level, with its
+//! `method`), and each server request it answered (`answered a server request: declined|refused`, at
+//! info level, with its `method`). Like the stderr tail, events are kept per thread, and each live test
+//! runs on its own single-threaded runtime, where the client's worker task runs too. The requests sent
+//! are the positive control: a case that saw its own `turn/start` here would also have seen an approval
+//! request, had Codex sent one.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -18,26 +21,35 @@ pub struct Answered {
     pub answer: String,
 }
 
-type Log = Mutex<HashMap<ThreadId, Vec<Answered>>>;
+/// What the transport logged on one thread.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransportLog {
+    /// The methods of the requests codex-img sent, in order (`thread/start`, `turn/start`, ...).
+    pub sent: Vec<String>,
+    /// The server requests codex-img answered, in order.
+    pub answered: Vec<Answered>,
+}
 
-fn log() -> &'static Log {
-    static LOG: OnceLock<Log> = OnceLock::new();
-    LOG.get_or_init(Default::default)
+type Logs = Mutex<HashMap<ThreadId, TransportLog>>;
+
+fn logs() -> &'static Logs {
+    static LOGS: OnceLock<Logs> = OnceLock::new();
+    LOGS.get_or_init(Default::default)
 }
 
 const TARGET: &str = "codex_img::session::transport";
-const PREFIX: &str = "answered a server request: ";
+const ANSWERED: &str = "answered a server request: ";
 
-/// Every server request answered on this thread since the last [`take`], in order.
-pub fn take() -> Vec<Answered> {
-    log()
+/// Everything logged on this thread since the last `take`.
+pub fn take() -> TransportLog {
+    logs()
         .lock()
         .ok()
         .and_then(|mut l| l.remove(&std::thread::current().id()))
         .unwrap_or_default()
 }
 
-/// The layer that records them; installed by `init_logging`.
+/// The layer that records it; installed by `init_logging`.
 pub fn layer<S>() -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
@@ -78,16 +90,17 @@ impl<S: tracing::Subscriber> Layer<S> for Recorder {
         }
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let Some(answer) = fields.message.strip_prefix(PREFIX) else {
+        let Ok(mut logs) = logs().lock() else {
             return;
         };
-        if let Ok(mut log) = log().lock() {
-            log.entry(std::thread::current().id())
-                .or_default()
-                .push(Answered {
-                    method: fields.method,
-                    answer: answer.to_owned(),
-                });
+        let log = logs.entry(std::thread::current().id()).or_default();
+        if let Some(answer) = fields.message.strip_prefix(ANSWERED) {
+            log.answered.push(Answered {
+                method: fields.method,
+                answer: answer.to_owned(),
+            });
+        } else if fields.message == "request" {
+            log.sent.push(fields.method);
         }
     }
 }
