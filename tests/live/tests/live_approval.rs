@@ -31,8 +31,8 @@
 //!   and 0.140, declared for code mode's scripts on 0.145+): the lean overrides do not switch it off,
 //!   and the sandbox is what stops it.
 //! - A question is refused by Codex itself: `request_user_input is unavailable in Default mode` where
-//!   the tool is offered (0.122 in both turns, 0.171 with `lean(false)`), `unsupported call:
-//!   request_user_input` where it is not.
+//!   the tool is offered (every release with `lean(false)`, and 0.122 even in the lean turn),
+//!   `unsupported call: request_user_input` where it is not (the lean turn from 0.140).
 //! - A user's own `-c approval_policy="on-request" -c sandbox_mode="danger-full-access"` changes none
 //!   of this: the thread's parameters win over configuration.
 //!
