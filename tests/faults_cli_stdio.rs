@@ -48,12 +48,8 @@ fn cli(world: &World, cwd: &Path, prompt: &str, out: &str) -> (Option<i32>, Valu
         .output()
         .expect("run codex-img");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let report = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
+    let report = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
     (output.status.code(), report)
 }
 

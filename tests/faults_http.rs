@@ -139,7 +139,11 @@ fn planted_secrets_never_reach_an_answer_or_the_log() {
     let (status, retry, body) = seen(&reply);
     assert_eq!(
         (status, &body["error"]["code"], &body["error"]["type"]),
-        (502, &json!("runtime/app_server_exited"), &json!("server_error"))
+        (
+            502,
+            &json!("runtime/app_server_exited"),
+            &json!("server_error")
+        )
     );
     // No turn had started, so the client may retry by itself.
     assert_eq!(retry, None);
@@ -206,7 +210,9 @@ fn a_full_disk_changes_nothing_because_the_image_goes_back_in_the_body() {
     let full = match FullFs::mount(&world.dir.path().join("full")) {
         Ok(fs) => fs,
         Err(why) => {
-            eprintln!("SKIPPED: no full filesystem can be made here ({why}); run the tests as root");
+            eprintln!(
+                "SKIPPED: no full filesystem can be made here ({why}); run the tests as root"
+            );
             return;
         }
     };

@@ -118,7 +118,11 @@ fn planted_secrets_never_reach_a_tool_result_or_the_log() {
     let (is_error, report, text) = error_of(&result);
     assert_eq!(
         (is_error, &report["code"], &report["retryable"]),
-        (json!(true), &json!("runtime/app_server_exited"), &json!(true))
+        (
+            json!(true),
+            &json!("runtime/app_server_exited"),
+            &json!(true)
+        )
     );
     let quoted = report["message"].as_str().unwrap_or_default();
     assert!(

@@ -127,7 +127,9 @@ impl Serve {
 
     /// Waits up to `deadline` for the child to exit after stdin closes, asserting exit 0.
     pub fn close_ok(&mut self, deadline: Duration) {
-        let status = self.close(deadline).expect("the face exits when stdin closes");
+        let status = self
+            .close(deadline)
+            .expect("the face exits when stdin closes");
         assert!(status.success(), "{status}");
     }
 }
