@@ -22,6 +22,14 @@ pub const PLANTED: &[&str] = &[
 /// A stderr line for `FAKE_STDERR_LINE` carrying every planted secret.
 pub const STDERR_LINE: &str = "fatal: refresh failed for person@example.com Bearer abcdef0123456789 token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJl sk-proj-0123456789abcdef";
 
+/// The error message when the fake, started with [`STDERR_LINE`] and `exit-on-thread-start`, exits:
+/// its stderr tail quoted, every secret masked.
+pub const EXITED_MESSAGE: &str =
+    "the Codex app-server exited (exit status: 5); its last output was:\n\
+    fatal: refresh failed for [redacted] Bearer [redacted] token=[redacted] [redacted]\n\
+    fatal: refresh failed for [redacted] Bearer [redacted] token=[redacted] [redacted]\n\
+    fake-app-server: FAKE_START_FAULT=exit-on-thread-start: exiting with status 5";
+
 /// The planted fragments found in `text`.
 pub fn secrets_in(text: &str) -> Vec<&'static str> {
     PLANTED
