@@ -1,6 +1,7 @@
 //! Output folders and bad image bytes through the CLI and `serve-stdio`, as real processes: an output
 //! in a missing folder (`missing/dir/x.png`) is `output/invalid_target` before any turn, and nothing is
-//! created; a folder removed while the turn runs keeps the paid image in the recovery folder; an image
+//! created; a folder removed while the turn runs keeps the paid image in the recovery folder (both
+//! faces); an image
 //! item with corrupt base64, bytes that are not an image or an empty `result` is `runtime/no_image`,
 //! writes nothing, and the next request succeeds.
 
@@ -156,6 +157,54 @@ fn serve_stdio_keeps_the_image_when_the_output_folder_is_removed_mid_turn() {
     assert_eq!(returned, bytes, "the host that asked for bytes got them");
     assert!(!out.exists(), "nothing re-created the folder");
     serve.close_ok(DEADLINE);
+}
+
+#[test]
+fn the_cli_keeps_the_image_when_the_output_folder_is_removed_mid_turn() {
+    let world = World::new().set("FAKE_DELAY_MS", "5000");
+    let out = world.dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("out");
+    let mut child = Command::new(BIN)
+        .args(["generate", "a fox [fake:slow]", "--json", "-o"])
+        .arg(out.join("fox.png"))
+        .env("CODEX_BIN", common::fake_bin())
+        .env("CODEX_HOME", world.home())
+        .env("FAKE_RECORD_DIR", world.record())
+        .env("CODEX_IMG_RECOVERY_DIR", recovered(&world))
+        .envs(world.env.iter().map(|(k, v)| (k, v)))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run codex-img");
+    let started = eventually(DEADLINE, || {
+        (!world.events("turn_inputs").is_empty()).then_some(())
+    });
+    assert!(started.is_some(), "the turn did not start");
+    std::fs::remove_dir_all(&out).expect("remove the folder mid-turn");
+    let exited = eventually(Duration::from_secs(60), || child.try_wait().ok().flatten());
+    let Some(status) = exited else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the CLI did not exit");
+    };
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut stdout)
+        .expect("read");
+    let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    let kept = report["recovered_path"].as_str().unwrap_or_default();
+    assert_eq!(
+        (status.code(), &report["code"]),
+        (Some(6), &json!("output/invalid_target")),
+        "{report}"
+    );
+    assert!(Path::new(kept).starts_with(recovered(&world)), "{report}");
+    assert_eq!(
+        vec![sha256(&std::fs::read(kept).expect("kept"))],
+        sent(&world)
+    );
+    assert!(!out.exists(), "nothing re-created the folder");
 }
 
 #[test]
