@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::World;
+use faults_support::face::images_sent;
 use faults_support::{entries, eventually, sha256, Serve};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
@@ -25,14 +26,6 @@ const SCENARIOS: [&str; 3] = ["corrupt-base64", "not-an-image", "empty-result"];
 
 fn recovered(world: &World) -> PathBuf {
     world.dir.path().join("state/recovered")
-}
-
-fn sent(world: &World) -> Vec<String> {
-    world
-        .events("image")
-        .iter()
-        .map(|e| e["sha256"].as_str().expect("sha256").to_owned())
-        .collect()
 }
 
 /// `codex-img generate PROMPT --json -o OUT` in `cwd`: exit code and the JSON line.
@@ -147,7 +140,7 @@ fn serve_stdio_keeps_the_image_when_the_output_folder_is_removed_mid_turn() {
     assert_eq!(data["code"], "output/invalid_target", "{answer}");
     assert!(Path::new(kept).starts_with(recovered(&world)), "{data}");
     let bytes = std::fs::read(kept).expect("kept");
-    assert_eq!(vec![sha256(&bytes)], sent(&world));
+    assert_eq!(vec![sha256(&bytes)], images_sent(&world, 1));
     let returned = {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD
@@ -202,7 +195,7 @@ fn the_cli_keeps_the_image_when_the_output_folder_is_removed_mid_turn() {
     assert!(Path::new(kept).starts_with(recovered(&world)), "{report}");
     assert_eq!(
         vec![sha256(&std::fs::read(kept).expect("kept"))],
-        sent(&world)
+        images_sent(&world, 1)
     );
     assert!(!out.exists(), "nothing re-created the folder");
 }
@@ -324,6 +317,10 @@ fn when_the_recovery_copy_fails_too_a_host_that_asked_for_bytes_still_gets_them(
             .decode(data["base64"].as_str().unwrap_or_default())
             .expect("base64")
     };
-    assert_eq!(vec![sha256(&returned)], sent(&world), "the bytes came back");
+    assert_eq!(
+        vec![sha256(&returned)],
+        images_sent(&world, 1),
+        "the bytes came back"
+    );
     serve.close_ok(DEADLINE);
 }

@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::World;
-use faults_support::face::{secrets_in, EXITED_MESSAGE, STDERR_LINE};
+use faults_support::face::{images_sent, secrets_in, was_sent, EXITED_MESSAGE, STDERR_LINE};
 use faults_support::{entries, eventually, sha256, FullFs, Serve};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
@@ -25,15 +25,6 @@ const DEADLINE: Duration = Duration::from_secs(20);
 
 fn recovered(world: &World) -> PathBuf {
     world.dir.path().join("state/recovered")
-}
-
-/// The sha256 of every image the fake sent.
-fn sent(world: &World) -> Vec<String> {
-    world
-        .events("image")
-        .iter()
-        .map(|e| e["sha256"].as_str().expect("sha256").to_owned())
-        .collect()
 }
 
 /// A tool result's `isError`, `structuredContent` and the text of its first block.
@@ -56,9 +47,8 @@ fn assert_next_call_works(serve: &mut Serve, world: &World, output: &Path) {
     );
     assert_eq!(result["isError"], json!(false), "{result}");
     let bytes = std::fs::read(output).expect("the next image is saved");
-    assert_eq!(
-        sent(world).last(),
-        Some(&sha256(&bytes)),
+    assert!(
+        was_sent(world, &sha256(&bytes)),
         "byte-identical to what the fake sent"
     );
 }
@@ -175,7 +165,7 @@ fn a_full_disk_keeps_the_image_in_the_recovery_folder_and_names_it() {
         "full",
         json!({"prompt": "a cat [fake:complete]", "output": target}),
     );
-    let sent_sha = sent(&world);
+    let sent_sha = images_sent(&world, 1);
     assert_eq!(sent_sha.len(), 1);
     let kept = recovered(&world).join(format!("codex-img-{}.png", &sent_sha[0][..12]));
     let message = format!(
@@ -242,7 +232,11 @@ fn when_the_recovery_copy_fails_too_the_image_is_still_attached() {
             )
         })
         .collect();
-    assert_eq!(attached, sent(&world), "the paid image is attached");
+    assert_eq!(
+        attached,
+        images_sent(&world, 1),
+        "the paid image is attached"
+    );
     serve.close_ok(DEADLINE);
 }
 
@@ -319,7 +313,7 @@ fn an_output_folder_removed_mid_turn_keeps_the_image() {
     assert!(Path::new(kept).starts_with(recovered(&world)), "{report}");
     assert_eq!(
         vec![sha256(&std::fs::read(kept).expect("kept"))],
-        sent(&world)
+        images_sent(&world, 1)
     );
     assert!(!out.exists(), "nothing re-created the folder");
     assert_next_call_works(&mut serve, &world, &world.dir.path().join("fine.png"));

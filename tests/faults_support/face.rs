@@ -30,6 +30,39 @@ pub const EXITED_MESSAGE: &str =
     fatal: refresh failed for [redacted] Bearer [redacted] token=[redacted] [redacted]\n\
     fake-app-server: FAKE_START_FAULT=exit-on-thread-start: exiting with status 5";
 
+/// How long to wait for the fake's record of an image: it writes the record just after the image's
+/// line, so an answer built from that line can arrive first.
+const RECORD_LAG: Duration = Duration::from_secs(20);
+
+/// The sha256 of every image the fake sent, once at least `count` are recorded (whatever is there after
+/// [`RECORD_LAG`] otherwise, so the caller's comparison fails with what was found).
+pub fn images_sent(world: &crate::common::World, count: usize) -> Vec<String> {
+    let read = || -> Vec<String> {
+        world
+            .events("image")
+            .iter()
+            .map(|e| e["sha256"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    super::eventually(RECORD_LAG, || {
+        let found = read();
+        (found.len() >= count).then_some(found)
+    })
+    .unwrap_or_else(read)
+}
+
+/// Whether the fake sent an image with this sha256, waiting up to [`RECORD_LAG`] for its record.
+pub fn was_sent(world: &crate::common::World, sha256: &str) -> bool {
+    super::eventually(RECORD_LAG, || {
+        world
+            .events("image")
+            .iter()
+            .any(|e| e["sha256"] == sha256)
+            .then_some(())
+    })
+    .is_some()
+}
+
 /// The planted fragments found in `text`.
 pub fn secrets_in(text: &str) -> Vec<&'static str> {
     PLANTED

@@ -410,10 +410,8 @@ impl HttpFace {
                 .as_str()
                 .is_some_and(|b| b.starts_with("iVBORw0KGgo") && b.len() > 100);
         if !png || body["output_format"] != "png" || body.get("errors").is_some() {
-            return Err(format!(
-                "{id}: not one PNG: {}",
-                &body.to_string()[..200.min(body.to_string().len())]
-            ));
+            let shown: String = body.to_string().chars().take(200).collect();
+            return Err(format!("{id}: not one PNG: {shown}"));
         }
         if reply.header("connection") == Some("close") {
             return Err(format!("{id}: the server closed the keep-alive connection"));
