@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+mod arrival;
 mod calls;
 mod params;
 mod progress;
@@ -67,7 +68,7 @@ where
     };
     let calls = Arc::new(calls::Calls::default());
     let server = ImageServer::new(client.clone(), root, calls.clone());
-    let served = match server.serve((input, output)).await {
+    let served = match server.serve(arrival::ordered(input, output)).await {
         Ok(running) => running
             .waiting()
             .await
