@@ -21,6 +21,7 @@
 
 mod arrival;
 mod calls;
+mod images;
 mod params;
 mod progress;
 mod results;

@@ -34,7 +34,10 @@ spending quota), and never to retry a timeout (it may already have spent quota).
 or an existing folder), otherwise in {saves}. \
 The result gives the saved path, the image itself (up to 2 MiB; larger, or with inline: false, a link to \
 the file) and a JSON report. size, aspect, quality and background are hints the model may not follow; \
-format, fit and key are applied by codex-img; the real format, size and alpha are measured and reported.";
+format, fit and key are applied by codex-img; the real format, size and alpha are measured and reported. \
+image and references take file paths, data:image/...;base64,... URIs or base64. After a usage limit, \
+calls are refused with runtime/usage_limit until its reset, spending nothing; set \
+ignore_known_usage_limit only when the user asks to try anyway.";
 
 const STATUS_DESCRIPTION: &str = "\
 Check, without spending any quota, whether generate_image would work: Codex installed and recent \
