@@ -376,12 +376,11 @@ mod tests {
         // The library's own name is accepted too, since the usage-limit refusal names it.
         let snake: Result<GenerateParams, String> = decode(
             Method::Generate,
-            Some(json!({"prompt": "a fox", "returnBytes": true, "ignore_known_usage_limit": false})),
+            Some(
+                json!({"prompt": "a fox", "returnBytes": true, "ignore_known_usage_limit": false}),
+            ),
         );
-        assert_eq!(
-            snake.map(|p| p.ignore_known_usage_limit),
-            Ok(Some(false))
-        );
+        assert_eq!(snake.map(|p| p.ignore_known_usage_limit), Ok(Some(false)));
         let errors: Vec<String> = [
             json!({"prompt": 5}),
             json!({"prompt": "x", "outptu": "a.png"}),
@@ -395,7 +394,7 @@ mod tests {
             errors,
             vec![
                 "invalid params for image/generate: invalid type: integer `5`, expected a string".to_owned(),
-                "invalid params for image/generate: unknown field `outptu`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`, `format`, `compression`, `fit`, `key`, `n`, `sidecar`, `ignoreKnownUsageLimit`".to_owned(),
+                "invalid params for image/generate: unknown field `outptu`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`, `format`, `compression`, `fit`, `key`, `n`, `sidecar`, `ignoreKnownUsageLimit`, `ignore_known_usage_limit`".to_owned(),
                 "invalid params for image/generate: invalid aspect ratio `16/9`; write it like 16:9".to_owned(),
                 "invalid params for image/generate: pass params by name, as an object".to_owned(),
             ]
