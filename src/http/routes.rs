@@ -255,9 +255,8 @@ async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) ->
         None => match outcome.failed.first() {
             Some(failed) => failure(&failed.error),
             None => failure(&Error::NoImage {
-                    detail: "no image came back".to_owned(),
-                },
-            ),
+                detail: "no image came back".to_owned(),
+            }),
         },
     }
 }
