@@ -19,7 +19,9 @@
 
 #![warn(missing_docs)]
 
+mod arrival;
 mod calls;
+mod images;
 mod params;
 mod progress;
 mod results;
@@ -67,7 +69,7 @@ where
     };
     let calls = Arc::new(calls::Calls::default());
     let server = ImageServer::new(client.clone(), root, calls.clone());
-    let served = match server.serve((input, output)).await {
+    let served = match server.serve(arrival::ordered(input, output)).await {
         Ok(running) => running
             .waiting()
             .await
