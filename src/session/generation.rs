@@ -282,6 +282,7 @@ async fn until_image(
                     RpcError::Server(obj) if obj.code == ErrorCode::SERVER_OVERLOADED => {
                         Error::Overloaded { attempts: 1 }
                     }
+                    other if thread::is_thread_not_found(&other) => thread::lost(attempt, &other),
                     other => Error::InvalidMessage {
                         detail: format!("`turn/start` failed: {other}"),
                     },
