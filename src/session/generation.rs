@@ -105,12 +105,17 @@ pub async fn generate(
     } = got;
     // The answer does not wait for the turn's end: the interrupt and the cleanup run on a counted task.
     guard.finish_in_background();
+    // A turn's usage-limit error words its reset into the message only: ask Codex for a spent window,
+    // else take the reset it announced in `account/rateLimits/updated` (noted by the limit watcher).
     let outcome = match outcome {
         Err(Error::UsageLimit {
             resets_at: None,
             message,
         }) => Err(Error::UsageLimit {
-            resets_at: spent_window(&live).await.flatten(),
+            resets_at: spent_window(&live)
+                .await
+                .flatten()
+                .or_else(|| manager.limit.until(now_unix())),
             message,
         }),
         other => other,
