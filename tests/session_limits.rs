@@ -159,7 +159,6 @@ fn raw_session(version: &str, scenarios: &[&str]) -> (Vec<Value>, Value) {
             }
         }
     }
-    drop(send);
     drop(stdin);
     let _ = child.wait();
     assert_eq!(refused["id"], 4);
