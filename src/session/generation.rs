@@ -106,7 +106,7 @@ pub async fn generate(
     // The answer does not wait for the turn's end: the interrupt and the cleanup run on a counted task.
     guard.finish_in_background();
     // A turn's usage-limit error words its reset into the message only: ask Codex for a spent window,
-    // else take the reset it announced in `account/rateLimits/updated` (noted by the limit watcher).
+    // else take the reset it announced in `account/rateLimits/updated` (read by the known limit).
     let outcome = match outcome {
         Err(Error::UsageLimit {
             resets_at: None,
