@@ -5,9 +5,9 @@
 //! once, with the same code and without a turn, and nothing is retried. The fake's new messages are
 //! checked against both schema bundles first, so the tests below stand on real shapes.
 //!
-//! The update reaches codex-img's limit watcher on its own channel, beside the turn's events, so a
-//! test that needs the limit noted waits for `doctor` to show it (a poll with a deadline) instead of
-//! hoping the watcher ran before the next request.
+//! The update reaches codex-img on a channel of its own, beside the turn's events; the known limit reads
+//! that channel before every answer, so the checks below run at once after the turn, with no wait: a
+//! limit seen only after some background task ran would make them fail now and then.
 
 #[path = "protocol_support/bundle.rs"]
 mod bundle;
@@ -15,7 +15,6 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use bundle::Bundle;
 use codex_img::{Check, Client, Error, GenerateRequest, Status};
@@ -71,19 +70,10 @@ fn known_limit_check(resets_at: i64) -> Check {
     }
 }
 
-/// Runs `doctor` until it shows a known limit, for up to 10 s; `None` if it never does.
-async fn wait_known_limit(client: &Client) -> Option<Check> {
-    let until = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let report = client.preflight().await;
-        if let Some(check) = report.checks.iter().find(|c| c.name == "known_limit") {
-            return Some(check.clone());
-        }
-        if tokio::time::Instant::now() >= until {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// The `known_limit` check `doctor` shows now, if any.
+async fn known_limit(client: &Client) -> Option<Check> {
+    let report = client.preflight().await;
+    report.checks.into_iter().find(|c| c.name == "known_limit")
 }
 
 fn outcome<T>(result: &Result<T, Error>) -> Result<(), (&'static str, Option<i64>)> {
@@ -241,7 +231,7 @@ async fn a_spent_window_in_an_update_refuses_the_next_generation_without_a_turn(
 
     // `doctor` shows the limit it learned from the update; its own read of the rate limits (which
     // the fake keeps healthy) passes, so the update is where the limit came from.
-    let shown = wait_known_limit(&client).await;
+    let shown = known_limit(&client).await;
     assert_eq!(shown, Some(known_limit_check(resets_at)));
     let report = client.preflight().await;
     let quota = report
@@ -283,9 +273,10 @@ async fn a_healthy_update_refuses_nothing_and_notes_nothing() {
             .await
             .expect("an image");
     }
-    // A spent update after the healthy one: the watcher reads updates in order, so once `doctor`
-    // shows this limit the healthy update was read before it. Both of the healthy update's resets are
-    // later than this one, and the later reset wins, so had it been noted the reset would be its own.
+    assert_eq!(known_limit(&client).await, None);
+    // A spent update after the healthy one. Both of the healthy update's resets are later than this
+    // one's, and the later reset wins, so had the healthy update been taken for a limit, the reset
+    // `doctor` shows would be its own.
     client
         .generate(GenerateRequest::new("spent [fake:rate-limits-spent]"))
         .await
@@ -294,7 +285,7 @@ async fn a_healthy_update_refuses_nothing_and_notes_nothing() {
     let spent = update_sent(&world, 1);
     assert_eq!(fine["rateLimitReachedType"], Value::Null);
     assert!(reset_of(&fine["primary"]) > reset_of(&spent["primary"]));
-    let shown = wait_known_limit(&client).await;
+    let shown = known_limit(&client).await;
     client.shutdown().await;
     assert_eq!(shown, Some(known_limit_check(reset_of(&spent["primary"]))));
     assert_eq!(
@@ -414,4 +405,36 @@ async fn a_usage_limit_whose_reset_came_in_an_update_fails_the_queue_with_that_r
         1,
         "nothing after the limit sent a turn/start"
     );
+}
+
+#[tokio::test]
+async fn a_spent_window_announced_mid_queue_refuses_the_requests_behind_it() {
+    let world = World::new();
+    let client = world.builder().concurrency(1).build();
+    // The first delivers its image (paid for) and announces that the window is now spent; the
+    // requests queued behind it must not spend a model request to learn that.
+    let outcomes = queue_of(
+        &client,
+        &[
+            "the last one [fake:rate-limits-spent]",
+            "queued 1",
+            "queued 2",
+        ],
+    )
+    .await;
+    client.shutdown().await;
+    let resets_at = reset_of(&update_sent(&world, 0)["primary"]);
+    assert_eq!(
+        outcomes,
+        vec![
+            Ok(()),
+            Err(("runtime/usage_limit", Some(resets_at))),
+            Err(("runtime/usage_limit", Some(resets_at))),
+        ]
+    );
+    assert_eq!(
+        prompts(&world),
+        vec!["the last one [fake:rate-limits-spent]"]
+    );
+    assert_eq!(turn_starts(&world), 1);
 }
