@@ -105,12 +105,17 @@ pub async fn generate(
     } = got;
     // The answer does not wait for the turn's end: the interrupt and the cleanup run on a counted task.
     guard.finish_in_background();
+    // A turn's usage-limit error words its reset into the message only: ask Codex for a spent window,
+    // else take the reset it announced in `account/rateLimits/updated` (read by the known limit).
     let outcome = match outcome {
         Err(Error::UsageLimit {
             resets_at: None,
             message,
         }) => Err(Error::UsageLimit {
-            resets_at: spent_window(&live).await.flatten(),
+            resets_at: spent_window(&live)
+                .await
+                .flatten()
+                .or_else(|| manager.limit.until(now_unix())),
             message,
         }),
         other => other,
@@ -282,6 +287,7 @@ async fn until_image(
                     RpcError::Server(obj) if obj.code == ErrorCode::SERVER_OVERLOADED => {
                         Error::Overloaded { attempts: 1 }
                     }
+                    other if thread::is_thread_not_found(&other) => thread::lost(attempt, &other),
                     other => Error::InvalidMessage {
                         detail: format!("`turn/start` failed: {other}"),
                     },

@@ -3,17 +3,27 @@
 //! `account/rateLimits/read`, or `account/rateLimits/updated`), new generations are refused locally
 //! with `runtime/usage_limit` until that time, so none spends a model request to learn it again.
 //! A host may ignore it (`ignore_known_usage_limit`), for example after the user upgraded the plan.
+//!
+//! The updates arrive on a channel of their own, beside the turns' events. They are read here,
+//! synchronously, before every answer, rather than by a task in the background: the transport routes an
+//! update before the image that follows it, so the request after that image always sees the limit,
+//! which a task that may not have run yet could not promise.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tokio::sync::mpsc::{error::TryRecvError, UnboundedReceiver};
+
 use crate::error::Error;
-use crate::protocol::RateLimitSnapshot;
+use crate::protocol::{RateLimitSnapshot, ServerNotification};
+use crate::session::transport::Event;
 
 /// The latest reset time Codex gave for a reached limit.
 #[derive(Debug, Default)]
 pub struct KnownLimit {
     resets_at: Mutex<Option<i64>>,
+    /// The `account/*` notifications of each process started, until its connection closes.
+    updates: Mutex<Vec<UnboundedReceiver<Event>>>,
 }
 
 /// The current unix time in seconds.
@@ -37,8 +47,34 @@ impl KnownLimit {
         }
     }
 
+    /// Reads a process's `account/*` notifications from now on (see the module's note).
+    pub fn watch(&self, updates: UnboundedReceiver<Event>) {
+        lock(&self.updates).push(updates);
+    }
+
+    /// Notes every spent window the watched updates announced so far; forgets closed connections.
+    fn read_updates(&self) {
+        let mut spent = Vec::new();
+        lock(&self.updates).retain_mut(|updates| loop {
+            match updates.try_recv() {
+                Ok(Event::Notification(n)) => {
+                    if let ServerNotification::AccountRateLimitsUpdated(update) = *n {
+                        spent.extend(spent_reset(&update.rate_limits));
+                    }
+                }
+                Ok(_) => {}
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => return false,
+            }
+        });
+        for at in spent {
+            self.note(at);
+        }
+    }
+
     /// The reset time, while it is still ahead of `now` (unix seconds).
     pub fn until(&self, now: i64) -> Option<i64> {
+        self.read_updates();
         let mut known = self.lock();
         match *known {
             Some(at) if at > now => Some(at),
@@ -55,11 +91,16 @@ impl KnownLimit {
         self.until(now).map(refusal)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<i64>> {
-        self.resets_at
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Option<i64>> {
+        lock(&self.resets_at)
     }
+}
+
+/// Every operation leaves the value consistent, so a poisoned lock is still good.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The latest reset of a spent (100%) window in a rate-limit update, if any window is spent.
@@ -98,6 +139,32 @@ mod tests {
         assert_eq!(refused, Some(("runtime/usage_limit", Some(200))));
         assert_eq!(known.until(200), None);
         assert_eq!(known.until(100), None, "a passed reset is forgotten");
+    }
+
+    fn update(used_percent: i32, resets_at: i64) -> Event {
+        let n: ServerNotification = ServerNotification::decode(
+            "account/rateLimits/updated",
+            serde_json::json!({"rateLimits": {"limitId": "codex",
+                "primary": {"usedPercent": used_percent, "resetsAt": resets_at}}}),
+        )
+        .expect("decodes");
+        Event::Notification(Box::new(n))
+    }
+
+    #[test]
+    fn an_update_already_routed_is_seen_by_the_next_answer_without_any_task() {
+        let known = KnownLimit::default();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        known.watch(rx);
+        tx.send(update(40, 900)).expect("send");
+        assert_eq!(known.until(100), None, "a healthy window notes nothing");
+        tx.send(update(100, 300)).expect("send");
+        assert_eq!(known.until(100), Some(300));
+        // A closed connection's updates still count, and its channel is then forgotten.
+        tx.send(update(100, 400)).expect("send");
+        drop(tx);
+        assert_eq!(known.until(100), Some(400));
+        assert_eq!(lock(&known.updates).len(), 0);
     }
 
     #[test]

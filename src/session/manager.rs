@@ -9,14 +9,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::protocol::ServerNotification;
 use crate::session::config::Config;
 use crate::session::handshake;
-use crate::session::limit::{self, KnownLimit};
+use crate::session::limit::KnownLimit;
 use crate::session::live::Live;
 use crate::session::pool;
 use crate::session::slot::Slot;
-use crate::session::transport::Event;
 
 /// Owns the slot of the one warm process.
 pub struct Manager {
@@ -77,7 +75,7 @@ impl Manager {
                 let live = Arc::new(live);
                 slot.live = Some(live.clone());
                 slot.retry_at = None;
-                watch_limits(&live, Arc::downgrade(self));
+                watch_limits(&live, &self.limit);
                 // A process that cannot generate (no usable login, no image tool) gets no threads.
                 if live.account.blocking_error().is_none()
                     && live.image_generation_offered != Some(false)
@@ -138,23 +136,12 @@ impl Manager {
 }
 
 /// Remembers a usage limit that `account/rateLimits/updated` reports (a spent window and its reset),
-/// so new generations are refused before they spend a model request. Ends with the connection.
-fn watch_limits(live: &Live, manager: Weak<Manager>) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+/// so new generations are refused before they spend a model request. The known limit reads the
+/// updates itself before each answer (see `limit`).
+fn watch_limits(live: &Live, limit: &KnownLimit) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     live.conn.watch_account(tx);
-    tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            let Event::Notification(n) = event else {
-                continue;
-            };
-            if let ServerNotification::AccountRateLimitsUpdated(update) = *n {
-                let Some(m) = manager.upgrade() else { return };
-                if let Some(at) = limit::spent_reset(&update.rate_limits) {
-                    m.limit.note(at);
-                }
-            }
-        }
-    });
+    limit.watch(rx);
 }
 
 async fn reap_when_idle(manager: Weak<Manager>) {

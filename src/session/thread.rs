@@ -102,3 +102,15 @@ async fn start(live: &Live, cwd: &Path, events: mpsc::UnboundedSender<Event>) ->
 pub fn is_thread_not_found(error: &RpcError) -> bool {
     matches!(error, RpcError::Server(e) if e.message.to_ascii_lowercase().contains("thread not found"))
 }
+
+/// The error once `turn/start` said the thread was gone on every thread tried. Each refusal came before
+/// a turn started, so nothing was spent, and the message says so: a caller must not take it for a
+/// turn that may have run.
+pub fn lost(attempts: u32, last: &RpcError) -> Error {
+    Error::InvalidMessage {
+        detail: format!(
+            "`turn/start` was refused on {attempts} fresh threads in a row, so no turn was \
+             started and nothing was spent (the last answer: {last})"
+        ),
+    }
+}

@@ -35,6 +35,8 @@ pub struct Config {
     pub login: String,
     pub image_generation: bool,
     pub overload_thread_starts: u64,
+    /// The first N threads started are forgotten before their first turn (`FAKE_FORGET_THREADS`).
+    pub forget_threads: u64,
     pub early_events: bool,
     pub default_scenario: String,
     pub image_size: Option<(u32, u32)>,
@@ -77,6 +79,7 @@ impl Config {
             login: var("FAKE_LOGIN").unwrap_or_else(|| "chatgpt".to_string()),
             image_generation: var("FAKE_IMAGE_GENERATION").as_deref() != Some("0"),
             overload_thread_starts: number("FAKE_OVERLOAD_THREAD_STARTS", 0),
+            forget_threads: number("FAKE_FORGET_THREADS", 0),
             early_events: var("FAKE_EARLY_EVENTS").as_deref() != Some("0"),
             default_scenario: var("FAKE_SCENARIO").unwrap_or_else(|| "success".to_string()),
             image_size,

@@ -12,6 +12,7 @@
 //! notification and on the item) from 0.169.
 
 mod faults;
+mod limits;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -238,6 +239,9 @@ impl Turn {
             }
             other => {
                 if let Some(end) = self.fault(other, small) {
+                    return end;
+                }
+                if let Some(end) = self.limits(other, small) {
                     return end;
                 }
                 eprintln!("fake-app-server: unknown scenario `{other}`; failing the turn");

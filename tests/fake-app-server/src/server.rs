@@ -37,6 +37,8 @@ pub struct Server {
 pub struct State {
     initialized: bool,
     thread_starts: u64,
+    /// Threads opened (`thread/start` answered with a thread), counted for `FAKE_FORGET_THREADS`.
+    threads_opened: u64,
     /// Loaded threads by id, with the `cwd` they were started in.
     threads: HashMap<String, String>,
     /// Turns that have not ended, by turn id.
@@ -271,8 +273,18 @@ impl Server {
             .unwrap_or_else(|| {
                 std::env::current_dir().map_or_else(|_| "/".into(), |d| d.display().to_string())
             });
-        state.threads.insert(thread_id.clone(), cwd.clone());
+        state.threads_opened += 1;
+        // Like a thread Codex unloaded (or lost in a restart) after answering: the client holds an
+        // id the server no longer knows, which only its first `turn/start` reveals.
+        let forgotten = state.threads_opened <= self.cfg.forget_threads;
+        if !forgotten {
+            state.threads.insert(thread_id.clone(), cwd.clone());
+        }
         drop(state);
+        if forgotten {
+            self.rec
+                .event("thread_forgotten", json!({ "threadId": thread_id }));
+        }
 
         let thread = self.thread_json(&thread_id, &cwd, params);
         let mut result = json!({
@@ -359,7 +371,12 @@ impl Server {
     fn turn_start(self: &Arc<Self>, id: &Value, params: Value) {
         let thread_id = str_param(&params, "threadId");
         let Some(cwd) = self.lock().threads.get(&thread_id).cloned() else {
+            // Real Codex (`load_thread` in the app-server's turn processor): -32600, this text.
             let message = format!("thread not found: {thread_id}");
+            self.rec.event(
+                "turn_refused",
+                json!({ "threadId": thread_id, "code": -32600, "message": message }),
+            );
             return self.wire.error(id, -32600, &message);
         };
         let inputs = params
