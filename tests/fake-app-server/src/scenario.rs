@@ -518,7 +518,11 @@ impl Turn {
             item["transparentBackground"] = json!(true);
         }
         let blob = matches!(payload, Payload::Result).then(|| png::base64(&bytes));
-        self.item_completed_with_blob(item, started, blob.as_deref());
+        // The record of the image is written before the image's line, so a test that reads it as soon
+        // as its answer arrives never finds it missing. Hashing 12 MiB takes about a second in a debug
+        // build, so a big image is recorded off the turn's thread, after its line: a test on big images
+        // waits for the record.
+        let mut late_record = None;
         if server.rec.is_active() {
             let bytes_len = bytes.len();
             let fields = json!({
@@ -535,13 +539,15 @@ impl Turn {
                 fields["sha256"] = json!(sha256_hex(&bytes));
                 server.rec.event("image", fields);
             };
-            // Hashing 12 MiB takes about a second in a debug build: do that off the turn's thread.
-            // Small images are recorded before the turn goes on, so the record never lags.
             if bytes_len > 1 << 20 {
-                std::thread::spawn(record);
+                late_record = Some(record);
             } else {
                 record();
             }
+        }
+        self.item_completed_with_blob(item, started, blob.as_deref());
+        if let Some(record) = late_record {
+            std::thread::spawn(record);
         }
     }
 
