@@ -3,6 +3,8 @@
 //! app-server. Each generates (the `b64_json` decodes to the fake's image), edits with a file upload (the
 //! fake received the upload's bytes), asks for `n=2` in WebP, and meets a wrong key (`AuthenticationError`), bad input
 //! (`BadRequestError`) and a usage limit (`RateLimitError` with `Retry-After`, and no retry by the SDK).
+//! Then the limit is known: a plain request is refused with no turn, and one that sends
+//! `ignore_known_usage_limit` as an extra body field (Python's `extra_body`) starts its turn.
 //!
 //! Without the venv or the npm folder these tests skip with a message, unless `CI=true`: then they fail.
 #![cfg(feature = "http")]
@@ -102,6 +104,25 @@ fn image_shas(images: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// Turns started for prompts of the `complete` scenario: every call but the usage limit's.
+fn complete_turns(world: &World) -> usize {
+    world
+        .events("turn_inputs")
+        .iter()
+        .filter(|t| t["scenario"] == "complete")
+        .count()
+}
+
+/// After the usage limit, a plain request was refused with no turn and one sent with
+/// `ignore_known_usage_limit` started one: generate, edit, two for n=2, and that one.
+fn assert_known_limit_refused_then_tried(world: &World, shas: &[String], tried: &Value) {
+    assert_eq!(complete_turns(world), 5, "turns for the `complete` prompts");
+    assert_eq!(
+        tried,
+        &json!({"count": 1, "sha256": shas.last().expect("an image")})
+    );
+}
+
 fn usage_limit_turns(world: &World) -> usize {
     world
         .events("turn_inputs")
@@ -159,6 +180,8 @@ async fn the_official_python_sdk_generates_edits_and_maps_errors() {
         1,
         "the SDK did not retry the usage limit"
     );
+    assert_eq!(report["known_limit"], json!([429, "runtime/usage_limit"]));
+    assert_known_limit_refused_then_tried(&world, &shas, &report["tried_anyway"]);
 }
 
 #[tokio::test]
@@ -230,4 +253,14 @@ async fn the_official_node_sdk_generates_edits_and_maps_errors() {
         1,
         "the SDK did not retry the usage limit"
     );
+    let known = report["known_limit"].as_array().expect("a RateLimitError");
+    assert_eq!(
+        known[0..3].to_vec(),
+        vec![
+            json!("RateLimitError"),
+            json!(429),
+            json!("runtime/usage_limit")
+        ]
+    );
+    assert_known_limit_refused_then_tried(&world, &shas, &report["tried_anyway"]);
 }

@@ -46,6 +46,11 @@ async function caught(what, fn) {
     new OpenAI({ baseURL, apiKey: 'wrong-key-0123456789' }).images.generate({ prompt: 'x' }));
   out.bad_input = await caught('bad input', () => client.images.generate({ prompt: 'x', response_format: 'url' }));
   out.usage_limit = await caught('usage limit', () => client.images.generate({ prompt: 'a fox [fake:usage-limit-item]' }));
+  // The limit is now known: the next request is refused with no turn, unless it asks to try anyway
+  // (`ignore_known_usage_limit`, an extra body field the SDK passes through).
+  out.known_limit = await caught('known limit', () => client.images.generate({ prompt: 'a boat [fake:complete]' }));
+  r = await client.images.generate({ prompt: 'a boat anyway [fake:complete]', ignore_known_usage_limit: true });
+  out.tried_anyway = { count: r.data.length, sha256: sha(r.data[0].b64_json) };
   console.log(JSON.stringify(out));
 })().catch((e) => {
   console.error(e);

@@ -57,4 +57,16 @@ try:
 except openai.RateLimitError as e:
     out["usage_limit"] = [e.status_code, e.code, e.response.headers.get("retry-after")]
 
+# The limit is now known: the next request is refused with no turn, unless it asks to try anyway
+# (`ignore_known_usage_limit`, sent with the SDK's `extra_body`).
+try:
+    client.images.generate(prompt="a boat [fake:complete]")
+    out["known_limit"] = "no error"
+except openai.RateLimitError as e:
+    out["known_limit"] = [e.status_code, e.code]
+r = client.images.generate(
+    prompt="a boat anyway [fake:complete]", extra_body={"ignore_known_usage_limit": True}
+)
+out["tried_anyway"] = {"count": len(r.data), "sha256": sha(r.data[0].b64_json)}
+
 print(json.dumps(out))
