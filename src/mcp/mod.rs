@@ -55,7 +55,8 @@ pub struct McpOptions {
     pub root: Option<PathBuf>,
 }
 
-/// Serves MCP on `input` and `output` until `input` closes.
+/// Serves MCP on `input` and `output` until `input` closes, or `client` is shut down elsewhere (then the
+/// calls in flight are answered with `runtime/shutting_down` first).
 ///
 /// Returns after every call has stopped and `client` is shut down (its app-server stopped). An error
 /// means the root is unusable or the transport failed before the handshake.
