@@ -1,7 +1,9 @@
 //! `Client::shutdown` with work in flight: a generation running on another task has its turn
 //! interrupted before the app-server stops and resolves with `runtime/shutting_down`; queued ones end
-//! without a turn; a start under way is abandoned; and after shutdown nothing can start a process.
+//! without a turn; a start under way is abandoned; and after shutdown nothing can start a process. A
+//! bridge serving that client answers its request in flight and ends.
 
+mod bridge_support;
 mod common;
 
 use std::time::{Duration, Instant};
@@ -229,4 +231,35 @@ async fn after_shutdown_nothing_starts_a_process() {
         );
         assert_eq!(client.app_server_pid().await, None);
     }
+}
+
+#[tokio::test]
+async fn a_bridge_answers_its_request_in_flight_and_ends_when_its_client_shuts_down() {
+    let world = World::new().set("FAKE_DELAY_MS", "30000");
+    let client = world.client();
+    let mut bridge = bridge_support::Bridge::start(client.clone(), Default::default());
+    bridge
+        .request(
+            serde_json::json!(1),
+            "image/generate",
+            serde_json::json!({"prompt": "a fox [fake:slow]", "returnBytes": true}),
+        )
+        .await;
+    assert_eq!(
+        world.wait_events("turn_inputs", 1, DEADLINE).await.len(),
+        1,
+        "the turn did not start"
+    );
+    client.shutdown().await;
+    let answer = bridge.answer(&serde_json::json!(1)).await;
+    assert_eq!(
+        answer["error"]["data"]["code"], "runtime/shutting_down",
+        "{answer}"
+    );
+    let served = tokio::time::timeout(DEADLINE, bridge.task)
+        .await
+        .expect("the bridge did not end after its client shut down")
+        .expect("the bridge did not panic");
+    assert!(served.is_ok(), "{served:?}");
+    assert_eq!(world.events("interrupted").len(), 1);
 }
