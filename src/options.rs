@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::image::Processing;
 pub use crate::image::{Alpha, Fit, FitTarget, Key, OutputFormat};
-use crate::request::{Background, Hints};
+use crate::request::{side_in_range, Background, Hints, MAX_IMAGE_SIDE};
 
 /// The most images one request may ask for.
 pub const MAX_N: u32 = 8;
@@ -165,6 +165,27 @@ pub fn format_of_path(path: &Path) -> Result<Option<OutputFormat>, OptionError> 
         })
 }
 
+/// Refuses a size or aspect whose sides are 0 or above [`MAX_IMAGE_SIDE`]: a parsed one never is, but
+/// both types have public fields, so a Rust caller can build one that would otherwise reach the turn
+/// text, or a fit that cannot be made.
+fn check_hints(hints: &Hints) -> Result<(), OptionError> {
+    let bad = |option: &'static str, w: u32, h: u32, sep: char| OptionError::Invalid {
+        option,
+        reason: format!("{w}{sep}{h} has a side outside 1 to {MAX_IMAGE_SIDE}"),
+    };
+    if let Some(s) = hints.size {
+        if !side_in_range(s.width) || !side_in_range(s.height) {
+            return Err(bad("size", s.width, s.height, 'x'));
+        }
+    }
+    if let Some(a) = hints.aspect {
+        if !side_in_range(a.width) || !side_in_range(a.height) {
+            return Err(bad("aspect", a.width, a.height, ':'));
+        }
+    }
+    Ok(())
+}
+
 impl Options {
     /// Checks the options against the hints and the target, and resolves them. Nothing here touches
     /// Codex or writes a file.
@@ -175,6 +196,7 @@ impl Options {
                 reason: format!("{} images asked for; ask for 1 to {MAX_N}", self.n),
             });
         }
+        check_hints(hints)?;
         if let Some(c) = self.compression {
             if c > 100 {
                 return Err(OptionError::Invalid {
@@ -309,6 +331,57 @@ mod tests {
             background: Some(Background::Transparent),
             ..Hints::default()
         }
+    }
+
+    #[test]
+    fn a_size_or_aspect_built_by_hand_is_checked_like_a_parsed_one() {
+        let size = |width, height| Hints {
+            size: Some(Size { width, height }),
+            ..Hints::default()
+        };
+        let aspect = |width, height| Hints {
+            aspect: Some(Aspect { width, height }),
+            ..Hints::default()
+        };
+        let check = |hints: Hints| {
+            Options::default()
+                .check(&hints, Target::None)
+                .map(|_| ())
+                .map_err(|e| (e.code(), e.to_string()))
+        };
+        let rows: Vec<_> = [
+            size(0, 512),
+            size(512, 16_385),
+            size(16_384, 1),
+            aspect(16, 0),
+            aspect(u32::MAX, 9),
+            aspect(16, 9),
+        ]
+        .into_iter()
+        .map(check)
+        .collect();
+        let invalid = |what: &str| {
+            Err((
+                "request/invalid_option",
+                format!("invalid {what} has a side outside 1 to 16384"),
+            ))
+        };
+        assert_eq!(
+            rows,
+            vec![
+                invalid("size: 0x512"),
+                invalid("size: 512x16385"),
+                Ok(()),
+                invalid("aspect: 16:0"),
+                invalid("aspect: 4294967295:9"),
+                Ok(()),
+            ]
+        );
+        // The parser and the check agree on the bounds.
+        assert_eq!(
+            ["16384x1", "16385x1", "0x5"].map(|s| s.parse::<Size>().is_ok()),
+            [true, false, false]
+        );
     }
 
     #[test]

@@ -22,12 +22,14 @@ pub const MAX_PROMPT_CHARS: usize = 32_000;
 pub const MAX_REFERENCES: usize = 4;
 /// The largest input image accepted, in bytes.
 pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
-/// The widest or tallest input image accepted, in pixels, as its header declares it.
-pub const MAX_IMAGE_SIDE: u32 = 16_384;
+/// The widest or tallest input image accepted, in pixels, as its header declares it; also the largest
+/// side a [`Size`] or [`Aspect`] may name. The same ceiling as the decoder's ([`image::decode::MAX_SIDE`]).
+pub const MAX_IMAGE_SIDE: u32 = image::decode::MAX_SIDE;
 /// The most pixels an input image may declare: 64 megapixels, about forty times what Codex returns.
 /// Codex decodes every attached image to resize it, so a small file that claims a huge canvas (a
-/// decompression bomb) would cost its memory, or a model request, for nothing.
-pub const MAX_IMAGE_PIXELS: u64 = 64 * 1024 * 1024;
+/// decompression bomb) would cost its memory, or a model request, for nothing. The same ceiling as the
+/// decoder's ([`image::decode::MAX_PIXELS`]).
+pub const MAX_IMAGE_PIXELS: u64 = image::decode::MAX_PIXELS;
 
 /// An input image, by path or by bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +59,9 @@ impl From<Vec<u8>> for ImageSource {
 }
 
 /// A requested size in pixels (a hint), also how reports write dimensions: `{"width", "height"}`.
+///
+/// Each side is 1 to [`MAX_IMAGE_SIDE`]. Parsing (`"1024x1536".parse()`) checks that; a value built
+/// field by field is checked with the request, before any quota is spent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Size {
     /// Width in pixels.
@@ -65,7 +70,7 @@ pub struct Size {
     pub height: u32,
 }
 
-/// A requested aspect ratio (a hint).
+/// A requested aspect ratio (a hint). Each part is 1 to [`MAX_IMAGE_SIDE`], checked as for [`Size`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Aspect {
     /// The width part of `width:height`.
@@ -479,10 +484,15 @@ fn two_numbers(s: &str, sep: char, what: &str, example: &str) -> Result<(u32, u3
     let (a, b) = s.split_once(sep).ok_or_else(bad)?;
     let a: u32 = a.trim().parse().map_err(|_| bad())?;
     let b: u32 = b.trim().parse().map_err(|_| bad())?;
-    if a == 0 || b == 0 || a > 16_384 || b > 16_384 {
+    if !side_in_range(a) || !side_in_range(b) {
         return Err(bad());
     }
     Ok((a, b))
+}
+
+/// Whether `side` may be one side of a [`Size`] or one part of an [`Aspect`].
+pub(crate) fn side_in_range(side: u32) -> bool {
+    (1..=MAX_IMAGE_SIDE).contains(&side)
 }
 
 impl FromStr for Size {

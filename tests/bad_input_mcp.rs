@@ -1,5 +1,6 @@
 //! Bad input through `serve-mcp` (a real process on pipes) under `--root`: each wrong prompt, input
-//! image, host-shaped image, output target and hint is a tool result with `isError: true` and the
+//! image, host-shaped image (a data URI or base64 that is not an image, a web URL, an image object of
+//! the wrong shape), output target and hint is a tool result with `isError: true` and the
 //! CLI's error report (its stable code) in `structuredContent`; no `turn/start` reaches the (fake)
 //! app-server and nothing is written; and the server still generates afterwards.
 
@@ -80,9 +81,60 @@ fn bad_calls_are_tool_errors_with_their_codes_and_start_no_turn() {
         json!({"prompt": "a fox", "output": "new.png", "references": vec!["good.png"; 5]}),
         "request/invalid_image",
     ));
+    let text_b64 = base64::engine::general_purpose::STANDARD.encode(b"not an image at all");
     for (label, image) in [
-        ("a data URI", format!("data:image/png;base64,{good_b64}")),
-        ("raw base64", good_b64.clone()),
+        (
+            "a data URI of text",
+            json!(format!("data:text/plain;base64,{text_b64}")),
+        ),
+        (
+            "a data URI whose bytes are not an image",
+            json!(format!("data:image/png;base64,{text_b64}")),
+        ),
+        (
+            "a data URI that is not base64",
+            json!(format!("data:image/png,{good_b64}")),
+        ),
+        (
+            "a data URI with bad base64",
+            json!("data:image/png;base64,@@@@"),
+        ),
+        (
+            "an object's data URL that is a web URL",
+            json!({"url": "https://example.com/a.png"}),
+        ),
+        ("an object's base64 of text", json!({"b64_json": text_b64})),
+        (
+            "an object's data that is a path",
+            json!({"data": "good.png"}),
+        ),
+        (
+            "an object's path outside",
+            json!({"path": "../outside/x.png"}),
+        ),
+    ] {
+        cases.push((
+            format!("host image: {label}"),
+            json!({"prompt": "a fox", "output": "new.png", "image": image}),
+            "request/invalid_image",
+        ));
+    }
+    for (label, image) in [
+        (
+            "an object with two keys",
+            json!({"path": "good.png", "data": good_b64}),
+        ),
+        ("an object with an unknown key", json!({"file": "good.png"})),
+        ("an empty object", json!({})),
+        ("a number", json!(7)),
+    ] {
+        cases.push((
+            format!("image shape: {label}"),
+            json!({"prompt": "a fox", "output": "new.png", "references": [image]}),
+            "request/invalid_arguments",
+        ));
+    }
+    for (label, image) in [
         ("an https URL", "https://example.com/a.png".to_owned()),
         ("a path with ..", "../outside/x.png".to_owned()),
         ("an absolute path outside", "/etc/passwd".to_owned()),

@@ -146,7 +146,7 @@ async fn wrong_param_types_and_unknown_fields_are_invalid_params() {
         got,
         vec![
             generate(0, "invalid type: integer `5`, expected a string"),
-            generate(1, "unknown field `qualty`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`, `format`, `compression`, `fit`, `key`, `n`, `sidecar`"),
+            generate(1, "unknown field `qualty`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`, `format`, `compression`, `fit`, `key`, `n`, `sidecar`, `ignoreKnownUsageLimit`, `ignore_known_usage_limit`"),
             generate(2, "invalid size `big`; write it like 1024x1536"),
             generate(3, "invalid type: string \"yes\", expected a boolean"),
             generate(4, "`timeoutSecs` must be a positive number of seconds"),

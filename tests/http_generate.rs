@@ -2,7 +2,8 @@
 //! is the fake's image and whose `size` is measured, the aspect sizes apps send taken as hints, both
 //! edit shapes (JSON `images: [{image_url}]` and multipart `image[]`) reaching the backend with the input
 //! bytes under neutral names, the refusals (mask, url, n > 1), a usage limit answered 429 with
-//! `Retry-After` and then refused locally until the reset, and `GET /v1/models`.
+//! `Retry-After` and then refused locally until the reset (unless the request sets
+//! `ignore_known_usage_limit`), and `GET /v1/models`.
 #![cfg(feature = "http")]
 
 mod common;
@@ -366,6 +367,39 @@ async fn a_usage_limit_is_429_with_retry_after_and_a_retry_costs_nothing() {
         1,
         "the retry started no turn"
     );
+    // codex-img's own field (an SDK's `extra_body`) tries anyway: the request reaches Codex.
+    let anyway = exchange(
+        &served,
+        &json_post(
+            &served,
+            "/v1/images/generations",
+            &json!({"prompt": "a fox [fake:complete]", "ignore_known_usage_limit": true}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        anyway.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&anyway.body)
+    );
+    assert_eq!(
+        world.events("turn_inputs").len(),
+        2,
+        "the request had its turn"
+    );
+    // And it does not lift the limit for the others.
+    let after = exchange(
+        &served,
+        &json_post(
+            &served,
+            "/v1/images/generations",
+            &json!({"prompt": "a fox [fake:complete]", "ignore_known_usage_limit": false}),
+        ),
+    )
+    .await;
+    assert_eq!(after.error_code(), (429, "runtime/usage_limit".to_owned()));
+    assert_eq!(world.events("turn_inputs").len(), 2);
     served.stop().await;
 }
 

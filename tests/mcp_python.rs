@@ -22,6 +22,25 @@ macro_rules! python_or_skip {
     };
 }
 
+/// `(file name, sha256)` of each image staged for the turn the fake recorded.
+fn staged(turn: &Value) -> Vec<(String, String)> {
+    turn["localImages"]
+        .as_array()
+        .expect("localImages")
+        .iter()
+        .map(|i| {
+            let path = std::path::Path::new(i["path"].as_str().expect("path"));
+            (
+                path.file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .into_owned(),
+                i["sha256"].as_str().expect("sha256").to_owned(),
+            )
+        })
+        .collect()
+}
+
 fn root_of(world: &World) -> std::path::PathBuf {
     let root = world.dir.path().join("root");
     std::fs::create_dir_all(&root).expect("root");
@@ -77,6 +96,7 @@ fn the_handshake_and_the_tool_list_describe_both_tools_truthfully() {
             "background",
             "fit",
             "format",
+            "ignore_known_usage_limit",
             "image",
             "inline",
             "key",
@@ -109,6 +129,22 @@ fn the_handshake_and_the_tool_list_describe_both_tools_truthfully() {
         json!(["low", "medium", "high", "auto"])
     );
     assert_eq!(input["properties"]["references"]["maxItems"], json!(4));
+    assert_eq!(
+        input["properties"]["ignore_known_usage_limit"]["type"],
+        json!("boolean")
+    );
+    // An image is a string (path, data URI, base64) or an object naming which it is.
+    let image_kinds: Vec<Value> = input["properties"]["image"]["anyOf"]
+        .as_array()
+        .expect("image anyOf")
+        .iter()
+        .map(|branch| branch["type"].clone())
+        .collect();
+    assert!(
+        image_kinds.contains(&json!("string")) && image_kinds.contains(&json!("object")),
+        "{image_kinds:?} in {}",
+        input["properties"]["image"]
+    );
     assert_eq!(generate["outputSchema"]["type"], "object");
     // One image's report, or a batch of them.
     let branches = generate["outputSchema"]["anyOf"].as_array().expect("anyOf");
@@ -765,4 +801,128 @@ fn bad_options_are_refused_with_their_codes_before_any_turn() {
     );
     assert_eq!(world.events("turn_inputs").len(), 0);
     assert_eq!(files(&root), ["cat-2.png"]);
+}
+
+#[test]
+fn images_come_as_paths_data_uris_base64_or_objects_and_reach_the_turn_as_sent() {
+    let python = python_or_skip!();
+    let world = World::new();
+    let root = root_of(&world);
+    let (a, b, c) = (
+        common::png(8, 8, 1),
+        common::png(8, 8, 2),
+        common::png(8, 8, 3),
+    );
+    std::fs::write(root.join("a.png"), &a).expect("write");
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
+        .call(
+            "generate_image",
+            json!({"prompt": "edit [fake:complete]", "output": "one.png",
+                   "image": format!("data:image/png;base64,{}", b64(&b)),
+                   "references": ["a.png", {"b64_json": b64(&c)}, b64(&b), {"path": "a.png"}]}),
+            false,
+        )
+        .call(
+            "generate_image",
+            json!({"prompt": "x", "output": "two.png", "image": {"url": "https://example.com/a.png"}}),
+            false,
+        )
+        .call(
+            "generate_image",
+            json!({"prompt": "x", "output": "three.png", "image": {"path": "a.png", "data": "x"}}),
+            false,
+        )
+        .run(&python);
+    assert_eq!(
+        result(&out.steps[0])["isError"],
+        json!(false),
+        "{}",
+        out.steps[0]
+    );
+    let turns = world.events("turn_inputs");
+    assert_eq!(turns.len(), 1, "the refused calls started no turn");
+    let sha = |bytes: &[u8]| codex_img::image::sha256_hex(bytes);
+    assert_eq!(
+        staged(&turns[0]),
+        [
+            ("input-1.png", sha(&b)),
+            ("ref-1.png", sha(&a)),
+            ("ref-2.png", sha(&c)),
+            ("ref-3.png", sha(&b)),
+            ("ref-4.png", sha(&a)),
+        ]
+        .map(|(name, hash)| (name.to_owned(), hash))
+        .to_vec()
+    );
+    let refused = error_report(&out.steps[1]);
+    assert_eq!(
+        (refused["code"].clone(), refused["message"].clone()),
+        (
+            json!("request/invalid_image"),
+            json!("invalid image input image: `https:` URLs are not fetched; send the image itself as a data:image/...;base64,... URI")
+        )
+    );
+    assert_eq!(
+        error_report(&out.steps[2])["code"],
+        "request/invalid_arguments"
+    );
+    assert_eq!(files(&root), ["a.png", "one.png"]);
+}
+
+#[test]
+fn after_a_usage_limit_calls_are_refused_without_a_turn_unless_they_ignore_it() {
+    let python = python_or_skip!();
+    let world = World::new();
+    let root = root_of(&world);
+    let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
+        .call(
+            "generate_image",
+            json!({"prompt": "a fox [fake:usage-limit-item]", "output": "a.png"}),
+            false,
+        )
+        .call(
+            "generate_image",
+            json!({"prompt": "a fox [fake:complete]", "output": "b.png"}),
+            false,
+        )
+        .call(
+            "generate_image",
+            json!({"prompt": "a fox [fake:complete]", "output": "c.png", "ignore_known_usage_limit": true}),
+            false,
+        )
+        .run(&python);
+    let resets_at = world.events("usage_limit")[0]["resetsAt"].clone();
+    let first = error_report(&out.steps[0]);
+    let second = error_report(&out.steps[1]);
+    assert_eq!(
+        [
+            (first["code"].clone(), first["resets_at"].clone()),
+            (second["code"].clone(), second["resets_at"].clone())
+        ],
+        [
+            (json!("runtime/usage_limit"), resets_at.clone()),
+            (json!("runtime/usage_limit"), resets_at)
+        ]
+    );
+    assert_eq!(
+        result(&out.steps[2])["isError"],
+        json!(false),
+        "{}",
+        out.steps[2]
+    );
+    let prompts: Vec<Value> = world
+        .events("turn_inputs")
+        .iter()
+        .map(|t| t["params"]["input"][0]["text"].clone())
+        .collect();
+    assert_eq!(
+        prompts,
+        [
+            json!("a fox [fake:usage-limit-item]"),
+            json!("a fox [fake:complete]")
+        ],
+        "the refused call started no turn; the one that ignored the limit did"
+    );
+    assert_eq!(files(&root), ["c.png"]);
 }

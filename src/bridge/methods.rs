@@ -106,6 +106,11 @@ pub struct GenerateParams {
     /// Write `<image>.json` provenance next to each saved image.
     #[serde(default)]
     pub sidecar: bool,
+    /// Send the request to Codex even while a usage limit it reported earlier has not reset (the
+    /// library's `ignore_known_usage_limit`, also accepted under that name). Absent: the client's
+    /// setting, which refuses such a request with `runtime/usage_limit` without a turn.
+    #[serde(default, alias = "ignore_known_usage_limit")]
+    pub ignore_known_usage_limit: Option<bool>,
 }
 
 /// An input image: exactly one of `path` and `base64`.
@@ -257,6 +262,9 @@ impl GenerateParams {
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
         }
+        if let Some(ignore) = self.ignore_known_usage_limit {
+            request = request.ignore_known_usage_limit(ignore);
+        }
         if let Some(image) = self.image {
             request = request.image(image.into_source("input image", root)?);
         }
@@ -335,7 +343,8 @@ mod tests {
             Method::Generate,
             Some(
                 json!({"prompt": "a fox", "output": "fox.png", "size": "1024x1536", "quality": "high", "timeoutSecs": 90,
-                        "format": "jpg", "compression": 80, "fit": "cover", "key": "#00FF00", "n": 3, "sidecar": true}),
+                        "format": "jpg", "compression": 80, "fit": "cover", "key": "#00FF00", "n": 3, "sidecar": true,
+                        "ignoreKnownUsageLimit": true}),
             ),
         );
         assert_eq!(
@@ -361,8 +370,17 @@ mod tests {
                 key: Some(Key::Rgb([0, 255, 0])),
                 n: Some(3),
                 sidecar: true,
+                ignore_known_usage_limit: Some(true),
             })
         );
+        // The library's own name is accepted too, since the usage-limit refusal names it.
+        let snake: Result<GenerateParams, String> = decode(
+            Method::Generate,
+            Some(
+                json!({"prompt": "a fox", "returnBytes": true, "ignore_known_usage_limit": false}),
+            ),
+        );
+        assert_eq!(snake.map(|p| p.ignore_known_usage_limit), Ok(Some(false)));
         let errors: Vec<String> = [
             json!({"prompt": 5}),
             json!({"prompt": "x", "outptu": "a.png"}),
@@ -376,7 +394,7 @@ mod tests {
             errors,
             vec![
                 "invalid params for image/generate: invalid type: integer `5`, expected a string".to_owned(),
-                "invalid params for image/generate: unknown field `outptu`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`, `format`, `compression`, `fit`, `key`, `n`, `sidecar`".to_owned(),
+                "invalid params for image/generate: unknown field `outptu`, expected one of `prompt`, `output`, `returnBytes`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `timeoutSecs`, `overwrite`, `format`, `compression`, `fit`, `key`, `n`, `sidecar`, `ignoreKnownUsageLimit`, `ignore_known_usage_limit`".to_owned(),
                 "invalid params for image/generate: invalid aspect ratio `16/9`; write it like 16:9".to_owned(),
                 "invalid params for image/generate: pass params by name, as an object".to_owned(),
             ]

@@ -3,7 +3,9 @@
 //! send, such as `1792x1024`), `model` is accepted whatever it is and echoed, and a field codex-img cannot
 //! honour is refused with a 400 that says what is supported, never silently ignored. `n`,
 //! `output_format`, `output_compression` and codex-img's own `fit` and `key` become the library's
-//! [`Options`] under its own types; the library checks their combination before any turn.
+//! [`Options`] under its own types; the library checks their combination before any turn. codex-img's
+//! own `ignore_known_usage_limit` (the OpenAI SDKs send it through `extra_body`) is the library's
+//! option of that name.
 //!
 //! JSON bodies and multipart text parts arrive here the same way, as JSON values (multipart values are
 //! strings, so numbers and booleans are also read from strings). An unknown field is refused, as the
@@ -24,6 +26,9 @@ pub struct Fields {
     pub model: String,
     pub hints: Hints,
     pub options: Options,
+    /// codex-img's own `ignore_known_usage_limit`: try even while a usage limit Codex reported has not
+    /// reset. `None` follows the client (refuse with 429 and no turn).
+    pub ignore_known_usage_limit: Option<bool>,
 }
 
 /// The model echoed when the request names none.
@@ -87,6 +92,7 @@ pub fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
     let mut model = None;
     let mut hints = Hints::default();
     let mut options = Options::default();
+    let mut ignore_known_usage_limit = None;
     for (name, value) in fields {
         let name = name.as_str();
         match name {
@@ -150,6 +156,7 @@ pub fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
                     options.key = Some(k.parse::<Key>().map_err(|e| invalid(name, e))?);
                 }
             }
+            "ignore_known_usage_limit" => ignore_known_usage_limit = boolean(name, value)?,
             "response_format" => match text(name, value)? {
                 None | Some("b64_json") => {}
                 Some("url") => {
@@ -228,6 +235,7 @@ pub fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
             .to_owned(),
         hints,
         options,
+        ignore_known_usage_limit,
     })
 }
 
@@ -266,6 +274,7 @@ mod tests {
                         ..Hints::default()
                     },
                     options: Options::default(),
+                    ignore_known_usage_limit: None,
                 })
             );
         }
@@ -291,6 +300,7 @@ mod tests {
                     format: Some(OutputFormat::Png),
                     ..Options::default()
                 },
+                ignore_known_usage_limit: None,
             })
         );
     }
@@ -315,6 +325,27 @@ mod tests {
             fields(json!({"prompt": "x", "output_format": "jpeg", "output_compression": "80"}))
                 .map(|f| (f.options.format, f.options.compression)),
             Ok((Some(OutputFormat::Jpeg), Some(80)))
+        );
+    }
+
+    #[test]
+    fn ignore_known_usage_limit_is_a_boolean_from_json_or_multipart() {
+        let got: Vec<_> = [
+            json!({"prompt": "x", "ignore_known_usage_limit": true}),
+            json!({"prompt": "x", "ignore_known_usage_limit": "false"}),
+            json!({"prompt": "x"}),
+        ]
+        .into_iter()
+        .map(|v| fields(v).map(|f| f.ignore_known_usage_limit))
+        .collect();
+        assert_eq!(got, vec![Ok(Some(true)), Ok(Some(false)), Ok(None)]);
+        assert_eq!(
+            fields(json!({"prompt": "x", "ignore_known_usage_limit": "yes"})),
+            Err((
+                400,
+                "ignore_known_usage_limit".to_owned(),
+                "`ignore_known_usage_limit` must be true or false".to_owned()
+            ))
         );
     }
 

@@ -12,7 +12,6 @@
 //! | `edits` | the two shapes of an edit: multipart uploads and JSON `images: [{image_url}]` |
 //! | `answer` | the success body: `created`, `data[]`, and what was really delivered |
 //! | `errors` | OpenAI-shaped errors, the statuses the SDKs map, `Retry-After`, `x-should-retry` |
-//! | `quota` | refusing locally until a usage limit resets, so a retry costs nothing |
 //! | `server` | binding, the accept loop, per-connection limits, graceful shutdown |
 //!
 //! The README's `serve-http` section documents the endpoints, the field mapping and the security rules.
@@ -23,7 +22,6 @@ mod errors;
 mod fields;
 pub mod key;
 mod limits;
-mod quota;
 mod routes;
 mod security;
 mod server;

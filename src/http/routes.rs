@@ -24,7 +24,6 @@ use super::errors::ApiError;
 use super::fields::{self, Fields, LISTED_MODELS};
 use super::key::ApiKey;
 use super::limits::{self, MAX_BODY_BYTES};
-use super::quota::QuotaGate;
 use super::security::{self, Hosts};
 use crate::batch::{BatchOutcome, Delivered, Failed};
 use crate::client::Client;
@@ -42,7 +41,6 @@ pub struct AppState {
     pub hosts: Hosts,
     pub root: Option<Root>,
     pub receive_timeout: Duration,
-    pub quota: QuotaGate,
     /// Turns `true` when the server stops.
     pub stopping: watch::Receiver<bool>,
 }
@@ -193,12 +191,14 @@ async fn edits(State(state): State<Arc<AppState>>, request: Request) -> Response
 
 /// Runs the generation (`n` turns) and answers it; the image to edit first, then references.
 async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) -> Response {
-    if let Some(limited) = state.quota.check(now()) {
-        return ApiError::from_library(&limited, now()).into_response();
-    }
+    // A usage limit Codex reported earlier is the library's to enforce: until its reset the request
+    // fails with `runtime/usage_limit` (429 with `Retry-After`) and starts no turn.
     let mut request = GenerateRequest::new(fields.prompt)
         .hints(fields.hints)
         .options(fields.options);
+    if let Some(ignore) = fields.ignore_known_usage_limit {
+        request = request.ignore_known_usage_limit(ignore);
+    }
     let mut images = images.into_iter();
     if let Some(first) = images.next() {
         request = request.image(first);
@@ -225,10 +225,9 @@ async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) ->
     };
     let outcome = match outcome {
         Ok(outcome) => outcome,
-        Err(e) => return failure(state, &e),
+        Err(e) => return failure(&e),
     };
     for failed in &outcome.failed {
-        state.quota.observe(&failed.error);
         tracing::info!(
             index = failed.index,
             code = failed.error.code(),
@@ -254,13 +253,10 @@ async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) ->
         Some(answer) => Json(answer).into_response(),
         // Nothing finished: the first failure is the answer.
         None => match outcome.failed.first() {
-            Some(failed) => failure(state, &failed.error),
-            None => failure(
-                state,
-                &Error::NoImage {
-                    detail: "no image came back".to_owned(),
-                },
-            ),
+            Some(failed) => failure(&failed.error),
+            None => failure(&Error::NoImage {
+                detail: "no image came back".to_owned(),
+            }),
         },
     }
 }
@@ -280,8 +276,7 @@ fn single(result: crate::Result<GeneratedImage>) -> BatchOutcome {
     outcome
 }
 
-fn failure(state: &AppState, e: &Error) -> Response {
-    state.quota.observe(e);
+fn failure(e: &Error) -> Response {
     tracing::info!(code = e.code(), "a generation failed: {e}");
     let mut answer = ApiError::from_library(e, now());
     if matches!(e, Error::Cancelled) {

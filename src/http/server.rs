@@ -21,7 +21,6 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::limits::{MAX_HEADERS, MAX_HEADER_BYTES};
-use super::quota::QuotaGate;
 use super::routes::{self, AppState};
 use super::security::Hosts;
 use super::{ServeError, ServeOptions};
@@ -85,7 +84,6 @@ impl HttpServer {
             hosts: Hosts::new(self.local, self.options.allow_remote),
             root: self.root,
             receive_timeout: self.options.receive_timeout,
-            quota: QuotaGate::default(),
             stopping,
         });
         let app = routes::router(state);

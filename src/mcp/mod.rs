@@ -22,7 +22,9 @@
 
 #![warn(missing_docs)]
 
+mod arrival;
 mod calls;
+mod images;
 mod params;
 mod progress;
 mod results;
@@ -71,7 +73,7 @@ where
     };
     let calls = Arc::new(calls::Calls::default());
     let server = ImageServer::new(client.clone(), root, calls.clone());
-    let served = match server.serve((input, output)).await {
+    let served = match server.serve(arrival::ordered(input, output)).await {
         Ok(running) => {
             let stop = running.cancellation_token();
             let waiting = running.waiting();

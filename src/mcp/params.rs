@@ -20,7 +20,9 @@ use crate::error::Error;
 use crate::image::IfExists;
 use crate::options::{Fit, Key, Options, OutputFormat};
 use crate::report::ErrorReport;
-use crate::request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
+use crate::request::{Aspect, Background, GenerateRequest, Hints, Quality, Size};
+
+use super::images::ImageArg;
 
 /// The code of arguments that do not fit the tool's schema (the bridge's `-32602`).
 pub const INVALID_ARGUMENTS: &str = "request/invalid_arguments";
@@ -39,14 +41,16 @@ pub struct GenerateImageArgs {
     #[serde(default)]
     #[schemars(with = "String")]
     pub output: Option<String>,
-    /// A PNG, JPEG, WebP or GIF file to edit (image-to-image), up to 20 MiB.
+    /// The image to edit (image-to-image): a PNG, JPEG, WebP or GIF file path, a
+    /// data:image/...;base64,... URI, or base64; or an object with exactly one of `path`, `data`,
+    /// `b64_json`, `url` (a data URI; URLs are not fetched). Up to 20 MiB.
     #[serde(default)]
-    #[schemars(with = "String")]
-    pub image: Option<String>,
-    /// Reference image files, used in the order given; at most 4.
+    #[schemars(with = "ImageArg")]
+    pub image: Option<ImageArg>,
+    /// Reference images, in the same forms as `image`, used in the order given; at most 4.
     #[serde(default)]
     #[schemars(length(max = 4))]
-    pub references: Vec<String>,
+    pub references: Vec<ImageArg>,
     /// A size hint in pixels, like "1024x1536". Not with `aspect`.
     #[serde(default)]
     #[schemars(with = "String", regex(pattern = r"^[0-9]+[xX][0-9]+$"))]
@@ -90,6 +94,12 @@ pub struct GenerateImageArgs {
     #[serde(default = "one")]
     #[schemars(range(min = 1, max = 8))]
     pub n: u32,
+    /// Only when the user asks to try anyway: send the request to Codex even though it reported a
+    /// usage limit that has not reset yet (normally such a call is refused with runtime/usage_limit
+    /// and spends nothing; trying anyway may spend a model request for nothing).
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub ignore_known_usage_limit: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -206,11 +216,15 @@ impl GenerateImageArgs {
                 background,
             })
             .options(options);
-        if let Some(raw) = &self.image {
-            request = request.image(input(raw, "input image", root)?);
+        if let Some(ignore) = self.ignore_known_usage_limit {
+            request = request.ignore_known_usage_limit(ignore);
         }
-        for (i, raw) in self.references.iter().enumerate() {
-            request = request.reference(input(raw, &format!("reference {}", i + 1), root)?);
+        if let Some(image) = self.image {
+            request = request.image(image.into_source("input image", root)?);
+        }
+        for (i, reference) in self.references.into_iter().enumerate() {
+            request =
+                request.reference(reference.into_source(&format!("reference {}", i + 1), root)?);
         }
         let if_exists = if self.overwrite {
             IfExists::Replace
@@ -224,17 +238,6 @@ impl GenerateImageArgs {
             if_exists,
             inline: self.inline,
         })
-    }
-}
-
-fn input(raw: &str, role: &str, root: Option<&Root>) -> Result<ImageSource, Refusal> {
-    match root {
-        Some(root) => Ok(ImageSource::Path(root.input_image(raw, role)?)),
-        None if raw.is_empty() => Err(Refusal::App(Error::InvalidImage {
-            which: role.to_owned(),
-            reason: "the path is empty; give the path of an image file".to_owned(),
-        })),
-        None => Ok(ImageSource::Path(PathBuf::from(raw))),
     }
 }
 
@@ -270,16 +273,50 @@ mod tests {
                 fit: None,
                 key: None,
                 n: 1,
+                ignore_known_usage_limit: None,
             })
         );
         assert_eq!(
             args(json!({"prompt": "x", "outptu": "a.png"})),
-            Err("invalid arguments for generate_image: unknown field `outptu`, expected one of `prompt`, `output`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `overwrite`, `inline`, `format`, `fit`, `key`, `n`".to_owned())
+            Err("invalid arguments for generate_image: unknown field `outptu`, expected one of `prompt`, `output`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `overwrite`, `inline`, `format`, `fit`, `key`, `n`, `ignore_known_usage_limit`".to_owned())
         );
         assert_eq!(
             args(json!({"output": "a.png"})),
             Err("invalid arguments for generate_image: missing field `prompt`".to_owned())
         );
+    }
+
+    #[test]
+    fn the_schema_inlines_both_forms_of_an_image() {
+        let schema = serde_json::Value::Object((*generate_schema()).clone());
+        let kinds = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+            v["anyOf"]
+                .as_array()
+                .map(|a| a.iter().map(|b| b["type"].clone()).collect())
+                .unwrap_or_default()
+        };
+        let properties = &schema["properties"];
+        assert_eq!(
+            kinds(&properties["image"]),
+            vec![json!("string"), json!("object")]
+        );
+        assert_eq!(
+            properties["image"]["anyOf"],
+            properties["references"]["items"]["anyOf"]
+        );
+        assert_eq!(
+            properties["image"]["anyOf"][1]["properties"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+            Some(vec![
+                "b64_json".to_owned(),
+                "data".to_owned(),
+                "path".to_owned(),
+                "url".to_owned()
+            ])
+        );
+        assert_eq!(properties["ignore_known_usage_limit"]["type"], "boolean");
+        assert!(!schema.to_string().contains("$ref"), "{schema}");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! slot) and nothing is written; generated first, the image is saved even if a cancel follows, because
 //! it has been paid for (the log names the file). The annotations tell the truth: generating is not
 //! read-only, not idempotent, reaches the outside world, and with `overwrite` replaces a file.
+//! `generate_image` takes its places in the queue in arrival order, through the turnstile of
+//! `arrival`.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use crate::client::Client;
 use crate::confine::Root;
 use crate::error::Error;
 
+use super::arrival::{self, Arrival, PassOnDrop};
 use super::calls::Calls;
 use super::params::{self, GenerateImageArgs, StatusArgs};
 use super::{progress, results, schema};
@@ -31,7 +34,10 @@ spending quota), and never to retry a timeout (it may already have spent quota).
 or an existing folder), otherwise in {saves}. \
 The result gives the saved path, the image itself (up to 2 MiB; larger, or with inline: false, a link to \
 the file) and a JSON report. size, aspect, quality and background are hints the model may not follow; \
-format, fit and key are applied by codex-img; the real format, size and alpha are measured and reported.";
+format, fit and key are applied by codex-img; the real format, size and alpha are measured and reported. \
+image and references take file paths, data:image/...;base64,... URIs or base64. After a usage limit, \
+calls are refused with runtime/usage_limit until its reset, spending nothing; set \
+ignore_known_usage_limit only when the user asks to try anyway.";
 
 const STATUS_DESCRIPTION: &str = "\
 Check, without spending any quota, whether generate_image would work: Codex installed and recent \
@@ -92,6 +98,10 @@ impl ImageServer {
         arguments: JsonObject,
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
+        // Every way out of this call before its place is taken passes its arrival, so the next call
+        // never waits on it.
+        let arrival = context.extensions.get::<Arrival>().cloned();
+        let mut turn = PassOnDrop(arrival.clone());
         let Some(_call) = self.calls.enter() else {
             return results::app_error(&Error::Cancelled, None);
         };
@@ -105,11 +115,26 @@ impl ImageServer {
             progress::start(context.peer.clone(), context.meta.get_progress_token());
         let request = job.request.on_progress(callback);
         let n = request.options.n;
+        if let Some(arrival) = &arrival {
+            tokio::select! {
+                in_turn = arrival.wait_turn(arrival::PATIENCE) => if !in_turn {
+                    tracing::warn!(id = %context.id, arrival = arrival.number(), "calls that arrived earlier did not take their places within {:?}; this one goes on", arrival::PATIENCE);
+                },
+                _ = context.ct.cancelled() => {
+                    drop(notifier);
+                    return results::app_error(&Error::Cancelled, None);
+                }
+            }
+        }
         // The library's one way to make and save images: it checks the options and every target
-        // before its first turn, and saves each image the moment it is in hand.
+        // before its first turn, and saves each image the moment it is in hand. Calling it takes the
+        // places in the queue, so the next call to arrive may take its own.
         let batch = self
             .client
             .generate_batch(request, Some(&job.target), job.if_exists);
+        if let Some(arrival) = turn.0.take() {
+            arrival.pass();
+        }
         let outcome = tokio::select! {
             outcome = batch => outcome,
             _ = context.ct.cancelled() => {

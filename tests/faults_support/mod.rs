@@ -270,3 +270,5 @@ pub fn work_folders(tmp: &Path) -> Vec<String> {
         .filter(|n| n.starts_with("codex-img-"))
         .collect()
 }
+
+pub mod face;

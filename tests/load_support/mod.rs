@@ -311,3 +311,5 @@ pub fn run(
         after_concurrent,
     })
 }
+
+pub mod faces;

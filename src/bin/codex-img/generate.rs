@@ -111,6 +111,12 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Start the turns even if Codex has reported a usage limit that has not reset yet. Without it,
+    /// such a request is refused with runtime/usage_limit and no turn; with it, a limit that still
+    /// holds costs a model request.
+    #[arg(long)]
+    pub ignore_known_usage_limit: bool,
+
     /// How many generations run at once when several are asked for (default 4; the rest wait in
     /// order). Each one spends quota.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
@@ -150,6 +156,9 @@ impl GenerateArgs {
         }
         if let Some(secs) = self.timeout {
             request = request.timeout(Duration::from_secs(secs));
+        }
+        if self.ignore_known_usage_limit {
+            request = request.ignore_known_usage_limit(true);
         }
         request
     }

@@ -257,7 +257,7 @@ impl Turn {
             return End::failed(&message, json!("other"));
         };
         let k = FAIL_EVERY_TURNS.fetch_add(1, Ordering::SeqCst) + 1;
-        if every > 0 && k % every == 0 {
+        if every > 0 && k.is_multiple_of(every) {
             self.server.rec.event(
                 "injected_failure",
                 json!({ "threadId": self.start.thread_id, "turnId": self.start.turn_id, "k": k }),

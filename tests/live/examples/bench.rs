@@ -10,16 +10,20 @@
 //!    generation, generations per second, and peak RSS with 8 generations of 8 MiB images in flight
 //!    (in a child process of this program, so nothing else counts toward its peak);
 //! 6. per image: model requests, other backend requests, and upstream bytes, with the lean turn and
-//!    with Codex's defaults (`ClientBuilder::lean(false)`).
+//!    with Codex's defaults (`ClientBuilder::lean(false)`);
+//! 7. the best warm peer, imagegen-bridge, when `CODEX_IMG_BENCH_PEER` names its binary
+//!    (`tests/live/peer/build.sh`): warm p50/p95 interleaved with codex-img's, 4 at once, and its model
+//!    requests per image (`bench/peer.rs`); without it the table says the rows were skipped.
 //!
 //! Every figure is printed with its ratio to a baseline from the same run.
 //!
 //! ```sh
 //! CODEX_IMG_CODEX_CACHE=/work/codex-cache \
-//!   cargo run --release -p codex-img-live --example bench -- [N] [VERSION...]
+//!   cargo run --release -p codex-img-live --example bench -- [--peer-only] [N] [VERSION...]
 //! ```
 //!
 //! N (default 12) is the number of images per series; the versions default to 0.171.0 and 0.122.0.
+//! `--peer-only` runs only a warm codex-img client and the peer (7), for short runs.
 //! CI does not run it: it prints figures and asserts nothing about time.
 
 use std::path::{Path, PathBuf};
@@ -34,6 +38,9 @@ use loopback_backend::{
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
+#[path = "bench/peer.rs"]
+mod peer;
+
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const PROMPT: &str = "a red square on a white background";
@@ -45,6 +52,10 @@ async fn main() -> Res<()> {
     let mut args = std::env::args().skip(1).peekable();
     if args.peek().map(String::as_str) == Some("--rss-child") {
         return rss_child(Path::new(&args.nth(1).ok_or("--rss-child FAKE")?)).await;
+    }
+    let peer_only = args.peek().map(String::as_str) == Some("--peer-only");
+    if peer_only {
+        args.next();
     }
     let n: usize = match args.peek().and_then(|a| a.parse().ok()) {
         Some(n) => {
@@ -71,6 +82,13 @@ async fn main() -> Res<()> {
             .join(" ")
     );
     let mut table = Table::default();
+    if peer_only {
+        for version in &versions {
+            peer::only(version, n, &mut table).await?;
+        }
+        table.print();
+        return Ok(());
+    }
     for version in &versions {
         real_codex(version, n, &mut table).await?;
     }
@@ -150,6 +168,22 @@ struct World {
 }
 
 impl World {
+    /// Release `version` (installed into the cache if needed), a fresh loopback backend and a home
+    /// with the fake ChatGPT login.
+    async fn start(version: &str) -> Res<Self> {
+        let bin = {
+            let v = version.to_owned();
+            tokio::task::spawn_blocking(move || ensure_codex(&v)).await??
+        };
+        let world = World {
+            bin,
+            backend: Backend::start(BackendConfig::default()).await?,
+            home: tempfile::tempdir()?,
+        };
+        write_fake_chatgpt_login(world.home.path(), "plus")?;
+        Ok(world)
+    }
+
     fn builder(&self) -> ClientBuilder {
         let env = codex_command_env(&self.backend, self.home.path());
         let mut b = Client::builder()
@@ -167,16 +201,7 @@ impl World {
 }
 
 async fn real_codex(version: &str, n: usize, table: &mut Table) -> Res<()> {
-    let bin = {
-        let v = version.to_owned();
-        tokio::task::spawn_blocking(move || ensure_codex(&v)).await??
-    };
-    let world = World {
-        bin,
-        backend: Backend::start(BackendConfig::default()).await?,
-        home: tempfile::tempdir()?,
-    };
-    write_fake_chatgpt_login(world.home.path(), "plus")?;
+    let world = World::start(version).await?;
     let v = format!("Codex {version}");
     eprintln!("{v}: codex exec per image");
 
@@ -290,6 +315,9 @@ async fn real_codex(version: &str, n: usize, table: &mut Table) -> Res<()> {
         );
     }
     world.backend.set_image_delay(Duration::ZERO);
+
+    // 7. The best warm peer, on the same backend, interleaved with this warm client.
+    peer::section(&world, &client, n, &v, table).await;
     client.shutdown().await;
 
     // 6. Per image: model requests, side requests and upstream bytes, lean and defaults.

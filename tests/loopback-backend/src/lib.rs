@@ -16,9 +16,11 @@
 //! | `tls` | the private CA and the leaf certificate |
 //! | `routes` | which handler answers which path |
 //! | `model` | the Responses stream: which tool the model calls, and when it stops |
+//! | `attempts` | the calls a model makes to run a command, change a file or ask the user instead of making an image |
 //! | `images` | `/images/generations` and `/images/edits` |
 //! | [`png`] | test images (the workspace's one encoder, `tests/test-png`) |
 
+mod attempts;
 mod error;
 mod images;
 mod model;
@@ -37,5 +39,5 @@ pub use error::{Error, Result};
 pub use install::{at_least, ensure_codex, BELOW_FLOOR, CI_RELEASES, FLOOR, NEWEST, RELEASES};
 pub use login::{write_api_key_login, write_fake_chatgpt_login, FAKE_ACCOUNT_ID};
 pub use png::{png_size, subject_png, test_png, SUBJECT_RGB};
-pub use record::{EditInputs, RecordedRequest};
+pub use record::{EditInputs, RecordedRequest, ToolExchange};
 pub use server::{Backend, BackendConfig, Mode, Transport};

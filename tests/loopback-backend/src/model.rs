@@ -13,6 +13,10 @@
 //! A request whose newest input item is a tool output (or a finished hosted image) is a
 //! follow-up: the model then says it is done, unless [`Mode::KeepWorking`] asks it to go on.
 //!
+//! In [`Mode::RunCommand`], [`Mode::ChangeFile`] and [`Mode::AskUser`] the model makes no image: its
+//! first answer is a call that would change the machine or ask the user (see `attempts`), and the
+//! follow-up ends the turn.
+//!
 //! Like a real model, it reads the user's text ([`Wants`]): when the text asks for a transparent
 //! background, the client tool's arguments carry `transparent_background: true` (Codex 0.145+ declares
 //! that argument); when it also names a flat solid key colour (`solid #RRGGBB`), the tool's prompt
@@ -25,6 +29,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use crate::attempts::Attempt;
 use crate::record::RecordedRequest;
 use crate::routes::{usage_limit, Limit, Reply};
 use crate::server::{lock, Mode, Shared};
@@ -73,6 +78,20 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
 
     let mut items = Vec::new();
     match (&mode, follow_up) {
+        (Mode::AskUser, false) => items.push(crate::attempts::call(id, &body, &Attempt::Ask)),
+        (Mode::RunCommand { .. } | Mode::ChangeFile { .. } | Mode::AskUser, true) => {
+            items.push(message(id, "I could not do that, so there is no image."));
+        }
+        (Mode::RunCommand { marker, escalate }, false) => {
+            let attempt = Attempt::Command {
+                marker,
+                escalate: *escalate,
+            };
+            items.push(crate::attempts::call(id, &body, &attempt));
+        }
+        (Mode::ChangeFile { path }, false) => {
+            items.push(crate::attempts::call(id, &body, &Attempt::Patch { path }));
+        }
         (Mode::NoImage, _) => items.push(message(id, "I can only describe it: a red square.")),
         (Mode::KeepWorking, true) => {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -226,16 +245,16 @@ fn user_text(body: &Value) -> String {
 }
 
 /// One offered tool, flattened out of its namespace.
-struct Offered<'a> {
-    kind: &'a str,
-    name: &'a str,
-    namespace: Option<&'a str>,
-    tool: &'a Value,
+pub(crate) struct Offered<'a> {
+    pub(crate) kind: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) namespace: Option<&'a str>,
+    pub(crate) tool: &'a Value,
 }
 
 /// Every tool the request offers: the top-level `tools`, and (0.169+) the `tools` of
 /// `additional_tools` input items, with namespaces flattened.
-fn offered(body: &Value) -> Vec<Offered<'_>> {
+pub(crate) fn offered(body: &Value) -> Vec<Offered<'_>> {
     fn walk<'a>(tools: &'a Value, namespace: Option<&'a str>, out: &mut Vec<Offered<'a>>) {
         for tool in tools.as_array().into_iter().flatten() {
             let kind = tool["type"].as_str().unwrap_or_default();
@@ -276,7 +295,7 @@ pub(crate) fn offered_tool_names(body: &Value) -> Vec<String> {
 }
 
 /// The namespace to name in a call: none for the default `functions` namespace.
-fn call_namespace(namespace: Option<&str>) -> Option<String> {
+pub(crate) fn call_namespace(namespace: Option<&str>) -> Option<String> {
     namespace.filter(|n| *n != "functions").map(str::to_string)
 }
 

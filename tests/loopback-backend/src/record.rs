@@ -63,11 +63,62 @@ impl RecordedRequest {
             .unwrap_or_default()
     }
 
+    /// For a model request: the tools code mode's `exec` declares for its scripts (0.145+), such as
+    /// `exec_command` or `apply_patch` with Codex's own tools on; empty without code mode.
+    pub fn code_mode_tools(&self) -> Vec<String> {
+        let Some(body) = self.json() else {
+            return Vec::new();
+        };
+        crate::model::offered(&body)
+            .iter()
+            .filter(|t| t.kind == "custom" && t.name == "exec")
+            .flat_map(|t| crate::attempts::declared(t.tool))
+            .collect()
+    }
+
     /// For a model request: whether it offers Codex's image tool in any of its shapes (hosted, a
     /// function, or code mode's `exec` that lists it), the way the fake model looks for it.
     pub fn offers_image_tool(&self) -> bool {
         self.json()
             .is_some_and(|body| crate::model::image_tool(&body) != crate::model::ImageTool::Missing)
+    }
+
+    /// For a model request: every tool call in its input (a function, custom or local shell call), in
+    /// order, each with the output Codex sent back for it, so a test can read what Codex made of a call.
+    pub fn tool_exchanges(&self) -> Vec<ToolExchange> {
+        let Some(body) = self.json() else {
+            return Vec::new();
+        };
+        let input = body["input"].as_array().cloned().unwrap_or_default();
+        let output_of = |call_id: &str| {
+            input
+                .iter()
+                .find(|item| {
+                    item["type"]
+                        .as_str()
+                        .is_some_and(|t| t.ends_with("_output"))
+                        && item["call_id"] == call_id
+                })
+                .map(|item| match &item["output"] {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                })
+        };
+        input
+            .iter()
+            .filter(|item| {
+                matches!(
+                    item["type"].as_str(),
+                    Some("function_call" | "custom_tool_call" | "local_shell_call")
+                )
+            })
+            .map(|call| ToolExchange {
+                kind: call["type"].as_str().unwrap_or_default().to_owned(),
+                name: call["name"].as_str().unwrap_or_default().to_owned(),
+                call: call.clone(),
+                output: output_of(call["call_id"].as_str().unwrap_or_default()),
+            })
+            .collect()
     }
 
     /// Whether `needle` occurs anywhere in the path, the headers or the body.
@@ -114,4 +165,71 @@ pub struct EditInputs {
     pub images: Vec<Vec<u8>>,
     /// Each image's media type from its data URL, such as `image/png`.
     pub media_types: Vec<String>,
+}
+
+/// One tool call the model made and what Codex answered, as a later model request carries them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolExchange {
+    /// The call item's type: `function_call`, `custom_tool_call` or `local_shell_call`.
+    pub kind: String,
+    /// The tool's name (empty for `local_shell_call`).
+    pub name: String,
+    /// The call item as Codex sent it back.
+    pub call: serde_json::Value,
+    /// The text of the matching output item (its `output`, as text when it is structured), or `None`
+    /// when Codex sent no output for the call.
+    pub output: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn request(body: serde_json::Value) -> RecordedRequest {
+        RecordedRequest {
+            method: "POST".into(),
+            path: "/backend-api/codex/responses".into(),
+            headers: Vec::new(),
+            body: body.to_string().into_bytes(),
+            wire_len: 0,
+            at: SystemTime::UNIX_EPOCH,
+            status: 200,
+        }
+    }
+
+    #[test]
+    fn tool_exchanges_pair_each_call_with_its_output() {
+        let follow_up = request(json!({"input": [
+            {"type": "message", "role": "user", "content": []},
+            {"type": "function_call", "name": "exec_command", "call_id": "a", "arguments": "{}"},
+            {"type": "custom_tool_call", "name": "exec", "call_id": "b", "input": "x"},
+            {"type": "custom_tool_call_output", "call_id": "b",
+                "output": [{"type": "input_text", "text": "threw"}]},
+            {"type": "function_call_output", "call_id": "a", "output": "unsupported call"},
+            {"type": "function_call", "name": "shell", "call_id": "c", "arguments": "{}"},
+        ]}));
+        let seen: Vec<(String, String, Option<String>)> = follow_up
+            .tool_exchanges()
+            .into_iter()
+            .map(|e| (e.kind, e.name, e.output))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "function_call".into(),
+                    "exec_command".into(),
+                    Some("unsupported call".into())
+                ),
+                (
+                    "custom_tool_call".into(),
+                    "exec".into(),
+                    Some(r#"[{"text":"threw","type":"input_text"}]"#.into())
+                ),
+                ("function_call".into(), "shell".into(), None),
+            ]
+        );
+    }
 }

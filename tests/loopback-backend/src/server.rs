@@ -54,6 +54,24 @@ pub enum Mode {
     /// The model calls the image tool and then keeps working: every follow-up gets another tool
     /// call (a harmless command), so the turn never ends by itself.
     KeepWorking,
+    /// The model makes no image: it answers the first request with a call that runs `touch marker`,
+    /// through whichever shell tool the request offers (by name when none is offered), and ends the
+    /// turn with a message on the follow-up. With `escalate` the call also asks to run outside the
+    /// sandbox. The marker file existing afterwards is the evidence that the command ran.
+    RunCommand {
+        /// The file the command would create.
+        marker: PathBuf,
+        /// Ask for escalated permissions (outside the sandbox) in the call.
+        escalate: bool,
+    },
+    /// Like [`Mode::RunCommand`], with a `request_user_input` call that asks the user a question,
+    /// which Codex passes to its client as an `item/tool/requestUserInput` server request.
+    AskUser,
+    /// Like [`Mode::RunCommand`], with an `apply_patch` call that adds the file `path`.
+    ChangeFile {
+        /// The file the patch would add.
+        path: PathBuf,
+    },
 }
 
 /// Which transport the backend serves.

@@ -15,7 +15,7 @@ pub fn test_png(width: u32, height: u32, seed: u32) -> Vec<u8> {
     let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
     for y in 0..height {
         for x in 0..width {
-            let band = ((x / 8) + (y / 8) + seed) % 2 == 0;
+            let band = ((x / 8) + (y / 8) + seed).is_multiple_of(2);
             let r = (seed.wrapping_mul(97) % 256) as u8;
             let g = if band { 200 } else { (x * 255 / width) as u8 };
             let b = (y * 255 / height) as u8 ^ (seed as u8);

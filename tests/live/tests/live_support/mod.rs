@@ -10,6 +10,8 @@
 //! library's logs as they happen.
 #![allow(dead_code)]
 
+pub mod transport_log;
+
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -115,6 +117,7 @@ pub fn init_logging() {
         }));
         let _ = tracing_subscriber::registry()
             .with(tail)
+            .with(transport_log::layer())
             .with(printer)
             .try_init();
     });
