@@ -95,11 +95,25 @@ impl Client {
         }
     }
 
-    /// Stops the app-server: waits (bounded) for the cleanups of finished and cancelled generations,
-    /// releases the pre-started threads, closes its stdin, waits a bounded time, then kills its process
-    /// group. The client stays usable; the next request starts a new process.
+    /// Shuts the client down for good, and with it the app-server. First, every generation still in
+    /// flight, on any task, has its turn interrupted (`turn/interrupt`, then a wait bounded by the
+    /// interrupt grace for the turn's end) and resolves with `runtime/shutting_down`; an image already
+    /// in hand is still returned. Then it waits (bounded) for the cleanups of finished and cancelled
+    /// generations, releases the pre-started threads, closes the app-server's stdin, waits a bounded
+    /// time, and kills its process group.
+    ///
+    /// From the moment it is called, [`generate`](Self::generate) and its kin are refused with
+    /// `runtime/shutting_down` and [`preflight`](Self::preflight) reports it, without starting a
+    /// process or a turn: build a new client to go on. Every clone shares this; a second call waits
+    /// for the first and returns once the process is stopped.
     pub async fn shutdown(&self) {
         self.inner.manager.shutdown().await;
+    }
+
+    /// Resolves once [`shutdown`](Self::shutdown) has begun, so a face can stop taking work.
+    pub(crate) fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let manager = self.inner.manager.clone();
+        async move { manager.closed().await }
     }
 
     /// The app-server's process id, if one is running (for diagnostics and tests).

@@ -142,6 +142,14 @@ pub enum Error {
     #[error("the generation was cancelled")]
     Cancelled,
 
+    /// `runtime/shutting_down`: the client is shutting down, or was shut down. A generation in flight had
+    /// its turn interrupted; a new one is refused before it starts a process or a turn.
+    #[error("{}", shutting_down_phrase(*turn_started))]
+    ShuttingDown {
+        /// Whether a turn may have started (it was interrupted, and may have spent quota).
+        turn_started: bool,
+    },
+
     /// `runtime/app_server_exited`: the app-server process ended under a request.
     #[error("the Codex app-server exited{}{}", exit_phrase(status.as_deref()), stderr_phrase(stderr_tail))]
     AppServerExited {
@@ -305,6 +313,7 @@ impl Error {
             Self::NoImage { .. } => "runtime/no_image",
             Self::Timeout { .. } => "runtime/timeout",
             Self::Cancelled => "runtime/cancelled",
+            Self::ShuttingDown { .. } => "runtime/shutting_down",
             Self::AppServerExited { .. } => "runtime/app_server_exited",
             Self::StartTimeout { .. } => "runtime/start_timeout",
             Self::WorkdirUnavailable { .. } => "runtime/workdir_unavailable",
@@ -378,6 +387,14 @@ fn reset_phrase(resets_at: Option<i64>) -> String {
     match resets_at {
         Some(t) => format!(" until {} (unix time {t})", crate::time::rfc3339(t)),
         None => String::new(),
+    }
+}
+
+fn shutting_down_phrase(turn_started: bool) -> &'static str {
+    if turn_started {
+        "codex-img is shutting down: the turn was interrupted before its image arrived; whether it spent quota is unknown, so it is not retried"
+    } else {
+        "codex-img is shutting down and starts no new generation; nothing was sent to Codex and no quota was spent; send the request to a codex-img that is running (a program builds a new Client)"
     }
 }
 
@@ -572,6 +589,10 @@ mod tests {
                 phase: "generating",
             },
             Error::Cancelled,
+            Error::ShuttingDown {
+                turn_started: false,
+            },
+            Error::ShuttingDown { turn_started: true },
             Error::AppServerExited {
                 status: None,
                 stderr_tail: String::new(),
@@ -656,6 +677,7 @@ mod tests {
                 | Error::NoImage { .. }
                 | Error::Timeout { .. }
                 | Error::Cancelled
+                | Error::ShuttingDown { .. }
                 | Error::AppServerExited { .. }
                 | Error::StartTimeout { .. }
                 | Error::WorkdirUnavailable { .. }

@@ -1,7 +1,8 @@
-//! Faults at the faces, as real processes: SIGTERM and SIGINT mid-turn to `serve-stdio`, `serve-mcp`
-//! and `serve-http` (each exits in time, the turn is interrupted, no app-server survives and no work
-//! folder stays), and secrets that Codex plants in its stderr or error text (a JWT, a bearer token, an
-//! `sk-` key, an email address) never reach an answer or a log line.
+//! Faults at the faces, as real processes: SIGTERM and SIGINT mid-turn to `generate`, `serve-stdio`,
+//! `serve-mcp` and `serve-http` (each exits in time with its code, the turn is interrupted before the
+//! app-server's stdin closes, the stdio faces answer the request with `runtime/shutting_down`, no
+//! app-server survives and nothing stays on disk), and secrets that Codex plants in its stderr or error
+//! text (a JWT, a bearer token, an `sk-` key, an email address) never reach an answer or a log line.
 
 mod common;
 mod faults_support;
@@ -11,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{alive, World};
-use faults_support::{eventually, work_folders, Serve};
+use faults_support::{entries, eventually, work_folders, Serve};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
@@ -60,6 +61,19 @@ fn start_turn(which: &str, world: &World, tmp: &std::path::Path) -> Child {
     let root = world.dir.path().join("root");
     std::fs::create_dir_all(&root).expect("root");
     match which {
+        "generate" => face(
+            world,
+            tmp,
+            &[
+                "generate",
+                "a fox [fake:slow]",
+                "-o",
+                root.join("fox.png").to_str().expect("utf-8"),
+            ],
+        )
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn"),
         "serve-stdio" => {
             let mut child = face(world, tmp, &["serve-stdio"]).spawn().expect("spawn");
             write_line(
@@ -121,10 +135,34 @@ fn start_turn(which: &str, world: &World, tmp: &std::path::Path) -> Child {
     }
 }
 
+/// The exit code each face gives for `signal`: the servers of the CLI exit 130 or 143 like `generate`;
+/// `serve-http` treats a signal as its normal way to stop.
+fn expected_exit(which: &str, signal: i32) -> i32 {
+    match (which, signal) {
+        ("serve-http", _) => 0,
+        (_, libc::SIGINT) => 130,
+        _ => 143,
+    }
+}
+
+/// Whether the face's stdout answered the request in flight (id 1) with `runtime/shutting_down`. Only
+/// the stdio faces are asked: `serve-http` answers its connection, read and dropped by a thread, and
+/// `generate` prints no answer for a signal.
+fn answered_shutting_down(which: &str, stdout: &str) -> Option<bool> {
+    if !matches!(which, "serve-stdio" | "serve-mcp") {
+        return None;
+    }
+    Some(stdout.lines().any(|line| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .is_ok_and(|v| v["id"] == 1 && line.contains("runtime/shutting_down"))
+    }))
+}
+
 #[test]
 fn sigterm_and_sigint_mid_turn_stop_every_face_and_leave_nothing() {
     let mut rows = Vec::new();
-    for which in ["serve-stdio", "serve-mcp", "serve-http"] {
+    let mut expected = Vec::new();
+    for which in ["generate", "serve-stdio", "serve-mcp", "serve-http"] {
         for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
             let world = World::new()
                 .set("FAKE_DELAY_MS", "30000")
@@ -139,56 +177,73 @@ fn sigterm_and_sigint_mid_turn_stop_every_face_and_leave_nothing() {
             let everyone: Vec<i32> = [world.server_pids(), world.helper_pids()].concat();
             // SAFETY: signalling our own child by its pid.
             assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-            let exited = eventually(DEADLINE, || child.try_wait().ok().flatten()).is_some();
-            if !exited {
+            let status = eventually(DEADLINE, || child.try_wait().ok().flatten());
+            if status.is_none() {
                 let _ = child.kill();
                 let _ = child.wait();
             }
-            let interrupted = eventually(Duration::from_secs(10), || {
-                (!world.events("interrupted").is_empty()).then_some(())
-            })
-            .is_some();
+            let mut stdout = String::new();
+            if let Some(mut out) = child.stdout.take() {
+                let _ = out.read_to_string(&mut stdout);
+            }
+            // Read from the record once the process is gone: the interrupt must be there already,
+            // before the app-server's stdin closed.
+            let log = world.log();
+            let turn = world.events("turn_inputs")[0]["turnId"].clone();
+            let interrupt = log.iter().position(|e| {
+                e["msg"]["method"] == "turn/interrupt" && e["msg"]["params"]["turnId"] == turn
+            });
+            let eof = log.iter().position(|e| e["event"] == "stdin_eof");
+            let interrupted_first = interrupt.is_some()
+                && world.events("interrupted").len() == 1
+                && (eof.is_none() || interrupt < eof);
             let gone = eventually(Duration::from_secs(10), || {
                 everyone.iter().all(|p| !alive(*p)).then_some(())
             })
             .is_some();
+            let root = world.dir.path().join("root");
             let clean = eventually(Duration::from_secs(5), || {
-                (work_folders(&tmp).is_empty() && world.generated_images().is_empty()).then_some(())
+                (work_folders(&tmp).is_empty()
+                    && world.generated_images().is_empty()
+                    && entries(&root).is_empty())
+                .then_some(())
             })
             .is_some();
-            if !(exited && interrupted && gone && clean) {
+            let answered = answered_shutting_down(which, &stdout);
+            let row = (
+                which,
+                name,
+                status.and_then(|s| s.code()),
+                interrupted_first,
+                gone,
+                clean,
+                answered,
+            );
+            let want = (
+                which,
+                name,
+                Some(expected_exit(which, signal)),
+                true,
+                true,
+                true,
+                answered.map(|_| true),
+            );
+            if row != want {
                 let mut err = String::new();
                 if let Some(mut e) = child.stderr.take() {
                     let _ = e.read_to_string(&mut err);
                 }
                 eprintln!(
-                    "{which} {name}: exit {:?}, stderr:\n{err}",
-                    child.try_wait()
+                    "{which} {name}: interrupt at {interrupt:?}, stdin closed at {eof:?}\nstdout:\n{stdout}\nstderr:\n{err}"
                 );
             }
-            rows.push((which, name, exited, interrupted, gone, clean));
+            rows.push(row);
+            expected.push(want);
         }
     }
-    // Known gap (RELIABILITY.md): serve-mcp, and serve-stdio on some runs, stop the app-server's
-    // process group on a signal before their `turn/interrupt` reaches Codex. The turn ends with the
-    // process either way, so only serve-http's interrupt is asserted; the other two are reported.
-    let expected: Vec<_> = rows
-        .iter()
-        .map(|(which, name, _, interrupted, ..)| {
-            let asserted = *which == "serve-http";
-            (
-                *which,
-                *name,
-                true,
-                if asserted { true } else { *interrupted },
-                true,
-                true,
-            )
-        })
-        .collect();
     assert_eq!(
         rows, expected,
-        "(face, signal, exited, interrupted, no process left, no folder left)"
+        "(face, signal, exit code, turn/interrupt before stdin closed, no process left, nothing left on disk, answered runtime/shutting_down)"
     );
 }
 

@@ -33,7 +33,8 @@ pub struct BridgeOptions {
 /// Serves requests read from `input` until it closes, writing protocol messages only to `output`.
 ///
 /// Returns when `input` ends (every request still in flight is answered `runtime/cancelled`), or after
-/// `bridge/shutdown` once the requests in flight are answered. Either way every task has stopped and
+/// `bridge/shutdown` or a [`Client::shutdown`] from elsewhere, once the requests in flight are answered
+/// (after a shutdown, with `runtime/shutting_down`). Either way every task has stopped and
 /// `client` is shut down (its app-server stopped) before it returns. An error means the root is unusable
 /// or reading or writing failed.
 pub async fn serve<R, W>(

@@ -10,7 +10,10 @@
 //! answer never sees a spurious duplicate-id error.
 //!
 //! When input ends (or `bridge/shutdown` was asked and the table empties), every task is aborted and
-//! awaited before the client is shut down, so no request can start a new app-server afterwards.
+//! awaited before the client is shut down, so no request can start a new app-server afterwards. When the
+//! client is shut down from outside (the process got a signal), the loop takes no new work, as after
+//! `bridge/shutdown`: the requests in flight are answered as the library ends them
+//! (`runtime/shutting_down`, their turns interrupted), and then it stops.
 
 use std::collections::HashMap;
 use std::io;
@@ -77,6 +80,8 @@ where
         shutting_down: false,
     };
     let mut reader = LineReader::new(input, wire::MAX_LINE);
+    let closed = server.client.closed();
+    tokio::pin!(closed);
     let mut reading = true;
     let mut writer_result: Option<io::Result<()>> = None;
     let mut failure: Option<io::Error> = None;
@@ -108,6 +113,13 @@ where
                     failure = Some(e);
                 }
             },
+            () = &mut closed, if !server.shutting_down => {
+                tracing::info!(
+                    in_flight = server.flights.len(),
+                    "the client is shutting down; answering the requests in flight, then stopping"
+                );
+                server.shutting_down = true;
+            }
             written = &mut writer, if writer_result.is_none() => {
                 let result = written.unwrap_or_else(|e| Err(io::Error::other(e)));
                 tracing::warn!("the bridge's output closed; cancelling everything in flight");

@@ -118,7 +118,8 @@ impl ApiError {
             | Error::ImageGenerationUnavailable { .. }
             | Error::BackendUnreachable { .. }
             | Error::Overloaded { .. }
-            | Error::Cancelled => (StatusCode::SERVICE_UNAVAILABLE, "server_error"),
+            | Error::Cancelled
+            | Error::ShuttingDown { .. } => (StatusCode::SERVICE_UNAVAILABLE, "server_error"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         };
         let param = match e {

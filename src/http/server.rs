@@ -5,7 +5,8 @@
 //! side while waiting has gone, so its connection and its handler (and so its Codex turn) are dropped.
 //! On shutdown the listener closes at once, handlers still generating answer 503 and their turns are
 //! interrupted, connections close as soon as their answers are written (idle ones at once), and after
-//! at most [`DRAIN_GRACE`] the rest are dropped; then the app-server is stopped.
+//! at most [`DRAIN_GRACE`] the rest are dropped; then the app-server is stopped. A client shut down from
+//! outside stops the server the same way.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -73,7 +74,8 @@ impl HttpServer {
         format!("http://{}/v1", self.local)
     }
 
-    /// Serves until `shutdown` resolves, then stops as the module says and shuts `client` down.
+    /// Serves until `shutdown` resolves (or `client` is shut down elsewhere), then stops as the module
+    /// says and shuts `client` down.
     pub async fn serve(self, client: Client, shutdown: impl Future<Output = ()>) {
         let (stop, stopping) = watch::channel(false);
         let state = Arc::new(AppState {
@@ -95,7 +97,8 @@ impl HttpServer {
         let graceful = GracefulShutdown::new();
         let mut connections = JoinSet::new();
         let listener = self.listener;
-        tokio::pin!(shutdown);
+        let closed = client.closed();
+        tokio::pin!(shutdown, closed);
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -117,6 +120,7 @@ impl HttpServer {
                 },
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 () = &mut shutdown => break,
+                () = &mut closed => break,
             }
         }
         drop(listener);

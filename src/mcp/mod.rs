@@ -15,7 +15,10 @@
 //!
 //! Lifecycle: the server runs until its input closes (the agent exits). Then every call still in flight
 //! is cancelled (its turn interrupted, nothing written), the calls are awaited, and the app-server is
-//! stopped, so no process is left behind. `notifications/cancelled` does the same for one call.
+//! stopped, so no process is left behind. `notifications/cancelled` does the same for one call. When the
+//! client is shut down from outside (the process got a signal), the calls in flight end with
+//! `runtime/shutting_down` (their turns interrupted) and are answered, new ones are refused, and the
+//! server stops.
 
 #![warn(missing_docs)]
 
@@ -54,7 +57,8 @@ pub struct McpOptions {
     pub root: Option<PathBuf>,
 }
 
-/// Serves MCP on `input` and `output` until `input` closes.
+/// Serves MCP on `input` and `output` until `input` closes, or `client` is shut down elsewhere (then the
+/// calls in flight are answered with `runtime/shutting_down` first).
 ///
 /// Returns after every call has stopped and `client` is shut down (its app-server stopped). An error
 /// means the root is unusable or the transport failed before the handshake.
@@ -70,11 +74,24 @@ where
     let calls = Arc::new(calls::Calls::default());
     let server = ImageServer::new(client.clone(), root, calls.clone());
     let served = match server.serve(arrival::ordered(input, output)).await {
-        Ok(running) => running
-            .waiting()
-            .await
-            .map(|_| ())
-            .map_err(io::Error::other),
+        Ok(running) => {
+            let stop = running.cancellation_token();
+            let waiting = running.waiting();
+            tokio::pin!(waiting);
+            let quit = tokio::select! {
+                quit = &mut waiting => quit,
+                () = client.closed() => {
+                    // The library ends every call's generation; let the calls send their answers
+                    // before the service stops.
+                    if !calls.drained(DRAIN).await {
+                        tracing::warn!("some tool calls were still running {DRAIN:?} after the shutdown began");
+                    }
+                    stop.cancel();
+                    waiting.await
+                }
+            };
+            quit.map(|_| ()).map_err(io::Error::other)
+        }
         Err(e) => {
             // Nothing ran: the agent left (or spoke something else) before the handshake finished.
             tracing::warn!("the MCP handshake did not complete: {e}");

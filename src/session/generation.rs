@@ -3,8 +3,9 @@
 //! answer, and hand the thread to [`cleanup`](super::cleanup) in the background.
 //!
 //! Quota is spent from the moment `turn/start` is written, so nothing from there on is ever retried, and
-//! every way out (success, error, deadline, or the caller dropping the future) goes through the
-//! `TurnGuard`, which interrupts the turn if it may still run and undoes what the generation left.
+//! every way out (success, error, deadline, the caller dropping the future, or the client shutting
+//! down) goes through the `TurnGuard`, which interrupts the turn if it may still run and undoes what the
+//! generation left.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -58,6 +59,8 @@ pub async fn generate(
     ticket: Ticket,
     request: GenerateRequest,
 ) -> Result<GeneratedImage> {
+    // Declared first, so dropped last: the turn's cleanup is counted before shutdown stops waiting.
+    let _running = manager.begin()?;
     let started = Instant::now();
     let deadline = request.timeout.unwrap_or(manager.config().request_timeout);
     let ignore_limit = request
@@ -79,6 +82,20 @@ pub async fn generate(
     // The deadline ends when the image is in hand: the cleanup after it is bounded by its own grace, and
     // an image already paid for is never turned into a timeout by it.
     let until_image = until_image(manager, ticket, checked, &reporter, ignore_limit);
+    // Shutdown drops the wait, which hands the turn to its cleanup (`turn/interrupt`). An image already
+    // in hand wins the race: it was paid for.
+    let until_image = async {
+        tokio::select! {
+            biased;
+            got = until_image => got,
+            () = manager.closed() => Err(Error::ShuttingDown {
+                turn_started: matches!(
+                    reporter.phase(),
+                    Phase::ThreadStarted | Phase::Generating | Phase::ImageReceived
+                ),
+            }),
+        }
+    };
     let got = match tokio::time::timeout_at(until, until_image).await {
         Ok(got) => got?,
         Err(_) => {
@@ -265,6 +282,13 @@ async fn until_image(
 
         let text = request::turn_text(&checked, &names);
         let paths: Vec<&Path> = staged.iter().map(PathBuf::as_path).collect();
+        if manager.is_closed() {
+            // No turn starts once shutdown has begun.
+            guard.finish_in_background();
+            return Err(Error::ShuttingDown {
+                turn_started: false,
+            });
+        }
         let turn_began = Instant::now();
         guard.turn_may_run = true;
         let turn = live

@@ -2,11 +2,17 @@
 //! after an idle period or on shutdown, and started again, with backoff if it keeps dying, by the next
 //! request that needs it. Nothing in flight is re-run when it dies: those generations fail with
 //! `runtime/app_server_exited` and the caller decides.
+//!
+//! Shutdown is for good: it closes the manager first, so every generation in flight hands its turn to
+//! its cleanup (which sends `turn/interrupt`) and answers `runtime/shutting_down`, and no new generation
+//! or preflight can start a process; then it waits, bounded, for those hand-offs and their cleanups, and
+//! only then stops the process. A generation running on another task (a face's spawned request, an MCP
+//! tool call) is interrupted this way too, not only one whose future was dropped.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Mutex;
+use tokio::sync::{watch, Mutex};
 
 use crate::error::{Error, Result};
 use crate::session::config::Config;
@@ -22,6 +28,28 @@ pub struct Manager {
     slot: Mutex<Slot>,
     /// The usage limit Codex reported, shared by every process (it is the account's).
     pub limit: KnownLimit,
+    /// Whether shutdown has begun, and how many generations are running; one value, so that a
+    /// generation is either counted before shutdown waits, or refused.
+    state: watch::Sender<State>,
+    /// Held through a shutdown, so every caller of `shutdown` returns only once the process is stopped.
+    stopping: Mutex<()>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct State {
+    closed: bool,
+    running: usize,
+}
+
+/// Counts one generation as running until dropped; see [`Manager::begin`].
+pub struct Running(Arc<Manager>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0
+            .state
+            .send_modify(|s| s.running = s.running.saturating_sub(1));
+    }
 }
 
 impl Manager {
@@ -31,7 +59,40 @@ impl Manager {
             config,
             slot: Mutex::new(Slot::default()),
             limit: KnownLimit::default(),
+            state: watch::Sender::new(State::default()),
+            stopping: Mutex::new(()),
         })
+    }
+
+    /// Counts a generation as running until the guard drops, or refuses it once shutdown has begun.
+    /// The guard must outlive the generation's `TurnGuard`, so its cleanup is counted before this ends.
+    pub fn begin(self: &Arc<Self>) -> Result<Running> {
+        let mut admitted = false;
+        self.state.send_modify(|s| {
+            if !s.closed {
+                s.running += 1;
+                admitted = true;
+            }
+        });
+        if admitted {
+            Ok(Running(self.clone()))
+        } else {
+            Err(Error::ShuttingDown {
+                turn_started: false,
+            })
+        }
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_closed(&self) -> bool {
+        self.state.borrow().closed
+    }
+
+    /// Resolves once shutdown has begun.
+    pub async fn closed(&self) {
+        let mut state = self.state.subscribe();
+        // The sender lives as long as `self`, so this only ends when the flag is set.
+        let _ = state.wait_for(|s| s.closed).await;
     }
 
     /// The configuration every process is started with.
@@ -40,12 +101,35 @@ impl Manager {
     }
 
     /// The live process, started if needed; `on_start` is called before a start. Returns how long the
-    /// start took when there was one.
+    /// start took when there was one. Once shutdown has begun it is `runtime/shutting_down`, and a
+    /// start under way is abandoned (its process killed), so nothing outlives the shutdown.
     pub async fn acquire(
         self: &Arc<Self>,
         on_start: impl FnOnce(),
     ) -> Result<(Arc<Live>, Option<Duration>)> {
+        let refused = || Error::ShuttingDown {
+            turn_started: false,
+        };
+        if self.is_closed() {
+            return Err(refused());
+        }
+        tokio::select! {
+            acquired = self.acquire_open(on_start) => acquired,
+            () = self.closed() => Err(refused()),
+        }
+    }
+
+    async fn acquire_open(
+        self: &Arc<Self>,
+        on_start: impl FnOnce(),
+    ) -> Result<(Arc<Live>, Option<Duration>)> {
         let mut slot = self.slot.lock().await;
+        if self.is_closed() {
+            // Shutdown began while this waited for the slot; it may already have emptied it.
+            return Err(Error::ShuttingDown {
+                turn_started: false,
+            });
+        }
         if !slot.reaper_started {
             slot.reaper_started = true;
             tokio::spawn(reap_when_idle(Arc::downgrade(self)));
@@ -124,12 +208,30 @@ impl Manager {
         self.slot.lock().await.live.clone()
     }
 
-    /// Stops the process: close stdin, wait a bounded time, then kill the group.
+    /// Shuts down for good: refuses new generations, has every generation in flight interrupt its
+    /// turn, waits for that (bounded), then stops the process: close stdin, wait a bounded time, then
+    /// kill the group. Every caller returns only once the process is stopped.
     pub async fn shutdown(&self) {
+        let _one = self.stopping.lock().await;
+        self.state.send_modify(|s| s.closed = true);
+        let grace = self.config.interrupt_grace;
+        // Each running generation sees the flag, drops its wait and hands its turn to a counted
+        // cleanup. A caller that never polls its future again cannot hold the shutdown past this.
+        let mut state = self.state.subscribe();
+        if tokio::time::timeout(grace, state.wait_for(|s| s.running == 0))
+            .await
+            .is_err()
+        {
+            let running = self.state.borrow().running;
+            tracing::warn!(
+                running,
+                "shutting down with generations that did not stop within {grace:?}"
+            );
+        }
         let live = self.slot.lock().await.live.take();
         if let Some(live) = live {
-            // Abandoned generations are interrupting their turns; each waits at most the grace.
-            live.cleanups_done(self.config.interrupt_grace * 2).await;
+            // The cleanups interrupt their turns; each waits at most the grace for its turn's end.
+            live.cleanups_done(grace * 2).await;
             live.stop(self.config.shutdown_grace).await;
         }
     }

@@ -200,6 +200,19 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
                     format!("set {setting} to a valid value, or unset it"),
                     &later[1..],
                 ),
+                Error::ShuttingDown { .. } => {
+                    report.push(
+                        "version",
+                        Status::Skipped,
+                        "not checked: codex-img is shutting down",
+                    );
+                    (
+                        "app_server",
+                        "ask a codex-img that is running (a program builds a new Client)"
+                            .to_owned(),
+                        &later[2..],
+                    )
+                }
                 Error::WorkdirUnavailable { .. } => {
                     report.push("version", Status::Pass, "checked");
                     (

@@ -74,8 +74,10 @@ Example:
   codex-img serve-stdio --root ~/projects/site/images
 
 Speaks JSON-RPC 2.0 on stdin and stdout, one message per line, until stdin closes or a host sends
-bridge/shutdown. Logs go to stderr.
-Exit code: 0 when stdin closed normally, 1 otherwise.
+bridge/shutdown. Ctrl-C or SIGTERM interrupts every turn in flight, answers its request with
+runtime/shutting_down, stops the app-server and exits.
+Logs go to stderr.
+Exit code: 0 when stdin closed normally, 130 on Ctrl-C, 143 on SIGTERM, 1 otherwise.
 ";
 
 /// Generate images through your own signed-in Codex CLI: no API key, one warm `codex app-server`.

@@ -8,6 +8,7 @@ use clap::Args;
 use codex_img::mcp::{serve_stdio, McpOptions};
 use codex_img::{Client, ClientBuilder};
 
+use crate::signal::serve_until;
 use crate::{exit, Interrupted};
 
 pub const HELP: &str = "\
@@ -19,8 +20,9 @@ Examples:
 Speaks the Model Context Protocol on stdin and stdout until stdin closes, offering the tools
 generate_image (spends the ChatGPT plan's image quota; 30-140 s) and codex_status (spends none).
 Without `output`, an image is saved in --root, or else in ~/.cache/codex-img/images. Raise the
-agent's tool timeout to at least 180 s (see the README). Logs go to stderr.
-Exit code: 0 when stdin closed, 1 otherwise.
+agent's tool timeout to at least 180 s (see the README). Ctrl-C or SIGTERM interrupts every turn in
+flight, answers its call with runtime/shutting_down, stops the app-server and exits. Logs go to stderr.
+Exit code: 0 when stdin closed, 130 on Ctrl-C, 143 on SIGTERM, 1 otherwise.
 ";
 
 #[derive(Debug, Args)]
@@ -52,7 +54,7 @@ impl McpArgs {
     }
 }
 
-/// Serves until stdin closes. The caller shuts the client down.
+/// Serves until stdin closes or a signal (see [`serve_until`]). The caller shuts the client down.
 pub async fn run(
     client: &Client,
     args: &McpArgs,
@@ -61,14 +63,12 @@ pub async fn run(
     let options = McpOptions {
         root: args.root.clone(),
     };
-    tokio::select! {
-        served = serve_stdio(client.clone(), options) => match served {
-            Ok(()) => exit::SUCCESS,
-            Err(e) => {
-                eprintln!("codex-img serve-mcp: {e}");
-                exit::OTHER
-            }
-        },
-        signal = interrupted => signal.exit_code(),
+    match serve_until(client, serve_stdio(client.clone(), options), interrupted).await {
+        Ok(Ok(())) => exit::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("codex-img serve-mcp: {e}");
+            exit::OTHER
+        }
+        Err(signal) => signal.exit_code(),
     }
 }

@@ -7,6 +7,7 @@ use clap::Args;
 use codex_img::bridge::{serve_stdio, BridgeOptions};
 use codex_img::Client;
 
+use crate::signal::serve_until;
 use crate::{exit, Interrupted};
 
 #[derive(Debug, Args)]
@@ -21,7 +22,8 @@ pub struct ServeArgs {
     pub concurrency: Option<u16>,
 }
 
-/// Serves until stdin closes or a host asks `bridge/shutdown`. The caller shuts the client down.
+/// Serves until stdin closes, a host asks `bridge/shutdown`, or a signal (see [`serve_until`]). The
+/// caller shuts the client down.
 pub async fn run(
     client: &Client,
     args: &ServeArgs,
@@ -30,14 +32,12 @@ pub async fn run(
     let options = BridgeOptions {
         root: args.root.clone(),
     };
-    tokio::select! {
-        served = serve_stdio(client.clone(), options) => match served {
-            Ok(()) => exit::SUCCESS,
-            Err(e) => {
-                eprintln!("codex-img serve-stdio: {e}");
-                exit::OTHER
-            }
-        },
-        signal = interrupted => signal.exit_code(),
+    match serve_until(client, serve_stdio(client.clone(), options), interrupted).await {
+        Ok(Ok(())) => exit::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("codex-img serve-stdio: {e}");
+            exit::OTHER
+        }
+        Err(signal) => signal.exit_code(),
     }
 }

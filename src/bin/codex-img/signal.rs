@@ -1,7 +1,17 @@
 //! Ctrl-C and SIGTERM: a command selects on [`interrupted`] and, when it fires, drops its work, shuts
-//! the client down and exits 130 or 143.
+//! the client down and exits 130 or 143. A server face ([`serve_until`]) is not dropped at once: the
+//! client is shut down under it first (every turn in flight interrupted), so the face answers what was
+//! in flight with `runtime/shutting_down` and ends by itself.
+
+use std::future::Future;
+use std::time::Duration;
+
+use codex_img::Client;
 
 use crate::exit;
+
+/// How long a server face gets, once the client is shut down, to answer and end by itself.
+const ANSWER_GRACE: Duration = Duration::from_secs(5);
 
 /// A signal that ends the command early.
 #[derive(Debug, Clone, Copy)]
@@ -41,4 +51,31 @@ pub async fn interrupted() -> Interrupted {
         () = ctrl_c => Interrupted::CtrlC,
         () = terminate => Interrupted::Terminate,
     }
+}
+
+/// Runs the server face `serve` until it ends (`Ok`), or until a signal (`Err`). On a signal the client
+/// is shut down while `serve` keeps running, so the face answers its requests in flight and stops
+/// taking new ones; it then gets [`ANSWER_GRACE`] to end before it is dropped.
+pub async fn serve_until<T>(
+    client: &Client,
+    serve: impl Future<Output = T>,
+    interrupted: impl Future<Output = Interrupted>,
+) -> Result<T, Interrupted> {
+    tokio::pin!(serve);
+    let signal = tokio::select! {
+        served = &mut serve => return Ok(served),
+        signal = interrupted => signal,
+    };
+    tracing::info!("{signal:?}: interrupting the turns in flight, then stopping");
+    let stopping = client.shutdown();
+    tokio::pin!(stopping);
+    tokio::select! {
+        _ = &mut serve => stopping.await,
+        () = &mut stopping => {
+            if tokio::time::timeout(ANSWER_GRACE, serve).await.is_err() {
+                tracing::warn!("the server did not end within {ANSWER_GRACE:?} of the shutdown");
+            }
+        }
+    }
+    Err(signal)
 }

@@ -404,10 +404,12 @@ async fn per_image(world: &World, lean: bool, extra: &[&str], n: usize) -> Res<P
     for o in extra {
         builder = builder.config_override(*o);
     }
+    // Let the warm-up's own cleanup reach the backend before counting: shutting its client down waits
+    // for it. A client is closed for good by its shutdown, so the counted images get a new one.
+    let warm_up = builder.clone().build();
+    warm_up.generate(GenerateRequest::new("warm-up")).await?;
+    warm_up.shutdown().await;
     let client = builder.build();
-    client.generate(GenerateRequest::new("warm-up")).await?;
-    // Let the warm-up's own cleanup reach the backend before counting.
-    client.shutdown().await;
     client.generate(GenerateRequest::new("warm-up 2")).await?;
     world.backend.clear_requests();
     for i in 0..n {
