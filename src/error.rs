@@ -241,6 +241,9 @@ pub enum Error {
         source: Box<Error>,
         /// Where the image went instead.
         recovery: Recovery,
+        /// The image itself, when the recovery copy failed too: the last place the paid-for bytes
+        /// live, so a face can still hand them to its caller ([`Error::unsaved_image`]).
+        unsaved: Option<Box<GeneratedImage>>,
     },
     /// `request/unsupported_format`, `request/format_mismatch`, `request/invalid_option`,
     /// `request/missing_option`, `request/conflicting_options`: the output options cannot be honoured
@@ -371,6 +374,22 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The image that was made and paid for but is on no disk: its save and its recovery copy both
+    /// failed ([`Error::NotSaved`]), or its post-processing failed and the original could not be kept
+    /// ([`Error::ProcessFailed`]). A face that can carry bytes returns it, so nothing paid for is lost.
+    pub fn unsaved_image(&self) -> Option<&GeneratedImage> {
+        match self {
+            Self::NotSaved {
+                unsaved: Some(image),
+                ..
+            }
+            | Self::ProcessFailed {
+                image, kept: None, ..
+            } => Some(image),
+            _ => None,
+        }
+    }
 }
 
 impl From<SaveError> for Error {
@@ -493,6 +512,7 @@ mod tests {
         let kept = Error::NotSaved {
             source: Box::new(failed()),
             recovery: Recovery::Saved("/state/recovered/codex-img-abc.png".into()),
+            unsaved: None,
         };
         let lost = Error::NotSaved {
             source: Box::new(failed()),
@@ -500,6 +520,7 @@ mod tests {
                 dir: Some("/state/recovered".into()),
                 reason: "Permission denied (os error 13)".into(),
             },
+            unsaved: None,
         };
         assert_eq!(
             (kept.code(), kept.category(), kept.retryable()),
@@ -636,6 +657,7 @@ mod tests {
                     source: io(),
                 }),
                 recovery: Recovery::Saved("/state/codex-img-a.png".into()),
+                unsaved: None,
             },
             Error::Option(OptionError::UnsupportedFormat {
                 what: ".gif".into(),

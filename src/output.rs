@@ -184,9 +184,11 @@ impl GeneratedImage {
             ),
             None => tracing::error!("saving the image failed ({error}) and no copy could be kept"),
         }
+        let unsaved = recovery.path().is_none().then(|| Box::new(self.clone()));
         Error::NotSaved {
             source: Box::new(error),
             recovery,
+            unsaved,
         }
     }
 

@@ -2,7 +2,7 @@
 //! error `data` are these typed structs, serialized as they are, so a script that reads one reads the
 //! other. No face adds or patches fields: a field a face needs is added here, once.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use serde::Serialize;
@@ -112,6 +112,13 @@ pub struct BatchError {
     pub message: String,
     /// Whether trying that image again can help.
     pub retryable: bool,
+    /// When the image was made but could not be saved as asked: the file it was kept in instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered_path: Option<PathBuf>,
+    /// The image itself, when the bytes were asked for and it is on no disk (its save and its recovery
+    /// copy both failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
 }
 
 impl BatchReport {
@@ -137,6 +144,12 @@ impl BatchReport {
                 code: f.error.code(),
                 message: f.error.to_string(),
                 retryable: f.error.retryable(),
+                recovered_path: f.error.recovered_path().map(Path::to_path_buf),
+                base64: f
+                    .error
+                    .unsaved_image()
+                    .filter(|_| with_base64)
+                    .map(|image| base64::engine::general_purpose::STANDARD.encode(&image.bytes)),
             })
             .collect();
         Self {

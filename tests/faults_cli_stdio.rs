@@ -267,11 +267,10 @@ fn bytes_that_are_not_an_image_are_no_image_through_the_cli_and_serve_stdio() {
     assert_eq!(world.generated_images(), Vec::<String>::new());
 }
 
-/// Known defect, kept visible: when the recovery folder cannot be written either, `serve-stdio` says so
-/// but a host that asked for the bytes (`returnBytes`) does not get them: the bridge reads them back
-/// from the recovered file, and there is none. The README promises they still come back.
+/// When the recovery folder cannot be written either, a host that asked for the bytes (`returnBytes`)
+/// still gets them in `data.base64`, from the image the error holds (`Error::unsaved_image`): there is
+/// no recovered file to read them back from.
 #[test]
-#[ignore = "defect: serve-stdio returns no bytes when both the save and the recovery copy fail"]
 fn when_the_recovery_copy_fails_too_a_host_that_asked_for_bytes_still_gets_them() {
     let world = World::new();
     let full = match faults_support::FullFs::mount(&world.dir.path().join("full")) {

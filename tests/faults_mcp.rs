@@ -190,11 +190,9 @@ fn a_full_disk_keeps_the_image_in_the_recovery_folder_and_names_it() {
     serve.close_ok(DEADLINE);
 }
 
-/// Known defect, kept visible: when the recovery folder cannot be written either, `serve-mcp` says so
-/// but the image the quota paid for is in neither the result nor any file, although every other
-/// `generate_image` result attaches it. `serve-stdio` returns it in `data.base64`.
+/// When the recovery folder cannot be written either, the image the quota paid for is on no disk:
+/// the error (`Error::unsaved_image`) still holds it, and the tool result attaches it.
 #[test]
-#[ignore = "defect: serve-mcp drops a paid image when both the save and the recovery copy fail"]
 fn when_the_recovery_copy_fails_too_the_image_is_still_attached() {
     let world = World::new();
     let Some(full) = full_fs(&world) else { return };

@@ -322,18 +322,31 @@ impl Server {
                 }
                 // One image: its report, or its error, as before batches existed.
                 Ok(outcome) => match (outcome.failed.first(), outcome.delivered.first()) {
-                    // A host that asked for the bytes gets them even when the file failed: they
-                    // are the recovered copy, written whole.
-                    (Some(failed), _) => match failed.error.recovered_path() {
-                        Some(kept) if return_bytes => match std::fs::read(kept) {
-                            Ok(bytes) => {
-                                let report = ErrorReport::from(&failed.error).with_bytes(&bytes);
+                    // A host that asked for the bytes gets them even when the file failed: the
+                    // image still in memory when no copy could be kept, else the recovered copy,
+                    // written whole.
+                    (Some(failed), _) if return_bytes => {
+                        let read = match failed.error.unsaved_image() {
+                            Some(_) => None,
+                            None => failed
+                                .error
+                                .recovered_path()
+                                .and_then(|kept| std::fs::read(kept).ok()),
+                        };
+                        let bytes = failed
+                            .error
+                            .unsaved_image()
+                            .map(|image| image.bytes.as_slice())
+                            .or(read.as_deref());
+                        match bytes {
+                            Some(bytes) => {
+                                let report = ErrorReport::from(&failed.error).with_bytes(bytes);
                                 report_error_line(&task_id, app_code(&failed.error), &report)
                             }
-                            Err(_) => app_error_line(&task_id, &failed.error),
-                        },
-                        _ => app_error_line(&task_id, &failed.error),
-                    },
+                            None => app_error_line(&task_id, &failed.error),
+                        }
+                    }
+                    (Some(failed), _) => app_error_line(&task_id, &failed.error),
                     (None, Some(done)) => {
                         let report = ImageReport::new(&done.image, done.path.as_deref());
                         let report = if return_bytes {

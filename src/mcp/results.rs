@@ -117,12 +117,7 @@ fn delivered(
 
 /// The image a failure still carries because it was paid for, when it was not kept on disk.
 fn unsaved(e: &Error) -> Option<&GeneratedImage> {
-    match e {
-        Error::ProcessFailed {
-            image, kept: None, ..
-        } => Some(image),
-        _ => None,
-    }
+    e.unsaved_image()
 }
 
 /// A failed call. When an image was made but could not be kept on disk, it is attached if it fits, so

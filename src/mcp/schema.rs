@@ -56,7 +56,8 @@ fn batch_report() -> Value {
                         "index": {"type": "integer", "minimum": 1},
                         "code": {"type": "string"},
                         "message": {"type": "string"},
-                        "retryable": {"type": "boolean"}
+                        "retryable": {"type": "boolean"},
+                        "recovered_path": {"type": "string", "description": "When the image was generated but could not be saved as asked: the file it was kept in instead."}
                     },
                     "required": ["index", "code", "message", "retryable"]
                 }
