@@ -150,6 +150,16 @@ pub enum Error {
         turn_started: bool,
     },
 
+    /// `runtime/thread_lost`: `turn/start` said the thread was gone on every fresh thread tried. Each
+    /// refusal came before a turn started, so nothing was spent and the request may be sent again.
+    #[error("Codex did not know the thread it had just started, on {attempts} fresh threads in a row ({detail}); no turn was started and nothing was spent, so send the request again")]
+    ThreadLost {
+        /// How many threads were tried.
+        attempts: u32,
+        /// Codex's last answer.
+        detail: String,
+    },
+
     /// `runtime/app_server_exited`: the app-server process ended under a request.
     #[error("the Codex app-server exited{}{}", exit_phrase(status.as_deref()), stderr_phrase(stderr_tail))]
     AppServerExited {
@@ -317,6 +327,7 @@ impl Error {
             Self::Timeout { .. } => "runtime/timeout",
             Self::Cancelled => "runtime/cancelled",
             Self::ShuttingDown { .. } => "runtime/shutting_down",
+            Self::ThreadLost { .. } => "runtime/thread_lost",
             Self::AppServerExited { .. } => "runtime/app_server_exited",
             Self::StartTimeout { .. } => "runtime/start_timeout",
             Self::WorkdirUnavailable { .. } => "runtime/workdir_unavailable",
@@ -352,6 +363,7 @@ impl Error {
             | Self::Overloaded { .. }
             | Self::RateLimited { .. }
             | Self::NoImage { .. }
+            | Self::ThreadLost { .. }
             | Self::StartTimeout { .. } => true,
             Self::AppServerExited { turn_started, .. } => !turn_started,
             Self::NotSaved { source, .. } => source.retryable(),
@@ -614,6 +626,10 @@ mod tests {
                 turn_started: false,
             },
             Error::ShuttingDown { turn_started: true },
+            Error::ThreadLost {
+                attempts: 3,
+                detail: String::new(),
+            },
             Error::AppServerExited {
                 status: None,
                 stderr_tail: String::new(),
@@ -700,6 +716,7 @@ mod tests {
                 | Error::Timeout { .. }
                 | Error::Cancelled
                 | Error::ShuttingDown { .. }
+                | Error::ThreadLost { .. }
                 | Error::AppServerExited { .. }
                 | Error::StartTimeout { .. }
                 | Error::WorkdirUnavailable { .. }

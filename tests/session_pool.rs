@@ -145,14 +145,18 @@ async fn when_every_thread_is_lost_the_caller_gets_a_coded_error_at_once() {
         took < Duration::from_secs(10),
         "took {took:?}: a lost thread must not wait for the deadline"
     );
-    // The code is the protocol family's (a `turn/start` the server would not take); the text says
-    // what happened and that nothing was spent.
-    assert_eq!(e.code(), "protocol/invalid_message", "{e}");
+    // Its own code, retryable since nothing was spent; the text says what happened, quoting Codex.
+    assert_eq!(
+        (e.code(), e.retryable()),
+        ("runtime/thread_lost", true),
+        "{e}"
+    );
     let text = e.to_string();
     assert!(
-        text.contains("refused on 3 fresh threads in a row")
-            && text.contains("no turn was started and nothing was spent")
-            && text.contains("thread not found"),
+        text.starts_with(
+            "Codex did not know the thread it had just started, on 3 fresh threads in a row (the last answer: "
+        ) && text.contains("thread not found")
+            && text.ends_with("no turn was started and nothing was spent, so send the request again"),
         "{text}"
     );
 }

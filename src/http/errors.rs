@@ -118,6 +118,7 @@ impl ApiError {
             | Error::ImageGenerationUnavailable { .. }
             | Error::BackendUnreachable { .. }
             | Error::Overloaded { .. }
+            | Error::ThreadLost { .. }
             | Error::Cancelled
             | Error::ShuttingDown { .. } => (StatusCode::SERVICE_UNAVAILABLE, "server_error"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),

@@ -107,10 +107,8 @@ pub fn is_thread_not_found(error: &RpcError) -> bool {
 /// a turn started, so nothing was spent, and the message says so: a caller must not take it for a
 /// turn that may have run.
 pub fn lost(attempts: u32, last: &RpcError) -> Error {
-    Error::InvalidMessage {
-        detail: format!(
-            "`turn/start` was refused on {attempts} fresh threads in a row, so no turn was \
-             started and nothing was spent (the last answer: {last})"
-        ),
+    Error::ThreadLost {
+        attempts,
+        detail: format!("the last answer: {last}"),
     }
 }
