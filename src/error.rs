@@ -99,7 +99,7 @@ pub enum Error {
     },
 
     /// `runtime/usage_limit`: the ChatGPT plan's usage limit is reached.
-    #[error("the ChatGPT plan's usage limit is reached{}; wait for the reset or upgrade the plan", reset_phrase(*resets_at))]
+    #[error("the ChatGPT plan's usage limit is reached{}; wait for the reset or upgrade the plan{}", reset_phrase(*resets_at), known_limit_phrase(message))]
     UsageLimit {
         /// When the limit resets, in unix seconds, if Codex said.
         resets_at: Option<i64>,
@@ -421,6 +421,21 @@ fn reset_phrase(resets_at: Option<i64>) -> String {
     }
 }
 
+/// [`Error::UsageLimit`]'s `message` when codex-img refused the request itself, from a limit Codex
+/// reported earlier, without a model request.
+pub(crate) const KNOWN_LIMIT_REFUSAL: &str =
+    "refused by codex-img without a model request: Codex reported the limit earlier";
+
+/// A refusal from a known limit says so, and how to try anyway: the host cannot tell it from
+/// Codex's own answer otherwise.
+fn known_limit_phrase(message: &str) -> &'static str {
+    if message == KNOWN_LIMIT_REFUSAL {
+        " (codex-img refused this request itself, without a model request, from the limit Codex reported earlier; set ignore_known_usage_limit to try anyway)"
+    } else {
+        ""
+    }
+}
+
 fn shutting_down_phrase(turn_started: bool) -> &'static str {
     if turn_started {
         "codex-img is shutting down: the turn was interrupted before its image arrived; whether it spent quota is unknown, so it is not retried"
@@ -564,6 +579,15 @@ mod tests {
             "the ChatGPT plan's usage limit is reached until 2027-01-15T08:00:00Z (unix time 1800000000); wait for the reset or upgrade the plan"
         );
         assert_eq!(e.resets_at(), Some(1_800_000_000));
+        // A refusal from a limit codex-img already knew says so, and names the option to try anyway.
+        let known = Error::UsageLimit {
+            resets_at: Some(1_800_000_000),
+            message: KNOWN_LIMIT_REFUSAL.to_owned(),
+        };
+        assert_eq!(
+            known.to_string(),
+            "the ChatGPT plan's usage limit is reached until 2027-01-15T08:00:00Z (unix time 1800000000); wait for the reset or upgrade the plan (codex-img refused this request itself, without a model request, from the limit Codex reported earlier; set ignore_known_usage_limit to try anyway)"
+        );
     }
 
     fn io() -> std::io::Error {

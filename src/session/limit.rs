@@ -117,9 +117,7 @@ pub fn spent_reset(snapshot: &RateLimitSnapshot) -> Option<i64> {
 pub fn refusal(resets_at: i64) -> Error {
     Error::UsageLimit {
         resets_at: Some(resets_at),
-        message: "refused by codex-img without a model request: Codex reported the limit earlier \
-                  (set ignore_known_usage_limit to try anyway)"
-            .to_owned(),
+        message: crate::error::KNOWN_LIMIT_REFUSAL.to_owned(),
     }
 }
 

@@ -140,7 +140,11 @@ pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
     if let Some(at) = manager.limit.until(limit::now_unix()) {
         report.fail(
             "known_limit",
-            limit::refusal(at),
+            // The limit itself, not a refusal: doctor refused nothing, and `fix` names the option.
+            Error::UsageLimit {
+                resets_at: Some(at),
+                message: String::new(),
+            },
             "wait for the reset, or send the request with ignore_known_usage_limit",
         );
     }
