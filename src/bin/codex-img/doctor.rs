@@ -28,7 +28,7 @@ pub async fn run(
 ) -> u8 {
     let report = tokio::select! {
         report = client.preflight() => report,
-        _ = interrupted => return exit::INTERRUPTED,
+        signal = interrupted => return signal.exit_code(),
     };
     if args.json {
         print_json(&DoctorReport::from(&report));
