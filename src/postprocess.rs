@@ -26,13 +26,17 @@ pub async fn finish(
     image.requested = requested;
     let started = std::time::Instant::now();
     let processing = plan.processing;
-    let bytes = image.bytes.clone();
-    let processed = tokio::task::spawn_blocking(move || image::process(&bytes, &processing))
+    // Shared, not copied, with the blocking task: an image is megabytes, and several can finish at once.
+    // Once the task is over (done, panicked or never run) its handle is gone and the bytes come back.
+    let bytes = std::sync::Arc::new(std::mem::take(&mut image.bytes));
+    let shared = bytes.clone();
+    let processed = tokio::task::spawn_blocking(move || image::process(&shared, &processing))
         .await
         .map_err(|e| image::ProcessError::Decode {
             reason: format!("the processing task failed: {e}"),
         })
         .and_then(|r| r);
+    image.bytes = std::sync::Arc::try_unwrap(bytes).unwrap_or_else(|bytes| bytes.to_vec());
     let processed = match processed {
         Ok(p) => p,
         Err(error) => {

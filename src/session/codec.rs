@@ -4,8 +4,14 @@
 //! skipped up to its newline and reported as [`CodecError::TooLong`] instead of growing memory without
 //! bound. The reader keeps every partial line in `self`, and `read_buf` either moves bytes into that buffer
 //! or does nothing, so dropping `next_line` inside a `select!` loses no data.
+//!
+//! The image in such a line is handled without copies: [`inline`] cuts the base64 out of the line's own
+//! buffer, and [`base64_in_place`] decodes it inside that same buffer.
 
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+pub mod base64_in_place;
+pub mod inline;
 
 /// Codex's own client allows 128 MiB messages; codex-img allows the same by default.
 pub const DEFAULT_MAX_LINE: usize = 128 * 1024 * 1024;
@@ -62,14 +68,15 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             }
             self.scanned = self.buf.len();
             if self.buf.len() > self.max {
-                self.buf.clear();
+                // Let the over-long line's capacity go: a cleared buffer would keep it for good.
+                self.buf = Vec::new();
                 self.scanned = 0;
                 self.discarding = true;
             }
             if self.eof {
                 if self.discarding {
                     // What came after the last clear is the tail of the same over-long line, not a line.
-                    self.buf.clear();
+                    self.buf = Vec::new();
                     self.scanned = 0;
                     self.discarding = false;
                     return Err(CodecError::TooLong { limit: self.max });

@@ -443,7 +443,7 @@ async fn wait_for_image(guard: &mut TurnGuard, live: &Live) -> Result<Found> {
         };
         match notification {
             ServerNotification::ItemCompleted(done) if done.turn_id == turn_id => match done.item {
-                ThreadItem::ImageGeneration(item) => match take_image(&item, live).await {
+                ThreadItem::ImageGeneration(mut item) => match take_image(&mut item, live).await {
                     Ok(found) => return Ok(found),
                     Err(ImageProblem::UsageLimit(resets_at)) => {
                         return Err(Error::UsageLimit {

@@ -1,17 +1,16 @@
-//! Reading the outcome of a turn: the bytes of an image item (inline, or from `savedPath` when `result` is
-//! empty), and the error for a turn that ended without one, mapped from Codex's `codexErrorInfo` into
-//! codex-img's taxonomy.
+//! Reading the outcome of a turn: the bytes of an image item (inline, decoded inside the buffer the worker
+//! read them into, or from `savedPath` when `result` is empty), and the error for a turn that ended
+//! without one, mapped from Codex's `codexErrorInfo` into codex-img's taxonomy.
 
 use std::path::Path;
 use std::time::Duration;
-
-use base64::Engine as _;
 
 use crate::error::Error;
 use crate::image::{self, ImageInfo};
 use crate::protocol::items::ImagePayload;
 use crate::protocol::request::AccountRateLimitsRead;
 use crate::protocol::{CodexErrorInfo, ImageGenerationThreadItem, TurnError, TurnStatus};
+use crate::session::codec::base64_in_place::decode_in_place;
 use crate::session::live::Live;
 
 /// The largest image read back from `savedPath` when `result` is empty.
@@ -31,8 +30,10 @@ pub(super) enum ImageProblem {
     Unusable(String),
 }
 
+/// Takes the image out of `item`: its inline base64 is decoded in its own buffer, so `result` is left
+/// empty.
 pub(super) async fn take_image(
-    item: &ImageGenerationThreadItem,
+    item: &mut ImageGenerationThreadItem,
     live: &Live,
 ) -> std::result::Result<Found, ImageProblem> {
     if let Some(resets_at) = item.usage_limit() {
@@ -45,7 +46,12 @@ pub(super) async fn take_image(
         return Err(ImageProblem::ToolFailed);
     }
     let bytes = match item.payload() {
-        ImagePayload::Inline(b64) => decode_base64(b64).map_err(ImageProblem::Unusable)?,
+        ImagePayload::Inline(_) => {
+            let text = item.result.take().unwrap_or_default();
+            decode_in_place(text).map_err(|e| {
+                ImageProblem::Unusable(format!("the image's base64 is invalid: {e}"))
+            })?
+        }
         ImagePayload::FileId(_) | ImagePayload::Missing => read_saved(item, live)
             .await
             .map_err(ImageProblem::Unusable)?,
@@ -69,14 +75,6 @@ pub(super) async fn spent_window(live: &Live) -> Option<Option<i64>> {
         .ok()?
         .ok()?;
     limits.spent()
-}
-
-fn decode_base64(text: &str) -> std::result::Result<Vec<u8>, String> {
-    let engine = base64::engine::general_purpose::STANDARD;
-    engine
-        .decode(text.trim())
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim()))
-        .map_err(|e| format!("the image's base64 is invalid: {e}"))
 }
 
 /// The fallback when `result` is empty: the file Codex saved, but only from inside its own

@@ -12,9 +12,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::protocol::envelope::{ErrorResponse, Notification, Request, Response};
 use crate::protocol::{
-    ClientRequest, ErrorObject, Message, RequestId, ServerNotification, ServerRequest,
+    ClientRequest, ErrorObject, Message, RequestId, ServerNotification, ServerRequest, ThreadItem,
 };
-use crate::session::codec::{CodecError, LineReader};
+use crate::session::codec::{inline, CodecError, LineReader};
 use crate::session::policy::{self, Answer};
 use crate::session::router::{Pending, Router};
 
@@ -212,7 +212,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                     None => { self.stdin = None; self.drain_until_eof().await; break; }
                 },
                 line = self.reader.next_line() => match line {
-                    Ok(Some(line)) => self.line(&line).await,
+                    Ok(Some(line)) => self.line(line).await,
                     Ok(None) => break,
                     Err(CodecError::TooLong { limit }) => {
                         tracing::warn!(limit, "skipped an over-long message from the app-server");
@@ -284,8 +284,17 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
         }
     }
 
-    async fn line(&mut self, line: &[u8]) {
-        let message = match Message::parse(line) {
+    async fn line(&mut self, line: Vec<u8>) {
+        // An image's base64 is cut out of the line first, so it is never copied into a `Value`.
+        let (line, payload) = if line.len() >= inline::MIN_LINE {
+            match inline::cut_image(line) {
+                Ok(cut) => (cut.rest, Some(cut.payload)),
+                Err(line) => (line, None),
+            }
+        } else {
+            (line, None)
+        };
+        let message = match Message::parse(&line) {
             Ok(m) => m,
             Err(e) => {
                 let preview: String =
@@ -308,7 +317,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                 tracing::warn!(code = error.code.0, message = %error.message, "app-server error without a request id");
             }
             Message::Notification(Notification { method, params }) => {
-                self.notification(method, params)
+                self.notification(method, params, payload)
             }
             Message::Request(Request { id, method, params }) => {
                 self.server_request(id, method, params).await
@@ -316,7 +325,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
         }
     }
 
-    fn notification(&mut self, method: String, params: Option<Value>) {
+    /// Routes a notification; `payload` is the image base64 cut out of its line, put back in its item.
+    fn notification(&mut self, method: String, params: Option<Value>, payload: Option<String>) {
         let params = params.unwrap_or(Value::Null);
         let thread_id = thread_of(&params).map(str::to_owned);
         let ended_turn = (method == "turn/completed")
@@ -328,7 +338,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
             })
             .flatten();
         let event = match ServerNotification::decode(&method, params) {
-            Ok(n) => Event::Notification(Box::new(n)),
+            Ok(mut n) => {
+                if let (Some(payload), ServerNotification::ItemCompleted(done)) = (payload, &mut n)
+                {
+                    if let ThreadItem::ImageGeneration(item) = &mut done.item {
+                        item.result = Some(payload);
+                    }
+                }
+                Event::Notification(Box::new(n))
+            }
             Err(e) => {
                 tracing::warn!(%method, "undecodable notification: {e}");
                 Event::Invalid {
@@ -501,6 +519,64 @@ mod tests {
         assert!(
             matches!(&second, Event::Notification(n) if n.method() == "turn/started"),
             "{second:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_image_items_base64_reaches_the_subscriber_whole_whichever_way_it_is_read() {
+        let (conn, mut lines, mut peer) = pair();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        // A handle stays here: with none left, the worker only drains the server's lines.
+        let caller = conn.clone();
+        let call = tokio::spawn(async move {
+            caller
+                .request_subscribing::<ThreadStart>(&ThreadStartParams::default(), tx)
+                .await
+        });
+        let _ = next(&mut lines).await;
+        let thread = json!({"id": "th", "cliVersion": "0.169.0", "ephemeral": true, "cwd": "/w", "createdAt": 1});
+        send(&mut peer, json!({"id": 1, "result": {"thread": thread, "model": "m", "modelProvider": "openai", "cwd": "/w"}})).await;
+        call.await.expect("join").expect("response");
+        // Long enough to be cut out of its line, short enough not to be, and one with an escaped `/`
+        // (the cut leaves that one to the ordinary parse).
+        let long = "QUJD".repeat(inline::MIN_LINE);
+        let escaped = format!(
+            r#"{{"method":"item/completed","params":{{"threadId":"th","turnId":"u","item":{{"type":"imageGeneration","id":"i3","status":"completed","result":"{}\/w=="}}}}}}"#,
+            "A".repeat(inline::MIN_LINE)
+        );
+        let item = |id: &str, result: &str| {
+            json!({"method": "item/completed", "params": {"threadId": "th", "turnId": "u",
+            "item": {"type": "imageGeneration", "id": id, "status": "completed", "result": result}}})
+        };
+        send(&mut peer, item("i1", &long)).await;
+        send(&mut peer, item("i2", "QUJD")).await;
+        peer.write_all(format!("{escaped}\n").as_bytes())
+            .await
+            .expect("write");
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let event = rx.recv().await.expect("event");
+            let Event::Notification(n) = event else {
+                panic!("{event:?}")
+            };
+            let ServerNotification::ItemCompleted(done) = *n else {
+                panic!("{n:?}")
+            };
+            let ThreadItem::ImageGeneration(image) = done.item else {
+                panic!("not an image item")
+            };
+            got.push((image.id, image.result));
+        }
+        assert_eq!(
+            got,
+            vec![
+                ("i1".to_owned(), Some(long)),
+                ("i2".to_owned(), Some("QUJD".to_owned())),
+                (
+                    "i3".to_owned(),
+                    Some(format!("{}/w==", "A".repeat(inline::MIN_LINE)))
+                ),
+            ]
         );
     }
 

@@ -629,17 +629,21 @@ async fn rss_child(fake: &Path) -> Res<()> {
     warm.generate(GenerateRequest::new("warm-up")).await?;
     warm.shutdown().await;
     let idle = peak_kib();
-    let jobs: Vec<_> = (0..8)
-        .map(|i| {
-            let c = client.clone();
-            tokio::spawn(async move { c.generate(GenerateRequest::new(format!("big {i}"))).await })
-        })
-        .collect();
-    // Each image is dropped as it arrives: the figure is what codex-img holds while the 8 are in flight
-    // (lines, base64, decoded bytes), not what a caller keeps afterwards.
+    // Each task hands back only the length, and the tasks are taken as they complete, so each image is
+    // dropped as it arrives: the figure is what codex-img holds while the 8 are in flight (lines, base64,
+    // decoded bytes), not what a caller keeps afterwards. `examples/rss.rs` runs the same child alone.
+    let mut jobs = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let c = client.clone();
+        jobs.spawn(async move {
+            c.generate(GenerateRequest::new(format!("big {i}")))
+                .await
+                .map(|image| image.bytes.len())
+        });
+    }
     let mut bytes = 0;
-    for job in jobs {
-        bytes += job.await??.bytes.len();
+    while let Some(done) = jobs.join_next().await {
+        bytes += done??;
     }
     let peak = peak_kib();
     client.shutdown().await;
