@@ -29,16 +29,23 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Overrides that keep the app-server's start and every image turn lean: no user MCP servers, and
 /// everything the image path does not use switched off (apps and their connector, plugins, tool
-/// suggestions, sub-agents, the shell and exec tools, `view_image`, browser and computer use, hooks, web
-/// search, memories, analytics, and the environment, permissions, apps and collaboration-mode text in
-/// every model request). Short base instructions on `thread/start` (see `params::BASE_INSTRUCTIONS`)
-/// complete the lean turn.
+/// suggestions, sub-agents, the shell and exec tools, `view_image`, `update_plan`, `request_user_input`,
+/// browser and computer use, hooks, web search, memories, analytics, and the environment, permissions,
+/// apps and collaboration-mode text in every model request). Short base instructions on
+/// `thread/start` (see `params::BASE_INSTRUCTIONS`) complete the lean turn.
 ///
 /// Every key was checked on every release of the live matrix (0.122.0 to 0.171.0): a key a release does
-/// not know is ignored by it (an unknown `features.*` key only logs a warning), and the image tool is
-/// still offered and called (`tests/live/tests/live_lean/mod.rs`). `features.image_generation` and the
-/// `code_mode*` features are left alone: from 0.145 the image tool is offered through code mode. The
-/// user's own `-c` overrides come after these and win.
+/// not know is ignored by it, and the image tool is still offered and called
+/// (`tests/live/tests/live_lean/mod.rs`). No key in this list is unknown to every release, so none
+/// makes 0.160+ report "ignoring unrecognized configuration settings" on each thread. Some tools have a
+/// key only on later releases: `tools.experimental_request_user_input` from 0.140 (its `_async`
+/// variant from 0.165), and `tools.update_plan` and `features.view_image` from 0.150. `apply_patch`
+/// has none: it follows the model's `apply_patch_tool_type` in Codex's model catalog, which no config
+/// key overrides (`include_apply_patch_tool` and `features.apply_patch_freeform` only add it for a
+/// model without one), so the read-only sandbox on every thread is what stops it. The live test keeps
+/// that table per release. `features.image_generation` and the `code_mode*` features are left alone:
+/// from 0.145 the image tool is offered through code mode. The user's own `-c` overrides come after
+/// these and win.
 pub const LEAN_OVERRIDES: &[&str] = &[
     "mcp_servers={}",
     "features.apps=false",
@@ -66,7 +73,6 @@ pub const LEAN_OVERRIDES: &[&str] = &[
     "features.sleep_tool=false",
     "features.memories=false",
     "features.skill_mcp_dependency_install=false",
-    "features.general_analytics=false",
     "skills.include_instructions=false",
     "skills.bundled.enabled=false",
     "cloud.skills.enabled=false",
@@ -76,7 +82,6 @@ pub const LEAN_OVERRIDES: &[&str] = &[
     "feedback.enabled=false",
     "check_for_update_on_startup=false",
     "web_search=\"disabled\"",
-    "tools.view_image=false",
     "include_environment_context=false",
     "include_permissions_instructions=false",
     "include_apps_instructions=false",

@@ -11,10 +11,13 @@
 //! plugins, ...; WebSocket upgrade attempts are counted apart). It prints one line per release, which
 //! `BENCHMARKS.md` quotes, and asserts:
 //!
-//! - the image tool is offered in every model request and the image arrives, with the lean set;
+//! - the image tool is offered in every model request and called (the image arrives; through code mode,
+//!   with one images call), with the lean set;
 //! - the lean model request is smaller than the default one, decoded and on the wire;
-//! - the lean request offers no tool the default one does not, and no shell, web search or
-//!   `view_image` tool;
+//! - the lean request offers no tool the default one does not, and no shell or web search tool; of
+//!   `view_image`, `update_plan`, `request_user_input` (and `_async`) and `apply_patch`, top-level or
+//!   inside code mode, it offers exactly the ones no key switches off on that release (an explicit
+//!   table, [`no_key_on`]);
 //! - the lean instructions are codex-img's short ones, and no `<environment_context>` is sent;
 //! - the lean set causes no more side requests than the defaults, and no analytics request.
 
@@ -35,6 +38,8 @@ struct Observed {
     side: Vec<String>,
     /// How many WebSocket upgrades were tried (refused by the backend with 426).
     upgrades: usize,
+    /// How many images endpoint calls it caused (code mode, 0.145+; the hosted tool makes none).
+    images: usize,
 }
 
 impl Observed {
@@ -121,36 +126,58 @@ async fn measure(version: &str, lean: bool) -> Observed {
             .map(|r| format!("{} {}", r.method, r.route()))
             .collect(),
         upgrades: requests.iter().filter(|r| r.is_websocket_upgrade()).count(),
+        images: requests.iter().filter(|r| r.is_images_request()).count(),
     }
 }
 
-/// Tool names that must not reach the model in a lean turn (code mode's nested tools included: `web__run`
-/// is its web search). No key switches off `view_image` before 0.150 (`features.view_image`), and none
-/// switches off `apply_patch` on any release (`include_apply_patch_tool` and
-/// `features.apply_patch_freeform` are ignored), so it is not checked.
-fn forbidden(version: &str, tool: &str) -> bool {
-    let name = tool.rsplit('.').next().unwrap_or(tool);
-    matches!(
-        name,
-        "shell" | "exec_command" | "write_stdin" | "local_shell" | "web_search" | "web__run"
-    ) || (name == "view_image" && loopback_backend::at_least(version, "0.150.0"))
+/// Tools the image path does not use that a key in the lean set switches off on every release (code
+/// mode's nested tools included: `web__run` is its web search). None of them may reach the model.
+const ALWAYS_OFF: &[&str] = &[
+    "shell",
+    "exec_command",
+    "write_stdin",
+    "local_shell",
+    "web_search",
+    "web__run",
+];
+
+/// Tools the image path does not use that a key switches off only on some releases, or on none:
+/// `view_image` (`features.view_image`, from 0.150), `update_plan` (`tools.update_plan.enabled`, from
+/// 0.150), `request_user_input` (`tools.experimental_request_user_input.enabled`, from 0.140; the same
+/// key removes `request_user_input_async` from 0.165) and `apply_patch` (no key on any release: it
+/// follows the model's `apply_patch_tool_type` in Codex's model catalog; `include_apply_patch_tool` and
+/// `features.apply_patch_freeform` only add it for a model without one, checked live).
+const SOMETIMES_OFF: &[&str] = &[
+    "view_image",
+    "update_plan",
+    "request_user_input",
+    "request_user_input_async",
+    "apply_patch",
+];
+
+/// Of [`SOMETIMES_OFF`], what the lean turn still offers on each release because no key switches it
+/// off there (top-level or inside code mode). The test asserts this list exactly, so a release that
+/// adds a key or drops a tool shows up here rather than being skipped. What the read-only sandbox does
+/// with a call to these is in `tests/loopback-backend/NOTES.md` (`live_approval`).
+fn no_key_on(version: &str) -> &'static [&'static str] {
+    match version {
+        "0.122.0" => &[
+            "view_image",
+            "update_plan",
+            "request_user_input",
+            "apply_patch",
+        ],
+        "0.140.0" | "0.145.0" => &["view_image", "update_plan", "apply_patch"],
+        "0.160.0" => &["request_user_input_async", "apply_patch"],
+        // 0.150.0, 0.165.0 to 0.171.0, and a newer release until it says otherwise.
+        _ => &["apply_patch"],
+    }
 }
 
-/// The nested tools code mode's `exec` declares (`declare const tools: { NAME(...`), as `exec.NAME`.
-fn declared_in_exec(request: &RecordedRequest) -> Vec<String> {
-    let text = String::from_utf8_lossy(&request.body).into_owned();
-    let marker = "declare const tools: { ";
-    let mut out = Vec::new();
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find(marker) {
-        rest = &rest[at + marker.len()..];
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        out.push(format!("exec.{name}"));
-    }
-    out
+/// A tool's own name: `functions.exec` is `exec`, `exec.apply_patch` (declared inside code mode) is
+/// `apply_patch`.
+fn bare(tool: &str) -> &str {
+    tool.rsplit('.').next().unwrap_or(tool)
 }
 
 async fn lean_turn(version: String) {
@@ -164,6 +191,19 @@ async fn lean_turn(version: String) {
             request.offered_tools()
         );
     }
+    // Called, not only offered: on the hosted releases the image comes back in the model's own
+    // response (the image arrived, or `measure` panicked); through code mode, Codex calls the images
+    // endpoint for it.
+    let hosted = lean
+        .first()
+        .offered_tools()
+        .iter()
+        .any(|t| t == "image_generation");
+    assert!(
+        hosted || lean.images == 1,
+        "{version}: the lean image made {} images calls, not 1",
+        lean.images
+    );
     let (lean_tools, default_tools) = (
         lean.first().offered_tools(),
         defaults.first().offered_tools(),
@@ -177,16 +217,40 @@ async fn lean_turn(version: String) {
         Vec::<&String>::new(),
         "{version}: tools only the lean turn offers"
     );
-    let nested = declared_in_exec(lean.first());
-    let bad: Vec<&String> = lean_tools
+    let nested: Vec<String> = lean
+        .first()
+        .code_mode_tools()
+        .into_iter()
+        .map(|t| format!("exec.{t}"))
+        .collect();
+    let offered: Vec<&str> = lean_tools.iter().chain(&nested).map(|t| bare(t)).collect();
+    let bad: Vec<&str> = offered
         .iter()
-        .chain(&nested)
-        .filter(|t| forbidden(&version, t))
+        .copied()
+        .filter(|t| ALWAYS_OFF.contains(t))
         .collect();
     assert_eq!(
         bad,
-        Vec::<&String>::new(),
+        Vec::<&str>::new(),
         "{version}: tools the lean turn must not offer"
+    );
+    let mut left: Vec<&str> = SOMETIMES_OFF
+        .iter()
+        .copied()
+        .filter(|t| offered.contains(t))
+        .collect();
+    let mut expected = no_key_on(&version).to_vec();
+    left.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(
+        left, expected,
+        "{version}: the unused tools the lean turn still offers (left) against `no_key_on` (right): \
+         a tool only on the left is offered although a key should switch it off; one only on the \
+         right is no longer offered, so its entry goes"
+    );
+    assert!(
+        offered.contains(&"image_generation") || offered.contains(&"image_gen__imagegen"),
+        "{version}: the lean turn's tools name no image tool: {offered:?}"
     );
 
     let instructions = lean.instructions();
@@ -249,8 +313,8 @@ async fn lean_turn(version: String) {
     );
     eprintln!(
         "lean {version}: lean tools {lean_tools:?} (in exec: {nested:?}); default tools {default_tools:?} \
-         (in exec: {:?})",
-        declared_in_exec(defaults.first())
+         (in exec: {:?}); unused tools left, no key on this release: {left:?}",
+        defaults.first().code_mode_tools()
     );
 }
 
