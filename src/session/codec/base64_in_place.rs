@@ -37,7 +37,7 @@ pub fn decode_in_place(text: String) -> Result<Vec<u8>, DecodeError> {
 fn decode_range(buf: &mut [u8], start: usize, len: usize) -> Result<usize, DecodeError> {
     let symbols = &buf[start..start + len];
     let pad = symbols.iter().rev().take_while(|&&b| b == b'=').count();
-    if pad > 0 && len % 4 != 0 {
+    if pad > 0 && !len.is_multiple_of(4) {
         return Err(DecodeError::InvalidPadding);
     }
     let mut out = [0u8; CHUNK / 4 * 3];
