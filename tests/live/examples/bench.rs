@@ -264,7 +264,6 @@ async fn real_codex(version: &str, n: usize, table: &mut Table) -> Res<()> {
         .await?;
         bridge.push(t.elapsed());
     }
-    host.stop().await?;
     let (lib, bridge) = (Stats(lib), Stats(bridge));
     table.row(
         format!("{v}: codex-img warm, library"),
@@ -318,6 +317,8 @@ async fn real_codex(version: &str, n: usize, table: &mut Table) -> Res<()> {
 
     // 7. The best warm peer, on the same backend, interleaved with this warm client.
     peer::section(&world, &client, n, &v, table).await;
+    // The bridge shuts its client down when it ends, so it stops only when the shared client is done.
+    host.stop().await?;
     client.shutdown().await;
 
     // 6. Per image: model requests, side requests and upstream bytes, lean and defaults.
