@@ -103,7 +103,12 @@ impl ImageServer {
         let arrival = context.extensions.get::<Arrival>().cloned();
         let mut turn = PassOnDrop(arrival.clone());
         let Some(_call) = self.calls.enter() else {
-            return results::app_error(&Error::ShuttingDown { turn_started: false }, None);
+            return results::app_error(
+                &Error::ShuttingDown {
+                    turn_started: false,
+                },
+                None,
+            );
         };
         let job = match params::decode::<GenerateImageArgs>("generate_image", arguments)
             .and_then(|args| args.into_job(self.root.as_deref()))
@@ -178,7 +183,12 @@ impl ImageServer {
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let Some(_call) = self.calls.enter() else {
-            return results::app_error(&Error::ShuttingDown { turn_started: false }, None);
+            return results::app_error(
+                &Error::ShuttingDown {
+                    turn_started: false,
+                },
+                None,
+            );
         };
         if let Err(refusal) = params::decode::<StatusArgs>("codex_status", arguments) {
             return results::error(&refusal.report(), None);
