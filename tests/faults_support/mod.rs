@@ -136,46 +136,13 @@ impl Serve {
         env: &[(&str, &std::ffi::OsStr)],
         stderr: std::process::Stdio,
     ) -> Self {
-        use std::io::BufRead as _;
-        let mut cmd = std::process::Command::new(bin);
-        cmd.arg("serve-stdio")
-            .env("CODEX_BIN", crate::common::fake_bin())
-            .env("CODEX_HOME", world.home())
-            .env("FAKE_RECORD_DIR", world.record())
-            .env(
-                "CODEX_IMG_RECOVERY_DIR",
-                world.dir.path().join("state/recovered"),
-            )
-            .env_remove("RUST_LOG")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(stderr);
-        for (k, v) in &world.env {
-            cmd.env(k, v);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn codex-img serve-stdio");
-        let stdin = child.stdin.take();
-        let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stdout.lines() {
-                let Ok(line) = line else { break };
-                let value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("serve-stdio wrote a non-JSON line ({e}): {line}"));
-                if tx.send(value).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            stdin,
-            lines,
-            pending: Vec::new(),
-        }
+        Self::spawn_face(
+            bin,
+            &[std::ffi::OsStr::new("serve-stdio")],
+            world,
+            env,
+            stderr,
+        )
     }
 
     pub fn pid(&self) -> i32 {

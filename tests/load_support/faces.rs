@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{probe, BridgeProcess, Probe, Report};
+use super::{exit_within, probe, BridgeProcess, Probe, Report};
 
 /// [`Report::summary`] with the face's name where it says "bridge".
 pub fn summary(report: &Report, face: &str) -> String {
@@ -238,20 +238,9 @@ impl HttpProcess {
         if !sent.success() {
             return Err(format!("kill -TERM {} failed", self.pid));
         }
-        let until = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
-                return Ok(status);
-            }
-            if Instant::now() >= until {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return Err(format!(
-                    "serve-http did not exit within {within:?} of SIGTERM"
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        exit_within(&mut self.child, within, || {
+            format!("serve-http did not exit within {within:?} of SIGTERM")
+        })
     }
 }
 

@@ -56,22 +56,16 @@ impl BridgeProcess {
 
     /// Writes one request line.
     pub fn request(&mut self, id: &str, method: &str, params: Value) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(
-            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
-        )?;
-        line.push(b'\n');
-        let stdin = self
-            .stdin
-            .as_mut()
-            .ok_or_else(|| std::io::Error::other("stdin closed"))?;
-        stdin.write_all(&line)?;
-        stdin.flush()
+        self.write_line(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
     }
 
     /// Writes one notification line.
     pub fn notify(&mut self, method: &str, params: Value) -> std::io::Result<()> {
-        let mut line =
-            serde_json::to_vec(&json!({"jsonrpc": "2.0", "method": method, "params": params}))?;
+        self.write_line(&json!({"jsonrpc": "2.0", "method": method, "params": params}))
+    }
+
+    fn write_line(&mut self, message: &Value) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(message)?;
         line.push(b'\n');
         let stdin = self
             .stdin
@@ -127,20 +121,29 @@ impl BridgeProcess {
     /// Closes stdin and waits up to `within` for the bridge to exit (it is killed after that).
     pub fn close(mut self, within: Duration) -> Result<ExitStatus, String> {
         self.stdin = None;
-        let until = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
-                return Ok(status);
-            }
-            if Instant::now() >= until {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return Err(format!(
-                    "the bridge did not exit within {within:?} after stdin closed"
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        exit_within(&mut self.child, within, || {
+            format!("the bridge did not exit within {within:?} after stdin closed")
+        })
+    }
+}
+
+/// Waits up to `within` for `child` to exit, polling; after that kills it and fails with `late()`.
+pub fn exit_within(
+    child: &mut Child,
+    within: Duration,
+    late: impl FnOnce() -> String,
+) -> Result<ExitStatus, String> {
+    let until = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(status);
         }
+        if Instant::now() >= until {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(late());
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

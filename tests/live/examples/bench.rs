@@ -38,8 +38,12 @@ use loopback_backend::{
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
+#[path = "bench/fake.rs"]
+mod fake;
 #[path = "bench/peer.rs"]
 mod peer;
+
+use fake::{fake_bin, peak_kib};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -510,28 +514,6 @@ impl Host {
 // ---------------------------------------------------------------------------------------------------
 // 5. codex-img's own overhead, against the fake app-server.
 
-fn fake_bin() -> Res<PathBuf> {
-    if let Some(bin) = std::env::var_os("CODEX_IMG_BENCH_FAKE") {
-        return Ok(PathBuf::from(bin));
-    }
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot find the target directory")?;
-    let mut cargo = std::process::Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "--quiet", "-p", "fake-app-server"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if !cfg!(debug_assertions) {
-        cargo.arg("--release");
-    }
-    if !cargo.status()?.success() {
-        return Err("building the fake app-server failed".into());
-    }
-    Ok(profile_dir.join("fake-app-server"))
-}
-
 async fn fake_overhead(n: usize, table: &mut Table) -> Res<()> {
     let fake = fake_bin()?;
     eprintln!("fake app-server: {n} sequential generations");
@@ -600,16 +582,6 @@ async fn fake_overhead(n: usize, table: &mut Table) -> Res<()> {
         "the issue's target, 64 MiB",
     );
     Ok(())
-}
-
-/// VmHWM of this process, in KiB.
-fn peak_kib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// The child of the RSS measurement: 8 generations of 8 MiB images at once; prints its peak resident

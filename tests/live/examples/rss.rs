@@ -15,10 +15,15 @@
 //! mapped, not memory codex-img held. The same child runs inside `bench` (`rss_child` there).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use codex_img::{Client, GenerateRequest};
+
+#[path = "bench/fake.rs"]
+mod fake;
+
+use fake::{fake_bin, peak_kib};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -159,39 +164,6 @@ fn parent(runs: usize) -> Res<()> {
         println!("median peak RSS of {runs}: {median:.1} MiB (target 64 MiB)");
     }
     Ok(())
-}
-
-/// The fake app-server: `CODEX_IMG_BENCH_FAKE`, else built here in this program's profile.
-fn fake_bin() -> Res<PathBuf> {
-    if let Some(bin) = std::env::var_os("CODEX_IMG_BENCH_FAKE") {
-        return Ok(PathBuf::from(bin));
-    }
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot find the target directory")?;
-    let mut cargo = std::process::Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "--quiet", "-p", "fake-app-server"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if !cfg!(debug_assertions) {
-        cargo.arg("--release");
-    }
-    if !cargo.status()?.success() {
-        return Err("building the fake app-server failed".into());
-    }
-    Ok(profile_dir.join("fake-app-server"))
-}
-
-/// VmHWM of this process, in KiB.
-fn peak_kib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// One measurement: prints `idle_kib= peak_kib= image_bytes= heap_peak_bytes=`, and with `RSS_TRACE`
