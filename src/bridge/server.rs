@@ -326,18 +326,17 @@ impl Server {
                     // image still in memory when no copy could be kept, else the recovered copy,
                     // written whole.
                     (Some(failed), _) if return_bytes => {
-                        let read = match failed.error.unsaved_image() {
-                            Some(_) => None,
-                            None => failed
-                                .error
-                                .recovered_path()
-                                .and_then(|kept| std::fs::read(kept).ok()),
+                        let read;
+                        let bytes = match failed.error.unsaved_image() {
+                            Some(image) => Some(image.bytes.as_slice()),
+                            None => {
+                                read = failed
+                                    .error
+                                    .recovered_path()
+                                    .and_then(|kept| std::fs::read(kept).ok());
+                                read.as_deref()
+                            }
                         };
-                        let bytes = failed
-                            .error
-                            .unsaved_image()
-                            .map(|image| image.bytes.as_slice())
-                            .or(read.as_deref());
                         match bytes {
                             Some(bytes) => {
                                 let report = ErrorReport::from(&failed.error).with_bytes(bytes);
