@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use codex_img::{GenerateRequest, Phase};
-use common::{alive, all_gone, World};
+use common::{alive, all_gone, exited_whole, World};
 use pretty_assertions::assert_eq;
 
 /// Starts a generation and drops its future once its turn is running.
@@ -166,7 +166,7 @@ async fn a_process_killed_between_requests_is_replaced() {
         .expect("image");
     let pid = world.server_pids()[0];
     kill(pid);
-    assert!(all_gone(&[pid], Duration::from_secs(3)).await);
+    assert!(exited_whole(pid, Duration::from_secs(5)).await);
     let image = client
         .generate(GenerateRequest::new("y"))
         .await
@@ -174,6 +174,71 @@ async fn a_process_killed_between_requests_is_replaced() {
     assert_eq!(image.width, 64);
     assert_eq!(world.server_pids().len(), 2);
     client.shutdown().await;
+}
+
+/// Per process of `world`: whether it stopped reading its stdin, and how many turns it was sent.
+fn deaf_and_turns(world: &World, pids: &[i32]) -> Vec<(bool, usize)> {
+    let mut seen: Vec<(bool, usize)> = pids
+        .iter()
+        .map(|pid| {
+            let text = std::fs::read_to_string(world.record().join(format!("log-{pid}.jsonl")))
+                .unwrap_or_default();
+            let events: Vec<serde_json::Value> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            let count = |name: &str| events.iter().filter(|e| e["event"] == name).count();
+            (count("stopped_reading") == 1, count("turn_inputs"))
+        })
+        .collect();
+    seen.sort();
+    seen
+}
+
+/// A world whose first app-server stops reading its stdin at `fault`, and whose next is healthy.
+fn deaf_once(fault: &str) -> World {
+    let world = World::new();
+    let once = world.dir.path().join("deaf-once");
+    world
+        .set("FAKE_START_FAULT", fault)
+        .set("FAKE_FAULT_ONCE", &once.to_string_lossy())
+}
+
+#[tokio::test]
+async fn a_process_that_stops_reading_before_any_thread_is_replaced() {
+    let world = deaf_once("deaf-after-handshake");
+    let client = world.client();
+    let image = client
+        .generate(GenerateRequest::new("x"))
+        .await
+        .expect("a new process serves");
+    assert_eq!(image.width, 64);
+    let pids = world.server_pids();
+    assert_eq!(deaf_and_turns(&world, &pids), vec![(false, 1), (true, 0)]);
+    client.shutdown().await;
+    assert!(all_gone(&pids, Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn a_turn_start_that_cannot_be_written_moves_to_a_new_process_without_spending() {
+    let world = deaf_once("deaf-after-thread-start");
+    // No pooled thread: the request's own `thread/start` is the only one, so `turn/start` is the
+    // next write, and the first process closed its stdin before it answered that `thread/start`.
+    let client = world.builder().thread_pool(0).build();
+    let image = client
+        .generate(GenerateRequest::new("x"))
+        .await
+        .expect("a new process serves");
+    assert_eq!(image.width, 64);
+    let pids = world.server_pids();
+    assert_eq!(pids.len(), 2);
+    assert_eq!(
+        deaf_and_turns(&world, &pids),
+        vec![(false, 1), (true, 0)],
+        "one turn, and only on the new process"
+    );
+    client.shutdown().await;
+    assert!(all_gone(&pids, Duration::from_secs(5)).await);
 }
 
 #[tokio::test]

@@ -299,8 +299,21 @@ async fn until_image(
         let turn = match turn {
             Ok(turn) => turn.turn,
             Err(e) => {
-                // An error answer means the turn never started.
-                guard.turn_may_run = !matches!(e, RpcError::Server(_));
+                // An error answer, or a request never written, means the turn never started.
+                guard.turn_may_run = !matches!(e, RpcError::Server(_) | RpcError::NotSent);
+                if e == RpcError::NotSent {
+                    // The process stopped reading (or died) before the request was written whole:
+                    // nothing was spent, so this request may try a new process, which the next
+                    // `acquire` starts (the connection now says it cannot be written).
+                    guard.finish_in_background();
+                    if attempt < THREAD_ATTEMPTS {
+                        tracing::info!(
+                            "`turn/start` could not be written; trying a new app-server"
+                        );
+                        continue;
+                    }
+                    return Err(live.exited_error(false).await);
+                }
                 if thread::is_thread_not_found(&e) && attempt < THREAD_ATTEMPTS {
                     tracing::info!(thread = %thread_id, "the thread was gone before its turn; taking another");
                     guard.finish_in_background();

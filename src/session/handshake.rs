@@ -81,7 +81,7 @@ async fn initialize(
     let params = params::initialize(CLIENT_VERSION);
     match tokio::time::timeout(within, conn.request::<Initialize>(&params)).await {
         Ok(Ok(init)) => Ok(init),
-        Ok(Err(RpcError::Exited)) => {
+        Ok(Err(RpcError::Exited | RpcError::NotSent)) => {
             // The stderr reader may lag the exit by a moment; let it capture the last words.
             tokio::time::sleep(Duration::from_millis(50)).await;
             Err(Error::AppServerExited {

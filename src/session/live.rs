@@ -127,10 +127,11 @@ impl Live {
         }
     }
 
-    /// Whether the process still runs and its connection is open. The OS is asked too: the worker may
-    /// not have read the end of a killed process's stdout yet.
+    /// Whether the process still runs and its connection is open both ways. The OS is asked too: the
+    /// worker may not have read the end of a killed process's stdout yet. A process that stopped
+    /// reading its stdin counts as dead: no request can reach it.
     pub async fn is_alive(&self) -> bool {
-        if self.conn.is_closed() {
+        if self.conn.is_closed() || self.conn.is_unwritable() {
             return false;
         }
         match self.process.lock().await.as_mut() {

@@ -84,7 +84,9 @@ async fn start(live: &Live, cwd: &Path, events: mpsc::UnboundedSender<Event>) ->
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
-            Err(RpcError::Exited) => return Err(live.exited_error(false).await),
+            Err(RpcError::Exited | RpcError::NotSent) => {
+                return Err(live.exited_error(false).await)
+            }
             Err(e) => {
                 return Err(Error::InvalidMessage {
                     detail: format!("`thread/start` failed: {e}"),

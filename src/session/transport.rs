@@ -3,6 +3,8 @@
 //! cheap [`Connection`] (a channel sender), so no lock guards any of that state. Server requests are
 //! answered here, by [`policy`], and never wait on a caller.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -36,8 +38,13 @@ pub enum Event {
 pub enum RpcError {
     #[error("the app-server answered with error {}: {}", .0.code.0, .0.message)]
     Server(ErrorObject),
+    /// The request may have been read: the process went away before it answered.
     #[error("the app-server exited")]
     Exited,
+    /// The request was never written whole (stdin closed, or the worker already gone), so the
+    /// app-server cannot have acted on it.
+    #[error("the request was not sent: the app-server's stdin is closed")]
+    NotSent,
     #[error("the app-server's answer could not be read: {0}")]
     Decode(String),
 }
@@ -66,6 +73,8 @@ enum Command {
 pub struct Connection {
     tx: mpsc::UnboundedSender<Command>,
     closed: watch::Receiver<bool>,
+    /// Set once a write failed: the app-server no longer reads its stdin, though it may still write.
+    unwritable: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Command {
@@ -83,7 +92,9 @@ impl Connection {
     {
         let (tx, rx) = mpsc::unbounded_channel();
         let (closed_tx, closed) = watch::channel(false);
+        let unwritable = Arc::new(AtomicBool::new(false));
         let worker = Worker {
+            unwritable: unwritable.clone(),
             reader: LineReader::new(stdout, max_line),
             stdin: Some(stdin),
             rx,
@@ -95,7 +106,11 @@ impl Connection {
             worker.run().await;
             let _ = closed_tx.send(true);
         });
-        Self { tx, closed }
+        Self {
+            tx,
+            closed,
+            unwritable,
+        }
     }
 
     /// Sends a request and waits for its typed response.
@@ -130,7 +145,8 @@ impl Connection {
                 reply,
                 subscribe,
             })
-            .map_err(|_| RpcError::Exited)?;
+            .map_err(|_| RpcError::NotSent)?;
+        // A reply dropped unanswered is counted as exited: only a reply that says so means unsent.
         let value = rx.await.map_err(|_| RpcError::Exited)??;
         decode_response::<R>(value)
     }
@@ -159,6 +175,12 @@ impl Connection {
 
     pub fn is_closed(&self) -> bool {
         *self.closed.borrow()
+    }
+
+    /// Whether a write to the app-server has failed: nothing more can be sent to it, though what it
+    /// still writes (the end of a turn already running) is read as before.
+    pub fn is_unwritable(&self) -> bool {
+        self.unwritable.load(Ordering::SeqCst)
     }
 
     /// Resolves when the worker has ended (the app-server closed its stdout).
@@ -194,6 +216,7 @@ fn to_params<P: Serialize>(params: &P) -> Result<Option<Value>, RpcError> {
 
 struct Worker<R, W> {
     reader: LineReader<R>,
+    unwritable: Arc<AtomicBool>,
     stdin: Option<W>,
     rx: mpsc::UnboundedReceiver<Command>,
     next_id: i64,
@@ -224,6 +247,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
             }
         }
         self.router.close();
+        // Requests still queued behind the end were never written.
+        self.rx.close();
+        while let Ok(command) = self.rx.try_recv() {
+            if let Command::Request { reply, .. } = command {
+                let _ = reply.send(Err(RpcError::NotSent));
+            }
+        }
     }
 
     async fn drain_until_eof(&mut self) {
@@ -246,10 +276,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
                     params,
                 });
                 tracing::trace!(%id, method, "request");
+                // A line is read only once whole, and its newline is written last: a failed write
+                // was never a request the app-server could act on.
                 if self.write(&message).await {
                     self.router.expect(id, Pending { reply, subscribe });
                 } else {
-                    let _ = reply.send(Err(RpcError::Exited));
+                    let _ = reply.send(Err(RpcError::NotSent));
                 }
             }
             Command::Notify { method } => {
@@ -279,6 +311,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Worker<R, W> {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!("writing to the app-server failed: {e}");
+                self.unwritable.store(true, Ordering::SeqCst);
                 false
             }
         }
@@ -602,5 +635,45 @@ mod tests {
         assert_eq!(call.await.expect("join").map(|_| ()), Err(RpcError::Exited));
         conn.closed().await;
         assert!(conn.is_closed());
+    }
+
+    fn interrupt() -> TurnInterruptParams {
+        TurnInterruptParams {
+            thread_id: "t".into(),
+            turn_id: "u".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_cannot_be_written_is_not_sent_and_the_connection_stays_readable() {
+        let (conn, lines, mut peer) = pair();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        conn.watch_account(tx);
+        // The app-server stopped reading its stdin but still runs and writes.
+        drop(lines);
+        // Commands are handled in order, so once this is answered the watcher is in place.
+        let got = conn.request::<TurnInterrupt>(&interrupt()).await;
+        assert_eq!(got.map(|_| ()), Err(RpcError::NotSent));
+        assert!(!conn.is_closed());
+        assert!(conn.is_unwritable());
+        send(
+            &mut peer,
+            json!({"method": "account/updated", "params": {}}),
+        )
+        .await;
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await;
+        assert!(
+            matches!(event, Ok(Some(Event::Notification(_)))),
+            "{event:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_after_the_app_server_exited_is_not_sent() {
+        let (conn, _lines, peer) = pair();
+        drop(peer);
+        conn.closed().await;
+        let got = conn.request::<TurnInterrupt>(&interrupt()).await;
+        assert_eq!(got.map(|_| ()), Err(RpcError::NotSent));
     }
 }

@@ -169,6 +169,30 @@ pub async fn all_gone(pids: &[i32], within: Duration) -> bool {
     }
 }
 
+/// Waits up to `within` until a child of this test process has exited whole, so its parent can
+/// reap it (asked with `WNOWAIT`, so the library still reaps it itself). A leader shown as a zombie
+/// in `/proc` may still have threads exiting, with its pipes open and `waitpid` not yet answering:
+/// "killed between requests" means this, not that.
+pub async fn exited_whole(pid: i32, within: Duration) -> bool {
+    use rustix::process::{waitid, Pid, WaitId, WaitIdOptions};
+    let Some(pid) = Pid::from_raw(pid) else {
+        return false;
+    };
+    let until = tokio::time::Instant::now() + within;
+    loop {
+        let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+        match waitid(WaitId::Pid(pid), options) {
+            // Exited and waiting to be reaped, or already reaped.
+            Ok(Some(_)) | Err(_) => return true,
+            Ok(None) => {}
+        }
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A valid PNG of the given size, for input images; `seed` varies its pixels.
 pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
     test_png::test_png(width, height, u32::from(seed))

@@ -9,7 +9,8 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// `FAKE_START_FAULT`: `exit-at-start`, `no-initialize-answer`, `exit-on-thread-start`. With
+/// `FAKE_START_FAULT`: `exit-at-start`, `no-initialize-answer`, `exit-on-thread-start`,
+/// `deaf-after-handshake`, `deaf-after-thread-start`. With
 /// `FAKE_FAULT_ONCE=<path>` it fires only while that file does not exist (and creates it when it
 /// fires), so the next process started is healthy.
 pub fn start_fault() -> Option<String> {
@@ -58,6 +59,25 @@ pub fn planted_line() {
     if let Some(line) = var("FAKE_STDERR_LINE") {
         eprintln!("{line}");
     }
+}
+
+/// `deaf-after-handshake` and `deaf-after-thread-start`: on the handshake's last request
+/// (`modelProvider/capabilities/read`), or on the first `thread/start`, the process closes its stdin
+/// before it answers, and stays alive with stdout open. The client writes nothing while it waits for
+/// that answer, so its next write fails, while the process still runs.
+pub fn deaf_on(method: &str) -> bool {
+    match start_fault().as_deref() {
+        Some("deaf-after-handshake") => method == "modelProvider/capabilities/read",
+        Some("deaf-after-thread-start") => method == "thread/start",
+        _ => false,
+    }
+}
+
+/// Closes fd 0, so every later write to our stdin fails with a broken pipe.
+pub fn stop_reading() {
+    use std::os::fd::FromRawFd;
+    // SAFETY: fd 0 is our stdin; the caller dropped its reader and nothing reads it again.
+    drop(unsafe { std::fs::File::from_raw_fd(0) });
 }
 
 /// Runs the start faults that happen before any message is read.

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{json, Value};
 
+use crate::faults;
 use crate::png::fnv1a64;
 use crate::record::{sha256_hex, Recorder};
 use crate::scenario::{Turn, TurnEvent, TurnStart};
@@ -92,7 +93,21 @@ impl Server {
                 }
                 Incoming::Message(msg) => {
                     self.rec.incoming(&msg);
+                    let deaf = msg
+                        .get("method")
+                        .and_then(Value::as_str)
+                        .is_some_and(faults::deaf_on);
+                    if !deaf {
+                        self.dispatch(msg);
+                        continue;
+                    }
+                    drop(input);
+                    faults::stop_reading();
+                    self.rec.event("stopped_reading", json!({}));
                     self.dispatch(msg);
+                    loop {
+                        std::thread::sleep(std::time::Duration::from_secs(3600));
+                    }
                 }
             }
         }
