@@ -222,18 +222,18 @@ async fn concurrency_1_runs_one_generation_at_a_time() {
     let (a, b) = tokio::join!(ask(addr.clone()), ask(addr.clone()));
     assert_eq!((a, b), (200, 200));
     let starts = world.events("turn_inputs");
-    // Answers come before each turn's interrupt and cleanup, so the second turn may still be ending.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let mut ends = world.events("turn_finished");
-    while ends.len() < 2 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        ends = world.events("turn_finished");
-    }
-    assert_eq!((starts.len(), ends.len()), (2, 2));
-    // The second turn started only after the first had finished.
+    let images = world.events("image");
+    assert_eq!((starts.len(), images.len()), (2, 2));
+    // A generation holds its place until its image is in hand: the answer does not wait for the
+    // turn's interrupt and cleanup, which may overlap the next turn. So the second turn started only
+    // after the first turn's image was sent.
+    let first_image = images
+        .iter()
+        .find(|i| i["turnId"] == starts[0]["turnId"])
+        .expect("the first turn's image");
     assert!(
-        starts[1]["atMs"].as_u64() >= ends[0]["atMs"].as_u64(),
-        "{starts:?} {ends:?}"
+        starts[1]["atMs"].as_u64() >= first_image["atMs"].as_u64(),
+        "{starts:?} {images:?}"
     );
     let pid = child.id().expect("pid") as i32;
     // SAFETY: signalling our own child by its pid.

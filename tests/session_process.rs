@@ -204,19 +204,29 @@ fn deaf_once(fault: &str) -> World {
         .set("FAKE_FAULT_ONCE", &once.to_string_lossy())
 }
 
-#[tokio::test]
-async fn a_process_that_stops_reading_before_any_thread_is_replaced() {
-    let world = deaf_once("deaf-after-handshake");
-    let client = world.client();
+/// One generation on `client`, which must be served by a second process after the first went deaf,
+/// with one turn in all, on the new process; then nothing is left after shutdown.
+async fn served_by_a_new_process(world: &World, client: codex_img::Client) {
     let image = client
         .generate(GenerateRequest::new("x"))
         .await
         .expect("a new process serves");
     assert_eq!(image.width, 64);
     let pids = world.server_pids();
-    assert_eq!(deaf_and_turns(&world, &pids), vec![(false, 1), (true, 0)]);
+    assert_eq!(
+        deaf_and_turns(world, &pids),
+        vec![(false, 1), (true, 0)],
+        "one turn, and only on the new process"
+    );
     client.shutdown().await;
     assert!(all_gone(&pids, Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn a_process_that_stops_reading_before_any_thread_is_replaced() {
+    let world = deaf_once("deaf-after-handshake");
+    let client = world.client();
+    served_by_a_new_process(&world, client).await;
 }
 
 #[tokio::test]
@@ -225,20 +235,7 @@ async fn a_turn_start_that_cannot_be_written_moves_to_a_new_process_without_spen
     // No pooled thread: the request's own `thread/start` is the only one, so `turn/start` is the
     // next write, and the first process closed its stdin before it answered that `thread/start`.
     let client = world.builder().thread_pool(0).build();
-    let image = client
-        .generate(GenerateRequest::new("x"))
-        .await
-        .expect("a new process serves");
-    assert_eq!(image.width, 64);
-    let pids = world.server_pids();
-    assert_eq!(pids.len(), 2);
-    assert_eq!(
-        deaf_and_turns(&world, &pids),
-        vec![(false, 1), (true, 0)],
-        "one turn, and only on the new process"
-    );
-    client.shutdown().await;
-    assert!(all_gone(&pids, Duration::from_secs(5)).await);
+    served_by_a_new_process(&world, client).await;
 }
 
 #[tokio::test]
