@@ -221,20 +221,30 @@ async fn concurrency_1_runs_one_generation_at_a_time() {
     };
     let (a, b) = tokio::join!(ask(addr.clone()), ask(addr.clone()));
     assert_eq!((a, b), (200, 200));
-    let starts = world.events("turn_inputs");
-    let images = world.events("image");
-    assert_eq!((starts.len(), images.len()), (2, 2));
-    // A generation holds its place until its image is in hand: the answer does not wait for the
-    // turn's interrupt and cleanup, which may overlap the next turn. So the second turn started only
-    // after the first turn's image was sent.
-    let first_image = images
-        .iter()
-        .find(|i| i["turnId"] == starts[0]["turnId"])
-        .expect("the first turn's image");
+    // A generation holds its place until its image is in hand, and its `turn/interrupt` is queued
+    // before the place is freed; the answer does not wait for the turn's end, which may overlap the
+    // next turn. So Codex read, in this order: the first turn's image went out, its interrupt came
+    // in, and only then the second turn's `turn/start`.
+    let log = world.log();
+    let at = |what: &dyn Fn(&serde_json::Value) -> bool| {
+        log.iter()
+            .position(what)
+            .unwrap_or_else(|| panic!("not in the record: {log:#?}"))
+    };
+    let first = at(&|l| l["event"] == "turn_inputs");
+    let first_turn = log[first]["turnId"].clone();
+    let image = at(&|l| l["event"] == "image" && l["turnId"] == first_turn);
+    let interrupt = at(&|l| {
+        l["dir"] == "in"
+            && l["msg"]["method"] == "turn/interrupt"
+            && l["msg"]["params"]["turnId"] == first_turn
+    });
+    let second = at(&|l| l["event"] == "turn_inputs" && l["turnId"] != first_turn);
     assert!(
-        starts[1]["atMs"].as_u64() >= first_image["atMs"].as_u64(),
-        "{starts:?} {images:?}"
+        first < image && image < interrupt && interrupt < second,
+        "record order: first turn {first}, its image {image}, its interrupt {interrupt}, second turn {second}"
     );
+    assert_eq!(world.events("turn_inputs").len(), 2);
     let pid = child.id().expect("pid") as i32;
     // SAFETY: signalling our own child by its pid.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);

@@ -11,10 +11,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::protocol::request::{ThreadUnsubscribe, TurnInterrupt};
-use crate::protocol::ServerNotification;
+use crate::protocol::{ServerNotification, TurnInterruptResponse};
 use crate::session::live::Live;
 use crate::session::params;
-use crate::session::transport::Event;
+use crate::session::transport::{Event, RpcError};
 
 /// Owns everything a started thread needs undone, and undoes it even when the future is dropped.
 pub(super) struct TurnGuard {
@@ -90,8 +90,17 @@ fn spawn_cleanup(
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => {
             let token = parts.live.begin_cleanup();
+            // Queued now, not from the task: the caller frees its place in the queue right after
+            // this, and the next request's `turn/start` must reach Codex after this interrupt.
+            let interrupt = match (&turn_id, may_run && !parts.live.conn.is_closed()) {
+                (Some(turn_id), true) => {
+                    let params = params::turn_interrupt(&parts.thread_id, turn_id);
+                    Some(handle.spawn(parts.live.conn.queue::<TurnInterrupt>(&params)))
+                }
+                _ => None,
+            };
             handle.spawn(async move {
-                cleanup(parts, events, turn_id, may_run).await;
+                cleanup(parts, events, turn_id, may_run, interrupt).await;
                 drop(token);
             });
         }
@@ -99,11 +108,15 @@ fn spawn_cleanup(
     }
 }
 
+/// The answer to a `turn/interrupt` already queued.
+type Interrupt = tokio::task::JoinHandle<Result<TurnInterruptResponse, RpcError>>;
+
 async fn cleanup(
     parts: Parts,
     mut events: mpsc::UnboundedReceiver<Event>,
     turn_id: Option<String>,
     may_run: bool,
+    queued: Option<Interrupt>,
 ) {
     let Parts {
         live,
@@ -124,10 +137,10 @@ async fn cleanup(
         if let Some(turn_id) = turn_id {
             // The turn's end is the signal, not the interrupt's answer: 0.122.0 never answers an
             // interrupt that races the turn ending by itself.
-            let params = params::turn_interrupt(&thread_id, &turn_id);
-            let conn = live.conn.clone();
-            let interrupt =
-                tokio::spawn(async move { conn.request::<TurnInterrupt>(&params).await });
+            let interrupt = queued.unwrap_or_else(|| {
+                let params = params::turn_interrupt(&thread_id, &turn_id);
+                tokio::spawn(live.conn.queue::<TurnInterrupt>(&params))
+            });
             let ended =
                 tokio::time::timeout(grace, wait_turn_completed(&mut events, &turn_id)).await;
             if ended.is_err() {

@@ -131,24 +131,46 @@ impl Connection {
         self.send::<R>(params, Some(events)).await
     }
 
+    /// Queues a request at once, before anything queued after this call returns, and gives the future
+    /// of its answer. A cleanup uses it so its `turn/interrupt` is written before the `turn/start` of
+    /// the request that takes the freed place in the queue.
+    pub fn queue<R: ClientRequest>(
+        &self,
+        params: &R::Params,
+    ) -> impl std::future::Future<Output = Result<R::Response, RpcError>> + Send + 'static
+    where
+        R::Response: Send + 'static,
+    {
+        let queued = self.enqueue(R::METHOD, params, None);
+        async move { answer::<R>(queued?).await }
+    }
+
     async fn send<R: ClientRequest>(
         &self,
         params: &R::Params,
         subscribe: Option<mpsc::UnboundedSender<Event>>,
     ) -> Result<R::Response, RpcError> {
+        let queued = self.enqueue(R::METHOD, params, subscribe)?;
+        answer::<R>(queued).await
+    }
+
+    fn enqueue<P: Serialize>(
+        &self,
+        method: &'static str,
+        params: &P,
+        subscribe: Option<mpsc::UnboundedSender<Event>>,
+    ) -> Result<oneshot::Receiver<Result<Value, RpcError>>, RpcError> {
         let params = to_params(params)?;
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Request {
-                method: R::METHOD,
+                method,
                 params,
                 reply,
                 subscribe,
             })
             .map_err(|_| RpcError::NotSent)?;
-        // A reply dropped unanswered is counted as exited: only a reply that says so means unsent.
-        let value = rx.await.map_err(|_| RpcError::Exited)??;
-        decode_response::<R>(value)
+        Ok(rx)
     }
 
     /// Sends a notification without params (`initialized`).
@@ -189,6 +211,14 @@ impl Connection {
         let mut closed = self.closed.clone();
         let _ = closed.wait_for(|c| *c).await;
     }
+}
+
+async fn answer<R: ClientRequest>(
+    rx: oneshot::Receiver<Result<Value, RpcError>>,
+) -> Result<R::Response, RpcError> {
+    // A reply dropped unanswered is counted as exited: only a reply that says so means unsent.
+    let value = rx.await.map_err(|_| RpcError::Exited)??;
+    decode_response::<R>(value)
 }
 
 /// Some releases answer with `null` where the schema says `{}` (0.169's `turn/interrupt`), so an empty
