@@ -10,7 +10,7 @@ mod http_support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::World;
+use common::{position, World};
 use http_support::{request, Raw, PATIENCE};
 use pretty_assertions::assert_eq;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -226,11 +226,7 @@ async fn concurrency_1_runs_one_generation_at_a_time() {
     // next turn. So Codex read, in this order: the first turn's image went out, its interrupt came
     // in, and only then the second turn's `turn/start`.
     let log = world.log();
-    let at = |what: &dyn Fn(&serde_json::Value) -> bool| {
-        log.iter()
-            .position(what)
-            .unwrap_or_else(|| panic!("not in the record: {log:#?}"))
-    };
+    let at = |what: &dyn Fn(&serde_json::Value) -> bool| position(&log, what);
     let first = at(&|l| l["event"] == "turn_inputs");
     let first_turn = log[first]["turnId"].clone();
     let image = at(&|l| l["event"] == "image" && l["turnId"] == first_turn);

@@ -321,11 +321,7 @@ async fn a_model_that_keeps_working_is_interrupted_at_once() {
     assert_eq!(interrupted.len(), 1);
 
     let log = world.log();
-    let position = |what: &dyn Fn(&serde_json::Value) -> bool| {
-        log.iter()
-            .position(what)
-            .unwrap_or_else(|| panic!("not in the record: {log:#?}"))
-    };
+    let position = |what: &dyn Fn(&serde_json::Value) -> bool| common::position(&log, what);
     let sent_image = position(&|l| l["event"] == "image");
     let asked = position(&|l| l["dir"] == "in" && l["msg"]["method"] == "turn/interrupt");
     let stopped = position(&|l| l["event"] == "interrupted");

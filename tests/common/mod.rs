@@ -144,6 +144,14 @@ impl World {
     }
 }
 
+/// Where the first record line that `what` matches is, in `log`; a missing line fails the test,
+/// showing the whole record.
+pub fn position(log: &[Value], what: impl Fn(&Value) -> bool) -> usize {
+    log.iter()
+        .position(what)
+        .unwrap_or_else(|| panic!("not in the record: {log:#?}"))
+}
+
 /// Whether a process with this pid is alive, asked of the OS (a zombie counts as gone).
 pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
