@@ -99,12 +99,15 @@ pub enum Error {
     },
 
     /// `runtime/usage_limit`: the ChatGPT plan's usage limit is reached.
-    #[error("the ChatGPT plan's usage limit is reached{}; wait for the reset or upgrade the plan{}", reset_phrase(*resets_at), known_limit_phrase(message))]
+    #[error("the ChatGPT plan's usage limit is reached{}; wait for the reset or upgrade the plan{}", reset_phrase(*resets_at), known_limit_phrase(*refused_locally))]
     UsageLimit {
         /// When the limit resets, in unix seconds, if Codex said.
         resets_at: Option<i64>,
-        /// Codex's message, as it gave it.
+        /// Codex's message, as it gave it, or codex-img's when it refused the request itself.
         message: String,
+        /// Whether codex-img refused the request itself, without a model request, from a limit Codex
+        /// reported earlier; `ignore_known_usage_limit` sends such a request anyway.
+        refused_locally: bool,
     },
 
     /// `runtime/rate_limited`: the backend answered 429, too many requests at once for this login. The
@@ -379,6 +382,18 @@ impl Error {
         }
     }
 
+    /// Whether codex-img refused the request itself, without a model request, from a usage limit Codex
+    /// reported earlier (see [`Error::UsageLimit`]).
+    pub fn refused_locally(&self) -> bool {
+        matches!(
+            self,
+            Self::UsageLimit {
+                refused_locally: true,
+                ..
+            }
+        )
+    }
+
     /// Where the image was kept when it could not be saved as asked (see [`Error::NotSaved`]).
     pub fn recovered_path(&self) -> Option<&std::path::Path> {
         match self {
@@ -421,15 +436,10 @@ fn reset_phrase(resets_at: Option<i64>) -> String {
     }
 }
 
-/// [`Error::UsageLimit`]'s `message` when codex-img refused the request itself, from a limit Codex
-/// reported earlier, without a model request.
-pub(crate) const KNOWN_LIMIT_REFUSAL: &str =
-    "refused by codex-img without a model request: Codex reported the limit earlier";
-
 /// A refusal from a known limit says so, and how to try anyway: the host cannot tell it from
 /// Codex's own answer otherwise.
-fn known_limit_phrase(message: &str) -> &'static str {
-    if message == KNOWN_LIMIT_REFUSAL {
+fn known_limit_phrase(refused_locally: bool) -> &'static str {
+    if refused_locally {
         " (codex-img refused this request itself, without a model request, from the limit Codex reported earlier; set ignore_known_usage_limit to try anyway)"
     } else {
         ""
@@ -573,6 +583,7 @@ mod tests {
         let e = Error::UsageLimit {
             resets_at: Some(1_800_000_000),
             message: String::new(),
+            refused_locally: false,
         };
         assert_eq!(
             e.to_string(),
@@ -582,7 +593,8 @@ mod tests {
         // A refusal from a limit codex-img already knew says so, and names the option to try anyway.
         let known = Error::UsageLimit {
             resets_at: Some(1_800_000_000),
-            message: KNOWN_LIMIT_REFUSAL.to_owned(),
+            message: String::new(),
+            refused_locally: true,
         };
         assert_eq!(
             known.to_string(),
@@ -631,6 +643,7 @@ mod tests {
             Error::UsageLimit {
                 resets_at: None,
                 message: String::new(),
+                refused_locally: false,
             },
             Error::RateLimited {
                 message: String::new(),

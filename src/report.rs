@@ -112,6 +112,10 @@ pub struct BatchError {
     pub message: String,
     /// Whether trying that image again can help.
     pub retryable: bool,
+    /// As in [`ErrorReport::refused_locally`]: that image was refused by codex-img itself, from a
+    /// usage limit, without a model request. Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refused_locally: bool,
     /// When the image was made but could not be saved as asked: the file it was kept in instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovered_path: Option<PathBuf>,
@@ -144,6 +148,7 @@ impl BatchReport {
                 code: f.error.code(),
                 message: f.error.to_string(),
                 retryable: f.error.retryable(),
+                refused_locally: f.error.refused_locally(),
                 recovered_path: f.error.recovered_path().map(Path::to_path_buf),
                 base64: f
                     .error
@@ -177,6 +182,11 @@ pub struct ErrorReport {
     /// `resets_at` as RFC 3339 in UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resets_at_text: Option<String>,
+    /// For `runtime/usage_limit`: `true` when codex-img refused the request itself, without a model
+    /// request, from a limit Codex reported earlier (`ignore_known_usage_limit` sends it anyway).
+    /// Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refused_locally: bool,
     /// When an image could not be saved as asked: the file it was kept in instead (the recovery
     /// folder). Absent otherwise, and when keeping a copy failed too (the message says so).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,6 +208,7 @@ impl ErrorReport {
             retryable: false,
             resets_at: None,
             resets_at_text: None,
+            refused_locally: false,
             recovered_path: None,
             base64: None,
         }
@@ -225,6 +236,7 @@ impl From<&Error> for ErrorReport {
             retryable: e.retryable(),
             resets_at,
             resets_at_text: resets_at.map(crate::time::rfc3339),
+            refused_locally: e.refused_locally(),
             recovered_path: e.recovered_path().map(|p| p.display().to_string()),
             base64: None,
         }

@@ -58,6 +58,7 @@ fn known_limit_check(resets_at: i64) -> Check {
     let refusal = Error::UsageLimit {
         resets_at: Some(resets_at),
         message: String::new(),
+        refused_locally: false,
     };
     Check {
         name: "known_limit",

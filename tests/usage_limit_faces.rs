@@ -41,12 +41,14 @@ async fn serve_stdio_refuses_after_a_limit_without_a_turn_unless_the_request_ign
         .await;
     let limit = app_error(&bridge.answer(&json!(1)).await);
     let resets_at = world.events("usage_limit")[0]["resetsAt"].clone();
+    // Codex's own answer: no `refused_locally`.
     assert_eq!(
         (
             limit["data"]["code"].clone(),
-            limit["data"]["resets_at"].clone()
+            limit["data"]["resets_at"].clone(),
+            limit["data"]["refused_locally"].clone()
         ),
-        (json!("runtime/usage_limit"), resets_at.clone())
+        (json!("runtime/usage_limit"), resets_at.clone(), Value::Null)
     );
 
     bridge
@@ -57,9 +59,15 @@ async fn serve_stdio_refuses_after_a_limit_without_a_turn_unless_the_request_ign
         (
             refused["code"].clone(),
             refused["data"]["code"].clone(),
-            refused["data"]["resets_at"].clone()
+            refused["data"]["resets_at"].clone(),
+            refused["data"]["refused_locally"].clone()
         ),
-        (json!(-32003), json!("runtime/usage_limit"), resets_at)
+        (
+            json!(-32003),
+            json!("runtime/usage_limit"),
+            resets_at,
+            json!(true)
+        )
     );
     assert_eq!(prompts(&world), ["limit [fake:usage-limit-item]"]);
 
@@ -116,12 +124,19 @@ fn generate(world: &World, args: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), report)
 }
 
-fn codes(report: &Value) -> Vec<(Value, Value)> {
+/// Each failed image's index, code and `refused_locally` (null when absent).
+fn codes(report: &Value) -> Vec<(Value, Value, Value)> {
     report["errors"]
         .as_array()
         .expect("errors")
         .iter()
-        .map(|e| (e["index"].clone(), e["code"].clone()))
+        .map(|e| {
+            (
+                e["index"].clone(),
+                e["code"].clone(),
+                e["refused_locally"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -140,8 +155,8 @@ fn generate_with_ignore_known_usage_limit_still_starts_the_turns_behind_a_limit(
     assert_eq!(
         codes(&report),
         [
-            (json!(1), json!("runtime/usage_limit")),
-            (json!(2), json!("runtime/usage_limit"))
+            (json!(1), json!("runtime/usage_limit"), Value::Null),
+            (json!(2), json!("runtime/usage_limit"), json!(true))
         ]
     );
     assert_eq!(prompts(&world), [prompt], "image 2 started no turn");
@@ -163,8 +178,8 @@ fn generate_with_ignore_known_usage_limit_still_starts_the_turns_behind_a_limit(
     assert_eq!(
         codes(&report),
         [
-            (json!(1), json!("runtime/usage_limit")),
-            (json!(2), json!("runtime/usage_limit"))
+            (json!(1), json!("runtime/usage_limit"), Value::Null),
+            (json!(2), json!("runtime/usage_limit"), Value::Null)
         ]
     );
     assert_eq!(

@@ -494,6 +494,7 @@ mod tests {
         let limit = Error::UsageLimit {
             resets_at: Some(1_800_000_000),
             message: String::new(),
+            refused_locally: false,
         };
         assert_eq!(
             String::from_utf8(app_error_line(&RequestId::Integer(9), &limit)).unwrap(),

@@ -217,6 +217,7 @@ mod tests {
         let e = Error::UsageLimit {
             resets_at: Some(1_800_000_000),
             message: String::new(),
+            refused_locally: false,
         };
         let (status, headers, body) = written(ApiError::from_library(&e, 1_800_000_000 - 90)).await;
         assert_eq!(status, 429);

@@ -253,6 +253,7 @@ mod tests {
         let e = Error::UsageLimit {
             resets_at: Some(1_800_000_000),
             message: String::new(),
+            refused_locally: false,
         };
         let result = app_error(&e, None);
         assert_eq!(result.is_error, Some(true));

@@ -25,6 +25,7 @@ fn error_report() -> Value {
             "retryable": {"type": "boolean", "description": "Whether the same call may work later. A timeout is never retryable: it may have spent quota."},
             "resets_at": {"type": "integer", "description": "For runtime/usage_limit: when the limit resets, in unix seconds."},
             "resets_at_text": {"type": "string", "description": "The same, in RFC 3339."},
+            "refused_locally": {"type": "boolean", "description": "For runtime/usage_limit: present and true when codex-img refused the call itself, without a model request, from a limit Codex reported earlier; ignore_known_usage_limit sends it anyway."},
             "recovered_path": {"type": "string", "description": "When the image was generated but could not be saved as asked: the file it was kept in instead."},
             "base64": {"type": "string", "description": "The image that could not be saved, when the bytes were asked for."}
         },
@@ -57,6 +58,7 @@ fn batch_report() -> Value {
                         "code": {"type": "string"},
                         "message": {"type": "string"},
                         "retryable": {"type": "boolean"},
+                        "refused_locally": {"type": "boolean", "description": "Present and true when codex-img refused that image itself, without a model request, from a usage limit."},
                         "recovered_path": {"type": "string", "description": "When the image was generated but could not be saved as asked: the file it was kept in instead."}
                     },
                     "required": ["index", "code", "message", "retryable"]
@@ -267,6 +269,7 @@ mod tests {
         let limit = crate::Error::UsageLimit {
             resets_at: Some(1_800_000_000),
             message: String::new(),
+            refused_locally: true,
         };
         let schema = object(error_report());
         for e in [limit, crate::Error::Cancelled] {

@@ -128,12 +128,14 @@ pub async fn generate(
         Err(Error::UsageLimit {
             resets_at: None,
             message,
+            refused_locally,
         }) => Err(Error::UsageLimit {
             resets_at: spent_window(&live)
                 .await
                 .flatten()
                 .or_else(|| manager.limit.until(now_unix())),
             message,
+            refused_locally,
         }),
         other => other,
     };
@@ -190,6 +192,7 @@ fn stop_the_queue(manager: &Manager, queue: &Queue, resets_at: Option<i64>) {
     let told = queue.fail_waiting(|| Error::UsageLimit {
         resets_at,
         message: "not started: a request before it in the queue reached the usage limit".to_owned(),
+        refused_locally: true,
     });
     if told > 0 {
         tracing::info!(
@@ -463,6 +466,7 @@ async fn wait_for_image(guard: &mut TurnGuard, live: &Live) -> Result<Found> {
                             resets_at,
                             message: "the image tool reported that the usage limit is reached"
                                 .to_owned(),
+                            refused_locally: false,
                         })
                     }
                     Err(ImageProblem::ToolFailed) => {
@@ -472,6 +476,7 @@ async fn wait_for_image(guard: &mut TurnGuard, live: &Live) -> Result<Found> {
                                 resets_at,
                                 message: "the image tool failed while a usage window is at 100%"
                                     .to_owned(),
+                                refused_locally: false,
                             },
                             None => Error::NoImage {
                                 detail: "the image tool failed without saying why".to_owned(),

@@ -117,7 +117,9 @@ pub fn spent_reset(snapshot: &RateLimitSnapshot) -> Option<i64> {
 pub fn refusal(resets_at: i64) -> Error {
     Error::UsageLimit {
         resets_at: Some(resets_at),
-        message: crate::error::KNOWN_LIMIT_REFUSAL.to_owned(),
+        message: "refused by codex-img without a model request: Codex reported the limit earlier"
+            .to_owned(),
+        refused_locally: true,
     }
 }
 

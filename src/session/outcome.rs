@@ -150,6 +150,7 @@ pub fn from_turn_error(error: TurnError) -> Error {
         Some(CodexErrorInfo::UsageLimitExceeded) => Error::UsageLimit {
             resets_at: None,
             message,
+            refused_locally: false,
         },
         Some(
             CodexErrorInfo::CyberPolicy

@@ -144,6 +144,7 @@ pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
             Error::UsageLimit {
                 resets_at: Some(at),
                 message: String::new(),
+                refused_locally: false,
             },
             "wait for the reset, or send the request with ignore_known_usage_limit",
         );
@@ -367,6 +368,7 @@ fn quota(report: &mut PreflightReport, limits: &GetAccountRateLimitsResponse) {
             Error::UsageLimit {
                 resets_at: spent,
                 message: "a usage window is at 100%".to_owned(),
+                refused_locally: false,
             },
             "wait for the reset, or upgrade the ChatGPT plan",
         );

@@ -207,6 +207,7 @@ mod tests {
         let told = queue.fail_waiting(|| Error::UsageLimit {
             resets_at: Some(7),
             message: "limit".to_owned(),
+            refused_locally: true,
         });
         assert_eq!(told, 2);
         for ticket in [a, b] {
