@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let codex = match std::env::var_os("CODEX_BIN") {
         Some(bin) => PathBuf::from(bin),
-        None => build_fake()?,
+        None => fake_app_server::build()?,
     };
     println!(
         "bench_bridge: {rounds} sequential warm generations per mode, fake app-server {}",
@@ -206,24 +206,4 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// Builds the fake app-server in this example's profile and returns its path.
-fn build_fake() -> Result<PathBuf, Box<dyn std::error::Error>> {
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot find the target directory")?;
-    let mut cargo = std::process::Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "--quiet", "-p", "fake-app-server"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if !cfg!(debug_assertions) {
-        cargo.arg("--release");
-    }
-    if !cargo.status()?.success() {
-        return Err("building the fake app-server failed".into());
-    }
-    Ok(profile_dir.join("fake-app-server"))
 }

@@ -2,7 +2,7 @@
 //! directory per test, so tests never touch the real `~/.codex`.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -12,23 +12,8 @@ use serde_json::Value;
 /// The fake `codex` binary, built on first use next to this test binary.
 pub fn fake_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "fake-app-server"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build -p fake-app-server");
-        assert!(status.success(), "building the fake app-server failed");
-        let bin = profile_dir.join("fake-app-server");
-        assert!(bin.is_file(), "no fake app-server at {}", bin.display());
-        bin
-    })
-    .clone()
+    BIN.get_or_init(|| fake_app_server::build().unwrap_or_else(|e| panic!("{e}")))
+        .clone()
 }
 
 /// A private world for one test: CODEX_HOME, a record directory, and the fake's settings.

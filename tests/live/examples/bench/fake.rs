@@ -1,7 +1,7 @@
 //! What `bench` and `rss` share for the RSS figure: the fake app-server's binary and this process's
 //! peak resident set.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -10,22 +10,7 @@ pub fn fake_bin() -> Res<PathBuf> {
     if let Some(bin) = std::env::var_os("CODEX_IMG_BENCH_FAKE") {
         return Ok(PathBuf::from(bin));
     }
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot find the target directory")?;
-    let mut cargo = std::process::Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "--quiet", "-p", "fake-app-server"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if !cfg!(debug_assertions) {
-        cargo.arg("--release");
-    }
-    if !cargo.status()?.success() {
-        return Err("building the fake app-server failed".into());
-    }
-    Ok(profile_dir.join("fake-app-server"))
+    Ok(fake_app_server::build()?)
 }
 
 /// VmHWM of this process, in KiB.
