@@ -164,7 +164,7 @@ pub enum Error {
     },
 
     /// `runtime/app_server_exited`: the app-server process ended under a request.
-    #[error("the Codex app-server exited{}{}", exit_phrase(status.as_deref()), stderr_phrase(stderr_tail))]
+    #[error("the Codex app-server exited{}; {}{}", exit_phrase(status.as_deref()), exited_phrase(*turn_started), stderr_phrase(stderr_tail))]
     AppServerExited {
         /// The process's exit status (`exit status: 1`, `signal: 9`), when it was collected.
         status: Option<String>,
@@ -454,6 +454,15 @@ fn shutting_down_phrase(turn_started: bool) -> &'static str {
     }
 }
 
+/// What an exit cost, and so what to do: the same request is safe to send again only when no turn started.
+fn exited_phrase(turn_started: bool) -> &'static str {
+    if turn_started {
+        "its turn had started, so it may have spent quota and is not retried; sending it again may spend quota again"
+    } else {
+        "no turn had started, so no quota was spent: send the request again (a new app-server is started)"
+    }
+}
+
 fn exit_phrase(status: Option<&str>) -> String {
     status.map(|s| format!(" ({s})")).unwrap_or_default()
 }
@@ -576,6 +585,22 @@ mod tests {
             "writing out/a.png failed: No space left on device (os error 28); keeping a copy in /state/recovered failed too (Permission denied (os error 13)), so the image was not saved anywhere"
         );
         assert_eq!(lost.recovered_path(), None);
+    }
+
+    #[test]
+    fn an_exit_says_whether_quota_may_have_been_spent_and_what_to_do() {
+        let exited = |turn_started| Error::AppServerExited {
+            status: Some("signal: 9".to_owned()),
+            stderr_tail: String::new(),
+            turn_started,
+        };
+        assert_eq!(
+            [exited(true).to_string(), exited(false).to_string()],
+            [
+                "the Codex app-server exited (signal: 9); its turn had started, so it may have spent quota and is not retried; sending it again may spend quota again",
+                "the Codex app-server exited (signal: 9); no turn had started, so no quota was spent: send the request again (a new app-server is started)",
+            ]
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub const STDERR_LINE: &str = "fatal: refresh failed for person@example.com Bear
 /// The error message when the fake, started with [`STDERR_LINE`] and `exit-on-thread-start`, exits:
 /// its stderr tail quoted, every secret masked.
 pub const EXITED_MESSAGE: &str =
-    "the Codex app-server exited (exit status: 5); its last output was:\n\
+    "the Codex app-server exited (exit status: 5); no turn had started, so no quota was spent: send the request again (a new app-server is started); its last output was:\n\
     fatal: refresh failed for [redacted] Bearer [redacted] token=[redacted] [redacted]\n\
     fatal: refresh failed for [redacted] Bearer [redacted] token=[redacted] [redacted]\n\
     fake-app-server: FAKE_START_FAULT=exit-on-thread-start: exiting with status 5";
