@@ -214,7 +214,7 @@ fn bad_calls_are_tool_errors_with_their_codes_and_start_no_turn() {
 
     let mut command = Command::new(env!("CARGO_BIN_EXE_codex-img"));
     command
-        .args(["serve-mcp", "--root"])
+        .args(["serve-mcp", "--structured", "--root"])
         .arg(&root)
         .env("CODEX_BIN", fake_bin())
         .env("CODEX_HOME", world.home())

@@ -27,6 +27,10 @@ fn recovered(world: &World) -> PathBuf {
     world.dir.path().join("state/recovered")
 }
 
+/// The retry line of an error that the same call would meet again.
+const FAILS_AGAIN: &str =
+    "Retry: the same call will fail the same way; change what the message names first.";
+
 /// A tool result's `isError`, `structuredContent` and the text of its first block.
 fn error_of(result: &Value) -> (Value, Value, String) {
     (
@@ -76,7 +80,7 @@ fn planted_secrets_never_reach_a_tool_result_or_the_log() {
         (
             json!(true),
             json!({"ok": false, "code": "runtime/no_image", "message": message, "retryable": true}),
-            format!("error[runtime/no_image]: {message}\nhint: trying the same call again later may work"),
+            format!("error[runtime/no_image]: {message}\nRetry: the same call may work if tried again later."),
         )
     );
     assert_eq!(secrets_in(&result.to_string()), Vec::<&str>::new());
@@ -111,7 +115,7 @@ fn planted_secrets_never_reach_a_tool_result_or_the_log() {
         (
             json!(true),
             json!({"ok": false, "code": "runtime/app_server_exited", "message": message, "retryable": true}),
-            format!("error[runtime/app_server_exited]: {message}\nhint: trying the same call again later may work"),
+            format!("error[runtime/app_server_exited]: {message}\nRetry: the same call may work if tried again later."),
         )
     );
     assert_eq!(secrets_in(&result.to_string()), Vec::<&str>::new());
@@ -177,7 +181,7 @@ fn a_full_disk_keeps_the_image_in_the_recovery_folder_and_names_it() {
     assert_eq!(
         without_temp_names(&result),
         json!({
-            "content": [{"type": "text", "text": format!("error[output/write_failed]: {message}")}],
+            "content": [{"type": "text", "text": format!("error[output/write_failed]: {message}\n{FAILS_AGAIN}")}],
             "isError": true,
             "structuredContent": {"ok": false, "code": "output/write_failed", "message": message,
                 "retryable": false, "recovered_path": kept},
@@ -266,7 +270,7 @@ fn a_missing_output_folder_is_refused_before_any_turn_and_nothing_is_written() {
         (
             json!(true),
             json!({"ok": false, "code": "output/invalid_target", "message": message, "retryable": false}),
-            format!("error[output/invalid_target]: {message}"),
+            format!("error[output/invalid_target]: {message}\n{FAILS_AGAIN}"),
         )
     );
     assert_eq!(world.events("turn_inputs"), Vec::<Value>::new(), "no turn");

@@ -26,7 +26,7 @@ async fn five_hundred_in_a_row_and_thirty_two_at_once_with_nothing_growing() {
     std::fs::create_dir_all(&root).expect("mkdir");
     let mut command = Command::new(env!("CARGO_BIN_EXE_codex-img"));
     command
-        .args(["serve-mcp", "--root"])
+        .args(["serve-mcp", "--structured", "--root"])
         .arg(&root)
         .env("CODEX_BIN", fake_bin())
         .env("CODEX_HOME", world.home())

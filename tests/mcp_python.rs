@@ -220,9 +220,10 @@ fn an_image_comes_inline_and_saved_with_progress_for_every_phase() {
     let text = r["content"][0]["text"].as_str().expect("summary");
     assert!(
         text.starts_with(&format!(
-            "Saved {}: PNG 64x48, alpha none, {} bytes, sha256 ",
+            "Saved the image to {}: PNG 64x48, alpha none, {} bytes, sha256 {}.\nThe attached image is the file itself.",
             saved.display(),
-            on_disk.len()
+            on_disk.len(),
+            report["sha256"].as_str().expect("sha256")
         )),
         "{text}"
     );
@@ -318,7 +319,7 @@ fn without_output_the_image_is_saved_in_the_cache_folder_or_the_root_never_in_th
 }
 
 #[test]
-fn large_images_and_inline_false_come_as_links_to_the_file() {
+fn large_images_come_as_a_preview_and_inline_false_as_a_link_to_the_file() {
     let python = python_or_skip!();
     let world = World::new();
     let root = root_of(&world);
@@ -334,23 +335,141 @@ fn large_images_and_inline_false_come_as_links_to_the_file() {
             false,
         )
         .run(&python);
-    for (step, name, width) in [
-        (&out.steps[0], "small.png", 64),
-        (&out.steps[1], "big.png", 2048),
-    ] {
-        let r = result(step);
-        assert_eq!(r["isError"], json!(false), "{step}");
-        let path = root.join(name);
-        let len = std::fs::metadata(&path).expect("saved").len();
-        let content = r["content"].as_array().expect("content");
-        assert_eq!(content.len(), 2, "{content:?}");
-        assert_eq!(
-            content[1],
-            json!({"type": "resource_link", "uri": format!("file://{}", path.display()), "name": name, "mimeType": "image/png", "size": len})
-        );
-        assert_eq!(r["structuredContent"]["width"], json!(width));
+    let r = result(&out.steps[0]);
+    assert_eq!(r["isError"], json!(false), "{r}");
+    let path = root.join("small.png");
+    let len = std::fs::metadata(&path).expect("saved").len();
+    assert_eq!(
+        r["content"][1],
+        json!({"type": "resource_link", "uri": format!("file://{}", path.display()), "name": "small.png", "mimeType": "image/png", "size": len})
+    );
+    assert_eq!(r["structuredContent"]["width"], json!(64));
+
+    // The big image is saved whole; the result attaches a preview within the default bounds.
+    let r = result(&out.steps[1]);
+    assert_eq!(r["isError"], json!(false), "{r}");
+    let big = std::fs::read(root.join("big.png")).expect("big");
+    assert!(big.len() > 2 * 1024 * 1024);
+    assert_eq!(r["structuredContent"]["width"], json!(2048));
+    let (mime, preview) = mcp::image_block(&r["content"][1]);
+    assert_eq!(mime, "image/jpeg");
+    let (width, height) = mcp::jpeg_size(&preview);
+    assert_eq!(width.max(height), 1024, "{width}x{height}");
+    assert!(preview.len() <= 200_000, "{} bytes", preview.len());
+    let text = r["content"][0]["text"].as_str().expect("text");
+    assert!(
+        text.contains(&format!(
+            "\nThe attached image is a preview for viewing only (JPEG {width}x{height}, {} bytes); the saved file is the full image",
+            preview.len()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn agents_get_every_fact_in_the_text_a_preview_and_no_structured_content() {
+    let python = python_or_skip!();
+    let world = World::new();
+    let root = root_of(&world);
+    std::fs::write(root.join("taken.png"), b"mine").expect("write");
+    let out = Session::for_agents(
+        &world,
+        &[
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--preview-size",
+            "512",
+        ],
+    )
+    .list_tools()
+    .call(
+        "generate_image",
+        json!({"prompt": "a lighthouse", "output": "tiny.png"}),
+        false,
+    )
+    .call(
+        "generate_image",
+        json!({"prompt": "a big fox [fake:big]", "output": "big.png"}),
+        false,
+    )
+    .call(
+        "generate_image",
+        json!({"prompt": "a fox", "output": "taken.png"}),
+        false,
+    )
+    .call("codex_status", json!({}), false)
+    .run(&python);
+    // No outputSchema, and no null anywhere in the listing.
+    let tools = &out.steps[0]["result"]["tools"];
+    for tool in tools.as_array().expect("tools") {
+        assert_eq!(tool.get("outputSchema"), None, "{tool}");
     }
-    assert!(std::fs::metadata(root.join("big.png")).expect("big").len() > 2 * 1024 * 1024);
+    assert!(!tools.to_string().contains("null"), "{tools}");
+
+    // The tiny image: every fact in the text, the file itself attached.
+    let r = result(&out.steps[1]);
+    assert_eq!(r["isError"], json!(false), "{r}");
+    assert_eq!(r.get("structuredContent"), None, "{r}");
+    let saved = root.join("tiny.png");
+    let bytes = std::fs::read(&saved).expect("saved");
+    let sha = codex_img::image::sha256_hex(&bytes);
+    let content = r["content"].as_array().expect("content");
+    assert_eq!(content.len(), 2, "{content:?}");
+    assert_eq!(
+        mcp::image_block(&content[1]),
+        ("image/png".to_owned(), bytes.clone())
+    );
+    let text = content[0]["text"].as_str().expect("text");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            format!(
+                "Saved the image to {}: PNG 64x48, alpha none, {} bytes, sha256 {sha}.",
+                saved.display(),
+                bytes.len()
+            )
+            .as_str(),
+            "The attached image is the file itself."
+        ],
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("Revised prompt: a lighthouse"),
+        "{text}"
+    );
+    assert!(lines[3].starts_with("Made by Codex "), "{text}");
+
+    // The big one: a preview within the server's --preview-size.
+    let r = result(&out.steps[2]);
+    let (mime, preview) = mcp::image_block(&r["content"][1]);
+    assert_eq!(mime, "image/jpeg");
+    let (width, height) = mcp::jpeg_size(&preview);
+    assert_eq!(width.max(height), 512);
+
+    // A failure: only text, which says what to do.
+    let r = result(&out.steps[3]);
+    assert_eq!(r["isError"], json!(true));
+    assert_eq!(r.get("structuredContent"), None, "{r}");
+    let text = r["content"][0]["text"].as_str().expect("text");
+    assert!(text.starts_with("error[output/exists]: "), "{text}");
+    assert!(
+        text.contains(
+            "\nRetry: yes, with overwrite: true to replace the file, or with another output."
+        ),
+        "{text}"
+    );
+
+    // The status: its lines, no structured report.
+    let r = result(&out.steps[4]);
+    assert_eq!(r.get("structuredContent"), None, "{r}");
+    assert!(
+        r["content"][0]["text"]
+            .as_str()
+            .expect("text")
+            .ends_with("Ready: generate_image can make images with this Codex."),
+        "{r}"
+    );
 }
 
 #[test]
@@ -455,7 +574,10 @@ fn every_failure_is_an_is_error_result_with_its_code_and_nothing_is_written() {
     assert!(result(&out.steps[12])["content"][0]["text"]
         .as_str()
         .expect("text")
-        .contains("\nhint: the usage limit resets at "));
+        .contains(&format!(
+            "\nRetry: not before {}, when the usage limit resets",
+            limit["resets_at_text"].as_str().expect("text")
+        )));
     // Only the five runtime cases reached Codex; nothing but what was there is in the root.
     assert_eq!(world.events("turn_inputs").len(), 5);
     assert_eq!(files(&root), ["notes.txt", "taken.png"]);

@@ -54,12 +54,20 @@ enum ImageArgSchema {
 #[allow(dead_code)]
 struct ImageObjectSchema {
     /// A file path.
+    #[serde(default)]
+    #[schemars(with = "String")]
     path: Option<String>,
     /// A data:image/...;base64,... URI, or the image in base64 (as in MCP image content).
+    #[serde(default)]
+    #[schemars(with = "String")]
     data: Option<String>,
     /// The image in base64 (as the OpenAI Images API returns it).
+    #[serde(default)]
+    #[schemars(with = "String")]
     b64_json: Option<String>,
     /// A data:image/...;base64,... URI; other URLs are not fetched.
+    #[serde(default)]
+    #[schemars(with = "String")]
     url: Option<String>,
 }
 

@@ -8,9 +8,10 @@
 //! |---|---|
 //! | `params` | the tools' arguments, their JSON Schema, and the checks made before any quota is spent |
 //! | `tools` | the two tools (`generate_image`, `codex_status`), their descriptions and annotations |
-//! | `results` | a tool result: the text summary, the inline image or a link to the file, the report |
+//! | `results` | a tool result: the text, a preview of each image or a link to the file, the report |
+//! | `summary` | the text of a result, which alone must tell the model everything |
 //! | `progress` | `notifications/progress` for each phase, and a heartbeat while the image is made |
-//! | `schema` | the `outputSchema` of each tool: the CLI's `--json` report and the doctor report |
+//! | `schema` | the `outputSchema` of each tool (with `--structured`): the CLI's `--json` report and the doctor report |
 //! | `target` | where an image is saved when the call names no `output` |
 //!
 //! Lifecycle: the server runs until its input closes (the agent exits). Then every call still in flight
@@ -29,6 +30,7 @@ mod params;
 mod progress;
 mod results;
 mod schema;
+mod summary;
 mod target;
 mod tools;
 
@@ -42,6 +44,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::client::Client;
 use crate::confine::Root;
+use crate::image::PreviewSpec;
 
 pub use params::INVALID_ARGUMENTS;
 use tools::ImageServer;
@@ -55,6 +58,12 @@ pub struct McpOptions {
     /// When set, `output`, `image` and `references` must lie inside this folder, and an image whose
     /// call names no `output` is saved here.
     pub root: Option<PathBuf>,
+    /// Add `structuredContent` to every result and declare each tool's `outputSchema`, for programmatic
+    /// MCP clients. Off by default: with it, Codex passes its model only that JSON (no image, no text)
+    /// and Claude Code drops the text block.
+    pub structured: bool,
+    /// How large the preview attached to a result may be.
+    pub preview: PreviewSpec,
 }
 
 /// Serves MCP on `input` and `output` until `input` closes, or `client` is shut down elsewhere (then the
@@ -72,7 +81,13 @@ where
         None => None,
     };
     let calls = Arc::new(calls::Calls::default());
-    let server = ImageServer::new(client.clone(), root, calls.clone());
+    let server = ImageServer::new(
+        client.clone(),
+        root,
+        calls.clone(),
+        options.structured,
+        options.preview,
+    );
     let served = match server.serve(arrival::ordered(input, output)).await {
         Ok(running) => {
             let stop = running.cancellation_token();

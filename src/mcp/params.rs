@@ -115,12 +115,43 @@ fn one() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct StatusArgs {}
 
-/// The input schema of `generate_image`.
+/// The input schema of `generate_image`, without a `null` anywhere: schemars writes `"default": null`
+/// for an optional field, and Claude Code refuses a whole tool list over a `null` it does not expect.
+/// An absent default says the same.
 pub fn generate_schema() -> Arc<JsonObject> {
-    schema_for_input::<GenerateImageArgs>().unwrap_or_else(|e| {
-        tracing::error!("the generate_image schema is not an object: {e}");
-        Arc::new(JsonObject::new())
-    })
+    match schema_for_input::<GenerateImageArgs>() {
+        Ok(schema) => {
+            let mut schema = (*schema).clone();
+            drop_null_defaults(&mut schema);
+            Arc::new(schema)
+        }
+        Err(e) => {
+            tracing::error!("the generate_image schema is not an object: {e}");
+            Arc::new(JsonObject::new())
+        }
+    }
+}
+
+fn drop_null_defaults(object: &mut JsonObject) {
+    if object
+        .get("default")
+        .is_some_and(serde_json::Value::is_null)
+    {
+        object.remove("default");
+    }
+    for value in object.values_mut() {
+        match value {
+            serde_json::Value::Object(inner) => drop_null_defaults(inner),
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    if let serde_json::Value::Object(inner) = item {
+                        drop_null_defaults(inner);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The input schema of `codex_status`: an empty object.
@@ -284,6 +315,14 @@ mod tests {
             args(json!({"output": "a.png"})),
             Err("invalid arguments for generate_image: missing field `prompt`".to_owned())
         );
+    }
+
+    #[test]
+    fn the_schemas_hold_no_null() {
+        for schema in [generate_schema(), status_schema()] {
+            let text = serde_json::Value::Object((*schema).clone()).to_string();
+            assert!(!text.contains("null"), "{text}");
+        }
     }
 
     #[test]

@@ -1,9 +1,14 @@
-//! Tool results. A generated image answers with a one-line summary, the image itself (or, above the
-//! inline cap or when the call asked, a `resource_link` to the saved file), and `structuredContent`
-//! holding the CLI's `--json` report; several images (`n > 1`) answer with a line and a block each and
-//! the batch report. A failure answers `isError: true` with `error[<code>]: <message>`
-//! and the CLI's `--json` error report (stable code, message, `retryable`, and the reset time of a usage
-//! limit). The status tool answers with the doctor's lines and its JSON report.
+//! Tool results, shaped for the model that reads them.
+//!
+//! A generated image answers with a text block that says everything ([`summary`]) and, unless the call
+//! asked for `inline: false`, a preview of each image made for a vision model (at most
+//! [`PreviewSpec::max_side`] pixels and [`PreviewSpec::max_bytes`] bytes; the file itself when it is
+//! already that small), while the full image is on disk at the path the text gives. Without a preview,
+//! each file is linked (`resource_link`). A failure answers `isError: true` with the error's text.
+//!
+//! `structuredContent` (the CLI's `--json` report, declared as the tool's `outputSchema`) is added only
+//! when the server runs with `--structured`, for programmatic MCP clients: with it present, Codex passes
+//! its model only that JSON and Claude Code drops the text block, so by default it is left out.
 
 use std::path::Path;
 
@@ -12,47 +17,57 @@ use rmcp::model::{CallToolResult, ContentBlock, Resource};
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::image::{Preview, PreviewSpec};
 use crate::output::GeneratedImage;
 use crate::report::{BatchReport, DoctorReport, ErrorReport, ImageReport};
 use crate::BatchOutcome;
 use crate::{PreflightReport, Status};
 
-/// The largest image sent inline, in bytes before base64: about what agents' clients take in one
-/// content block without trouble. Larger images are linked.
-pub const INLINE_MAX: usize = 2 * 1024 * 1024;
+use super::summary::{self, Attached};
 
-/// What `generate_image` made: with `n = 1` the image's own report (or its error), with more the
-/// batch report. Images are attached in order while they fit in [`INLINE_MAX`] together and `inline`
-/// holds; the others are linked. A batch is `isError` only when no image was delivered.
-pub fn batch(outcome: &BatchOutcome, n: u32, inline: bool) -> CallToolResult {
+/// The largest image attached to an error result, in bytes before base64: a paid image that could not
+/// be saved anywhere goes back whole (it is the only copy) when it is at most this large.
+pub const UNSAVED_MAX: usize = 2 * 1024 * 1024;
+
+/// How a server shapes its results: fixed at start, except `inline`, which each call may turn off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Add `structuredContent` (and declare `outputSchema`).
+    pub structured: bool,
+    /// The size of the previews attached.
+    pub preview: PreviewSpec,
+    /// Attach previews at all (the call's `inline`).
+    pub inline: bool,
+}
+
+/// What `generate_image` made: with `n = 1` the image (or its error), with more every image and every
+/// failure. A batch is `isError` only when no image was delivered.
+pub async fn batch(outcome: &BatchOutcome, n: u32, shape: Shape) -> CallToolResult {
     if n <= 1 {
         return match (outcome.delivered.first(), outcome.failed.first()) {
-            (Some(d), _) => single(&d.image, d.path.as_deref(), inline),
-            (None, Some(f)) => app_error(&f.error, unsaved(&f.error)),
-            (None, None) => app_error(&Error::Cancelled, None),
+            (Some(d), _) => {
+                let (text, block) = delivered(&d.image, d.path.as_deref(), shape).await;
+                let mut result = CallToolResult::success(vec![ContentBlock::text(text), block]);
+                if shape.structured {
+                    result.structured_content =
+                        Some(to_value(&ImageReport::new(&d.image, d.path.as_deref())));
+                }
+                result
+            }
+            (None, Some(f)) => app_error(&f.error, shape.structured),
+            (None, None) => app_error(&Error::Cancelled, shape.structured),
         };
     }
-    let mut budget = if inline { INLINE_MAX } else { 0 };
     let mut lines = vec![format!("Made {} of {n} images.", outcome.delivered.len())];
     let mut blocks = Vec::new();
     for d in &outcome.delivered {
-        let (line, block) = delivered(&d.image, d.path.as_deref(), &mut budget, inline);
-        lines.push(format!("{}. {line}", d.index));
+        let (text, block) = delivered(&d.image, d.path.as_deref(), shape).await;
+        lines.push(format!("{}. {}", d.index, indent(&text)));
         blocks.push(block);
     }
     for f in &outcome.failed {
-        lines.push(format!(
-            "{}. error[{}]: {}",
-            f.index,
-            f.error.code(),
-            f.error
-        ));
-        if let Some(image) = unsaved(&f.error) {
-            if image.bytes.len() <= budget {
-                budget -= image.bytes.len();
-                blocks.push(inline_image(image));
-            }
-        }
+        let text = summary::error(&ErrorReport::from(&f.error));
+        lines.push(format!("{}. {}", f.index, indent(&text)));
     }
     let mut content = vec![ContentBlock::text(lines.join("\n"))];
     content.extend(blocks);
@@ -61,92 +76,91 @@ pub fn batch(outcome: &BatchOutcome, n: u32, inline: bool) -> CallToolResult {
     } else {
         CallToolResult::success(content)
     };
-    result.structured_content = Some(to_value(&BatchReport::new(outcome, false)));
+    if shape.structured {
+        result.structured_content = Some(to_value(&BatchReport::new(outcome, false)));
+    }
     result
 }
 
-/// One saved image.
-fn single(image: &GeneratedImage, saved: Option<&Path>, inline: bool) -> CallToolResult {
-    let mut budget = if inline { INLINE_MAX } else { 0 };
-    let (line, block) = delivered(image, saved, &mut budget, inline);
-    let mut result = CallToolResult::success(vec![ContentBlock::text(line), block]);
-    result.structured_content = Some(to_value(&ImageReport::new(image, saved)));
-    result
+/// Later lines of a numbered entry, indented under its number.
+fn indent(text: &str) -> String {
+    text.replace('\n', "\n   ")
 }
 
-/// The summary line of a delivered image and its content block: the image while `budget` lasts, else
-/// a link to the file.
-fn delivered(
+/// The text of a delivered image and its block: the preview, or a link to the file.
+async fn delivered(
     image: &GeneratedImage,
     saved: Option<&Path>,
-    budget: &mut usize,
-    inline: bool,
+    shape: Shape,
 ) -> (String, ContentBlock) {
-    let attach = image.bytes.len() <= *budget || saved.is_none();
-    let how = if attach {
-        *budget = budget.saturating_sub(image.bytes.len());
-        "The image is attached."
-    } else if inline {
-        "It is linked, not attached: attached images are kept to 2 MiB."
+    // An image saved nowhere (not possible through this face today) can only go inline.
+    let made = if shape.inline || saved.is_none() {
+        Some(make_preview(image, shape.preview).await)
     } else {
-        "It is linked, not attached, as asked."
+        None
     };
-    let mut what = format!("{} {}x{}", image.format, image.width, image.height);
-    if let (Some(fit), Some(original)) = (image.fit, image.original) {
-        what.push_str(&format!(
-            " ({} from {}x{})",
-            fit.as_str(),
-            original.width,
-            original.height
-        ));
+    match (made, saved) {
+        (Some(Ok(preview)), _) => (
+            summary::image(image, saved, Attached::Preview(&preview)),
+            preview_block(&preview),
+        ),
+        (Some(Err(reason)), Some(path)) => (
+            summary::image(image, saved, Attached::Failed(&reason)),
+            link(image, path),
+        ),
+        (None, Some(path)) => (
+            summary::image(image, saved, Attached::NotAsked),
+            link(image, path),
+        ),
+        (Some(Err(_)) | None, None) => (
+            summary::image(image, None, Attached::NotAsked),
+            whole_image(image),
+        ),
     }
-    what.push_str(&format!(", alpha {}", image.alpha.as_str()));
-    let line = format!(
-        "Saved {}: {what}, {} bytes, sha256 {}, {:.1}s. {how}",
-        saved.map_or_else(|| "nowhere".to_owned(), |p| p.display().to_string()),
-        image.bytes.len(),
-        &image.sha256[..image.sha256.len().min(12)],
-        image.timings.total.as_secs_f64(),
-    );
-    let block = match saved {
-        Some(path) if !attach => link(image, path),
-        _ => inline_image(image),
-    };
-    (line, block)
 }
 
-/// The image a failure still carries because it was paid for, when it was not kept on disk.
-fn unsaved(e: &Error) -> Option<&GeneratedImage> {
-    e.unsaved_image()
+/// The preview of `image`, made off the async threads (it decodes and encodes pixels).
+async fn make_preview(image: &GeneratedImage, spec: PreviewSpec) -> Result<Preview, String> {
+    let bytes = image.bytes.clone();
+    match tokio::task::spawn_blocking(move || crate::image::preview(&bytes, spec)).await {
+        Ok(Ok(preview)) => Ok(preview),
+        Ok(Err(e)) => {
+            tracing::warn!("no preview of a {} image: {e}", image.format);
+            Err(e.to_string())
+        }
+        Err(e) => Err(format!("the preview task failed: {e}")),
+    }
 }
 
-/// A failed call. When an image was made but could not be kept on disk, it is attached if it fits, so
-/// what was paid for is not lost.
-pub fn error(report: &ErrorReport, unsaved: Option<&GeneratedImage>) -> CallToolResult {
-    let mut text = format!("error[{}]: {}", report.code, report.message);
-    if let Some(hint) = hint(report) {
-        text.push_str(&format!("\nhint: {hint}"));
-    }
-    let mut content = vec![ContentBlock::text(text)];
-    if let Some(image) = unsaved.filter(|i| i.bytes.len() <= INLINE_MAX) {
+/// A failed call: the error's text, and the report when structured. A paid image that could not be
+/// kept on disk is attached whole when it fits, so a client that reads images does not lose it.
+pub fn error(
+    report: &ErrorReport,
+    unsaved: Option<&GeneratedImage>,
+    structured: bool,
+) -> CallToolResult {
+    let mut content = vec![ContentBlock::text(summary::error(report))];
+    if let Some(image) = unsaved.filter(|i| i.bytes.len() <= UNSAVED_MAX) {
         content.push(ContentBlock::text(
             "The image was generated but not saved; it is attached.",
         ));
-        content.push(inline_image(image));
+        content.push(whole_image(image));
     }
     let mut result = CallToolResult::error(content);
-    result.structured_content = Some(to_value(report));
+    if structured {
+        result.structured_content = Some(to_value(report));
+    }
     result
 }
 
-/// A codex-img error.
-pub fn app_error(e: &Error, unsaved: Option<&GeneratedImage>) -> CallToolResult {
-    error(&ErrorReport::from(e), unsaved)
+/// A codex-img error, with the image it still carries when it was paid for and kept nowhere.
+pub fn app_error(e: &Error, structured: bool) -> CallToolResult {
+    error(&ErrorReport::from(e), e.unsaved_image(), structured)
 }
 
 /// The doctor report ([`DoctorReport`]: what `doctor --json` prints and the bridge's `codex/doctor`
 /// returns). Not ready is a finding, not a failed call, so it is not `isError`.
-pub fn status(report: &PreflightReport) -> CallToolResult {
+pub fn status(report: &PreflightReport, structured: bool) -> CallToolResult {
     let mut lines = String::new();
     for check in &report.checks {
         let mark = match check.status {
@@ -171,11 +185,20 @@ pub fn status(report: &PreflightReport) -> CallToolResult {
         )),
     }
     let mut result = CallToolResult::success(vec![ContentBlock::text(lines)]);
-    result.structured_content = Some(to_value(&DoctorReport::from(report)));
+    if structured {
+        result.structured_content = Some(to_value(&DoctorReport::from(report)));
+    }
     result
 }
 
-fn inline_image(image: &GeneratedImage) -> ContentBlock {
+fn preview_block(preview: &Preview) -> ContentBlock {
+    ContentBlock::image(
+        base64::engine::general_purpose::STANDARD.encode(&preview.bytes),
+        preview.format.mime(),
+    )
+}
+
+fn whole_image(image: &GeneratedImage) -> ContentBlock {
     ContentBlock::image(
         base64::engine::general_purpose::STANDARD.encode(&image.bytes),
         image.format.mime(),
@@ -209,26 +232,6 @@ pub fn file_uri(path: &Path) -> String {
     uri
 }
 
-fn hint(report: &ErrorReport) -> Option<String> {
-    match (report.code, &report.resets_at_text) {
-        ("runtime/usage_limit", Some(at)) => Some(format!(
-            "the usage limit resets at {at}; do not call generate_image again before then"
-        )),
-        ("runtime/usage_limit", None) => {
-            Some("wait for the usage window to reset; codex_status shows the quota".to_owned())
-        }
-        ("output/exists", _) => {
-            Some("pass `overwrite: true` to replace it, or choose another `output`".to_owned())
-        }
-        ("runtime/timeout", _) => Some(
-            "the turn may have spent quota; check before calling again, codex-img never retries it"
-                .to_owned(),
-        ),
-        _ if report.retryable => Some("trying the same call again later may work".to_owned()),
-        _ => None,
-    }
-}
-
 fn to_value<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_else(
         |e| serde_json::json!({"ok": false, "message": format!("the report could not be serialized: {e}")}),
@@ -249,23 +252,42 @@ mod tests {
     }
 
     #[test]
-    fn a_usage_limit_error_carries_code_reset_and_hint() {
+    fn a_usage_limit_error_says_in_its_text_when_to_try_again() {
         let e = Error::UsageLimit {
             resets_at: Some(1_800_000_000),
             message: String::new(),
             refused_locally: false,
         };
-        let result = app_error(&e, None);
+        let result = app_error(&e, false);
         assert_eq!(result.is_error, Some(true));
         assert_eq!(
             serde_json::to_value(&result.content).expect("json"),
-            serde_json::json!([{"type": "text", "text": "error[runtime/usage_limit]: the ChatGPT plan's usage limit is reached until 2027-01-15T08:00:00Z (unix time 1800000000); wait for the reset or upgrade the plan\nhint: the usage limit resets at 2027-01-15T08:00:00Z; do not call generate_image again before then"}])
+            serde_json::json!([{"type": "text", "text": "error[runtime/usage_limit]: the ChatGPT plan's usage limit is reached until 2027-01-15T08:00:00Z (unix time 1800000000); wait for the reset or upgrade the plan\nRetry: not before 2027-01-15T08:00:00Z, when the usage limit resets; until then do not call generate_image again (calls are refused without spending quota unless ignore_known_usage_limit is set, which only the user should ask for)."}])
         );
+        assert_eq!(result.structured_content, None);
         assert_eq!(
-            result.structured_content,
+            app_error(&e, true).structured_content,
             Some(
                 serde_json::json!({"ok": false, "code": "runtime/usage_limit", "message": "the ChatGPT plan's usage limit is reached until 2027-01-15T08:00:00Z (unix time 1800000000); wait for the reset or upgrade the plan", "retryable": false, "resets_at": 1_800_000_000, "resets_at_text": "2027-01-15T08:00:00Z"})
             )
         );
+    }
+
+    #[test]
+    fn every_error_says_whether_a_retry_can_help() {
+        let cases = [
+            (Error::Cancelled, "Retry: only if the user still wants the image."),
+            (
+                Error::Timeout {
+                    after: std::time::Duration::from_secs(300),
+                    phase: "generating",
+                },
+                "Retry: not automatically: the turn may already have spent quota; ask the user before calling again (codex-img never retries it).",
+            ),
+        ];
+        for (e, want) in cases {
+            let text = summary::error(&ErrorReport::from(&e));
+            assert_eq!(text.lines().nth(1), Some(want), "{text}");
+        }
     }
 }

@@ -21,32 +21,37 @@ use rmcp::{tool, tool_handler, tool_router, RoleServer, ServerHandler};
 use crate::client::Client;
 use crate::confine::Root;
 use crate::error::Error;
+use crate::image::PreviewSpec;
 
 use super::arrival::{self, Arrival, PassOnDrop};
 use super::calls::Calls;
 use super::params::{self, GenerateImageArgs, StatusArgs};
 use super::{progress, results, schema};
 
+// The first sentence carries the words a model searches with: both Claude Code and Codex hide MCP
+// tools until their model finds them by a search over names and descriptions.
 const GENERATE_DESCRIPTION: &str = "\
-Generate an image, or edit one, with the user's own signed-in Codex CLI. Each image spends the user's \
-ChatGPT image quota and takes 30-140 s: call it only when an image is wanted (n > 1 makes several, each \
-spending quota), and never to retry a timeout (it may already have spent quota). The image is always saved: to `output` when given (a file, \
-or an existing folder), otherwise in {saves}. \
-The result gives the saved path, the image itself (up to 2 MiB; larger, or with inline: false, a link to \
-the file) and a JSON report. size, aspect, quality and background are hints the model may not follow; \
-format, fit and key are applied by codex-img; the real format, size and alpha are measured and reported. \
-image and references take file paths, data:image/...;base64,... URIs or base64. After a usage limit, \
-calls are refused with runtime/usage_limit until its reset, spending nothing; set \
-ignore_known_usage_limit only when the user asks to try anyway.";
+Generate an image (a picture, illustration, photo, icon or logo, as PNG, JPEG or WebP, optionally with \
+a transparent background) from a text prompt, or edit an image, with the user's own signed-in Codex CLI. \
+Each image spends the user's ChatGPT image quota and takes 30-140 s: call it only when an image is \
+wanted (n > 1 makes several in one call, each spending quota), and never to retry a timeout (it may \
+already have spent quota). The image is always saved: to `output` when given (a file, or an existing \
+folder), otherwise in {saves}. The result's text gives the saved file's absolute path, format, size and \
+revised prompt, and a preview of the image is attached for viewing ({preview}); the saved file is the \
+full image. size, aspect, quality and background are hints the model may not follow; format, fit and key \
+are applied by codex-img; the real format, size and alpha are measured and reported. image and \
+references take file paths, data:image/...;base64,... URIs or base64. After a usage limit, calls are \
+refused with runtime/usage_limit until its reset, spending nothing; set ignore_known_usage_limit only \
+when the user asks to try anyway.";
 
 const STATUS_DESCRIPTION: &str = "\
-Check, without spending any quota, whether generate_image would work: Codex installed and recent \
-enough, signed in with ChatGPT, image generation offered, backend reachable, quota left. Returns each \
-check with its fix, and `ready`.";
+Check the status of Codex image generation: whether generate_image can make images now, without \
+spending any quota. Checks that Codex is installed and recent enough, signed in with ChatGPT, offered \
+image generation, can reach its backend and has image quota left, and gives each check's fix.";
 
 const INSTRUCTIONS: &str = "\
-codex-img makes images with the user's own Codex login and ChatGPT plan. generate_image spends the \
-user's image quota on every call and takes 30-140 s; codex_status checks readiness for free.";
+codex-img generates and edits images with the user's own Codex login and ChatGPT plan. generate_image \
+spends the user's image quota on every call and takes 30-140 s; codex_status checks readiness for free.";
 
 /// The MCP server: the tools and what they share.
 #[derive(Clone)]
@@ -54,12 +59,22 @@ pub struct ImageServer {
     client: Client,
     root: Option<Arc<Root>>,
     calls: Arc<Calls>,
+    /// `--structured`: results carry `structuredContent`, and the tools declare `outputSchema`.
+    structured: bool,
+    /// The previews attached to results.
+    preview: PreviewSpec,
     tool_router: ToolRouter<Self>,
 }
 
 #[tool_router]
 impl ImageServer {
-    pub(super) fn new(client: Client, root: Option<Root>, calls: Arc<Calls>) -> Self {
+    pub(super) fn new(
+        client: Client,
+        root: Option<Root>,
+        calls: Arc<Calls>,
+        structured: bool,
+        preview: PreviewSpec,
+    ) -> Self {
         let mut tool_router = Self::tool_router();
         // The agent is told exactly where an image without `output` goes on this server.
         let saves = match &root {
@@ -69,13 +84,31 @@ impl ImageServer {
                 super::target::default_folder().display()
             ),
         };
+        let preview_text = format!(
+            "at most {} px on its long side and {} KB",
+            preview.max_side,
+            preview.max_bytes / 1000
+        );
         if let Some(route) = tool_router.map.get_mut("generate_image") {
-            route.attr.description = Some(GENERATE_DESCRIPTION.replace("{saves}", &saves).into());
+            route.attr.description = Some(
+                GENERATE_DESCRIPTION
+                    .replace("{saves}", &saves)
+                    .replace("{preview}", &preview_text)
+                    .into(),
+            );
+            if structured {
+                route.attr.output_schema = Some(schema::generate_report());
+            }
+        }
+        if let (true, Some(route)) = (structured, tool_router.map.get_mut("codex_status")) {
+            route.attr.output_schema = Some(schema::status_report());
         }
         Self {
             client,
             root: root.map(Arc::new),
             calls,
+            structured,
+            preview,
             tool_router,
         }
     }
@@ -84,7 +117,6 @@ impl ImageServer {
         name = "generate_image",
         description = GENERATE_DESCRIPTION,
         input_schema = params::generate_schema(),
-        output_schema = schema::generate_report(),
         annotations(
             title = "Generate an image with Codex",
             read_only_hint = false,
@@ -107,14 +139,14 @@ impl ImageServer {
                 &Error::ShuttingDown {
                     turn_started: false,
                 },
-                None,
+                self.structured,
             );
         };
         let job = match params::decode::<GenerateImageArgs>("generate_image", arguments)
             .and_then(|args| args.into_job(self.root.as_deref()))
         {
             Ok(job) => job,
-            Err(refusal) => return results::error(&refusal.report(), None),
+            Err(refusal) => return results::error(&refusal.report(), None, self.structured),
         };
         let (callback, notifier) =
             progress::start(context.peer.clone(), context.meta.get_progress_token());
@@ -127,7 +159,7 @@ impl ImageServer {
                 },
                 _ = context.ct.cancelled() => {
                     drop(notifier);
-                    return results::app_error(&Error::Cancelled, None);
+                    return results::app_error(&Error::Cancelled, self.structured);
                 }
             }
         }
@@ -145,7 +177,7 @@ impl ImageServer {
             _ = context.ct.cancelled() => {
                 drop(notifier);
                 tracing::info!(id = %context.id, "generate_image cancelled: its turns are interrupted, and no image still being made is saved");
-                return results::app_error(&Error::Cancelled, None);
+                return results::app_error(&Error::Cancelled, self.structured);
             }
         };
         notifier.finish().await;
@@ -158,9 +190,14 @@ impl ImageServer {
                         }
                     }
                 }
-                results::batch(&outcome, n, job.inline)
+                let shape = results::Shape {
+                    structured: self.structured,
+                    preview: self.preview,
+                    inline: job.inline,
+                };
+                results::batch(&outcome, n, shape).await
             }
-            Err(e) => results::app_error(&e, None),
+            Err(e) => results::app_error(&e, self.structured),
         }
     }
 
@@ -168,7 +205,6 @@ impl ImageServer {
         name = "codex_status",
         description = STATUS_DESCRIPTION,
         input_schema = params::status_schema(),
-        output_schema = schema::status_report(),
         annotations(
             title = "Check Codex image generation",
             read_only_hint = true,
@@ -187,15 +223,15 @@ impl ImageServer {
                 &Error::ShuttingDown {
                     turn_started: false,
                 },
-                None,
+                self.structured,
             );
         };
         if let Err(refusal) = params::decode::<StatusArgs>("codex_status", arguments) {
-            return results::error(&refusal.report(), None);
+            return results::error(&refusal.report(), None, self.structured);
         }
         tokio::select! {
-            report = self.client.preflight() => results::status(&report),
-            _ = context.ct.cancelled() => results::app_error(&Error::Cancelled, None),
+            report = self.client.preflight() => results::status(&report, self.structured),
+            _ = context.ct.cancelled() => results::app_error(&Error::Cancelled, self.structured),
         }
     }
 }

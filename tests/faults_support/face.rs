@@ -132,7 +132,8 @@ impl Serve {
         env: &[(&str, &OsStr)],
         stderr: std::process::Stdio,
     ) -> Self {
-        let mut all: Vec<&OsStr> = vec![OsStr::new("serve-mcp")];
+        // The structured shape: these tests judge the report in `structuredContent`.
+        let mut all: Vec<&OsStr> = vec![OsStr::new("serve-mcp"), OsStr::new("--structured")];
         all.extend_from_slice(args);
         let mut serve = Self::spawn_face(bin, &all, world, env, stderr);
         let answer = serve.ask(

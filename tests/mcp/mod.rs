@@ -16,7 +16,10 @@ use crate::common::{self, World};
 
 pub use sdk::*;
 
-/// One MCP session: the server's arguments and the steps the client runs.
+/// One MCP session: the server's arguments and the steps the client runs. The server runs with
+/// `--structured` (the shape programmatic clients opt into: `structuredContent` beside the text and
+/// the image) unless the session is made with [`Session::for_agents`], the default shape that agents
+/// get.
 pub struct Session<'a> {
     pub world: &'a World,
     pub args: Vec<String>,
@@ -38,6 +41,13 @@ pub struct Outcome {
 
 impl<'a> Session<'a> {
     pub fn new(world: &'a World, args: &[&str]) -> Self {
+        let mut session = Self::for_agents(world, args);
+        session.args.push("--structured".to_owned());
+        session
+    }
+
+    /// A session with the server's default shape, made for agents: no `structuredContent`.
+    pub fn for_agents(world: &'a World, args: &[&str]) -> Self {
         Self {
             world,
             args: args.iter().map(|s| s.to_string()).collect(),
@@ -160,4 +170,24 @@ pub fn processes_marked(mark: &str, within: Duration) -> Vec<i32> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The MIME type and the decoded bytes of an MCP `image` content block.
+pub fn image_block(block: &Value) -> (String, Vec<u8>) {
+    use base64::Engine as _;
+    assert_eq!(block["type"], json!("image"), "not an image block: {block}");
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(block["data"].as_str().expect("data"))
+        .expect("base64");
+    (
+        block["mimeType"].as_str().expect("mimeType").to_owned(),
+        data,
+    )
+}
+
+/// The width and height of a JPEG, read from its header by the library's own reader.
+pub fn jpeg_size(bytes: &[u8]) -> (u32, u32) {
+    let info = codex_img::image::inspect(bytes).expect("an image");
+    assert_eq!(info.format, codex_img::ImageFormat::Jpeg);
+    (info.width, info.height)
 }

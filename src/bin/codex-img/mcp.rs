@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use codex_img::image::PreviewSpec;
 use codex_img::mcp::{serve_stdio, McpOptions};
 use codex_img::{Client, ClientBuilder};
 
@@ -39,6 +40,23 @@ pub struct McpArgs {
     /// timeout, so a slow image ends as a clear runtime/timeout rather than a vanished call.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
+
+    /// The longest side of the preview attached to a result, in pixels (default 1024). The full image
+    /// is always saved; the preview is what the agent's model looks at, and pays for.
+    #[arg(long, value_name = "PX", default_value_t = PreviewSpec::DEFAULT_MAX_SIDE,
+          value_parser = clap::value_parser!(u32).range(i64::from(PreviewSpec::MIN_SIDE)..=4096))]
+    pub preview_size: u32,
+
+    /// The most kilobytes (1000 bytes) of the preview attached to a result (default 200).
+    #[arg(long, value_name = "KB", default_value_t = (PreviewSpec::DEFAULT_MAX_BYTES / 1000) as u32,
+          value_parser = clap::value_parser!(u32).range(8..=20_000))]
+    pub preview_max_kb: u32,
+
+    /// Add structuredContent (the --json report) to every result and declare each tool's
+    /// outputSchema, for programmatic MCP clients. Leave it off for agents: with it, Codex shows its
+    /// model only that JSON, and Claude Code drops the text.
+    #[arg(long)]
+    pub structured: bool,
 }
 
 impl McpArgs {
@@ -62,6 +80,11 @@ pub async fn run(
 ) -> u8 {
     let options = McpOptions {
         root: args.root.clone(),
+        structured: args.structured,
+        preview: PreviewSpec {
+            max_side: args.preview_size,
+            max_bytes: args.preview_max_kb as usize * 1000,
+        },
     };
     match serve_until(client, serve_stdio(client.clone(), options), interrupted).await {
         Ok(Ok(())) => exit::SUCCESS,

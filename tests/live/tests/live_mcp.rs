@@ -39,6 +39,7 @@ async fn generate_over_mcp(version: String) {
     args.extend(
         [
             "serve-mcp",
+            "--structured",
             "--root",
             root.to_str().expect("utf-8"),
             "--timeout",
