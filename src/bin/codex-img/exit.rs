@@ -13,6 +13,8 @@ pub const REQUEST: u8 = 4;
 pub const RUNTIME: u8 = 5;
 pub const OUTPUT: u8 = 6;
 pub const PROTOCOL: u8 = 7;
+/// `config/*`: `mcp add` could not change an agent's configuration.
+pub const CONFIG: u8 = 8;
 /// Ctrl-C: the conventional 128 + SIGINT.
 pub const INTERRUPTED: u8 = 130;
 /// SIGTERM: 128 + 15.
@@ -28,6 +30,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (RUNTIME, "runtime/*: usage limit, refusal, no image, timeout, app-server exit, overload"),
     (OUTPUT, "output/*: the output exists, is an invalid target, or could not be written"),
     (PROTOCOL, "protocol/*: Codex sent a message codex-img cannot read"),
+    (CONFIG, "config/*: mcp add could not change an agent's configuration (an entry with other settings needs --force)"),
     (INTERRUPTED, "interrupted by Ctrl-C (the turn was cancelled)"),
     (TERMINATED, "terminated by SIGTERM (the turn was cancelled)"),
 ];

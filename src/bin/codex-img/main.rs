@@ -12,6 +12,8 @@ mod http;
 mod logging;
 #[cfg(feature = "mcp")]
 mod mcp;
+#[cfg(feature = "mcp")]
+mod mcp_add;
 mod print;
 mod progress;
 mod serve;
@@ -145,6 +147,11 @@ enum Command {
     #[command(name = "serve-mcp", after_help = mcp::HELP)]
     ServeMcp(mcp::McpArgs),
 
+    /// Add codex-img to a coding agent's MCP configuration (`codex-img mcp add codex`).
+    #[cfg(feature = "mcp")]
+    #[command(subcommand)]
+    Mcp(mcp_add::McpCommand),
+
     /// Serve an OpenAI-compatible Images API on loopback, for apps and the openai SDKs.
     #[cfg(feature = "http")]
     #[command(name = "serve-http", after_help = http::HELP)]
@@ -200,6 +207,11 @@ impl Global {
 }
 
 async fn run(cli: Cli) -> u8 {
+    #[cfg(feature = "mcp")]
+    if let Command::Mcp(command) = &cli.command {
+        // It changes a file; no Codex is started.
+        return mcp_add::run(command, cli.global.codex_home.as_deref());
+    }
     #[cfg(feature = "http")]
     if let Command::ServeHttp(args) = &cli.command {
         // It builds its own client (with --concurrency) and stops it itself.
@@ -224,6 +236,9 @@ async fn run(cli: Cli) -> u8 {
         #[cfg(feature = "http")]
         // Served above, with a client of its own.
         Command::ServeHttp(_) => exit::USAGE,
+        #[cfg(feature = "mcp")]
+        // Run above, without a client.
+        Command::Mcp(_) => exit::USAGE,
     };
     client.shutdown().await;
     code

@@ -14,15 +14,18 @@ use crate::{exit, Interrupted};
 
 pub const HELP: &str = "\
 Examples:
+  codex-img mcp add codex          (or claude-code, cursor, gemini, vscode: writes the agent's config)
   codex-img serve-mcp
   codex-img serve-mcp --root ~/projects/site/images --concurrency 3 --timeout 170
-  claude mcp add codex-img -- codex-img serve-mcp
 
 Speaks the Model Context Protocol on stdin and stdout until stdin closes, offering the tools
 generate_image (spends the ChatGPT plan's image quota; 30-140 s) and codex_status (spends none).
-Without `output`, an image is saved in --root, or else in ~/.cache/codex-img/images. Raise the
-agent's tool timeout to at least 180 s (see the README). Ctrl-C or SIGTERM interrupts every turn in
-flight, answers its call with runtime/shutting_down, stops the app-server and exits. Logs go to stderr.
+Without `output`, an image is saved in --root, or else in ~/.cache/codex-img/images. Each result's
+text gives the saved file's path and facts, with a preview of the image for the agent's model to look
+at (--preview-size, --preview-max-kb); --structured adds structuredContent for programmatic clients.
+Keep --timeout below the agent's own tool timeout (`mcp add` sets both). Ctrl-C or SIGTERM interrupts
+every turn in flight, answers its call with runtime/shutting_down, stops the app-server and exits.
+Logs go to stderr.
 Exit code: 0 when stdin closed, 130 on Ctrl-C, 143 on SIGTERM, 1 otherwise.
 ";
 
