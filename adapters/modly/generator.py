@@ -126,20 +126,25 @@ class CodexImgGenerator:
         outputs = Path(self.outputs_dir)
         outputs.mkdir(parents=True, exist_ok=True)
         wanted = request.build(self.node, params, image_bytes, outputs, self.workspace_dir)
-        # Warm already, except on the first generation after codex-img died (Modly 0.3.6 does not
-        # call `load` again then); starting a new one spends nothing.
-        bridge = self.load()
         progress = Progress(progress_cb)
         watch = stdin_watch.start(EXTENSION_DIR)
+
+        def asked():
+            return (cancel_event is not None and cancel_event.is_set()) or (
+                watch is not None and watch.fired.is_set()
+            )
+
         try:
+            # Warm already, except on the first generation after codex-img died (Modly 0.3.6 does
+            # not call `load` again then); starting a new one spends nothing.
+            bridge = self.load()
+            if asked():
+                raise cancelled()  # cancelled while codex-img started: no request sent at all
             request_id, answers = bridge.start("image/generate", wanted)
             deadline = time.monotonic() + GENERATION_SECONDS + ANSWER_GRACE_SECONDS
             cancel_sent = None
             while True:
-                asked = (cancel_event is not None and cancel_event.is_set()) or (
-                    watch is not None and watch.fired.is_set()
-                )
-                if asked and cancel_sent is None:
+                if asked() and cancel_sent is None:
                     bridge.notify("image/cancel", {"id": request_id})
                     cancel_sent = time.monotonic()
                     log(f"cancel: image/cancel sent for request {request_id}")

@@ -59,7 +59,10 @@ class Bridge:
             raise coded("preflight/codex_img_missing", f"cannot run {self.argv[0]}: {e}") from None
         self.pid = self.proc.pid
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()  # the waiting table and stdin
+        self._lock = threading.Lock()  # the waiting table
+        # Writing is locked apart: a write blocked on a full pipe must not keep the reader from
+        # routing what the child writes meanwhile.
+        self._write_lock = threading.Lock()
         self._waiting = {}
         self._gone = False
         self._tail = collections.deque(maxlen=20)
@@ -82,25 +85,25 @@ class Bridge:
             request_id = next(self._ids)
             answers = queue.Queue()
             self._waiting[request_id] = answers
-            message = {"jsonrpc": "2.0", "id": request_id, "method": method}
-            if params is not None:
-                message["params"] = params
-            try:
-                self._write(message)
-            except CodexImgWriteError:
+        message = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        try:
+            self._write(message)
+        except CodexImgWriteError:
+            with self._lock:
                 self._waiting.pop(request_id, None)
-                raise self.exited_error() from None
+            raise self.exited_error() from None
         return request_id, answers
 
     def notify(self, method, params):
         """Sends a notification (no answer). A child that is gone is not an error here: whatever
         the notification was for has ended with it."""
-        with self._lock:
-            if not self._gone:
-                try:
-                    self._write({"jsonrpc": "2.0", "method": method, "params": params})
-                except CodexImgWriteError:
-                    pass
+        if not self._gone:
+            try:
+                self._write({"jsonrpc": "2.0", "method": method, "params": params})
+            except CodexImgWriteError:
+                pass
 
     def call(self, method, params=None, timeout=60.0):
         """A request's result, or its error raised as a coded error; at most `timeout` seconds."""
@@ -168,13 +171,14 @@ class Bridge:
     # -- the pipes -----------------------------------------------------------------------------
 
     def _write(self, message):
-        line = json.dumps(message, ensure_ascii=False) + "\n"
-        try:
-            self.proc.stdin.write(line.encode("utf-8"))
-            self.proc.stdin.flush()
-        except (OSError, ValueError):  # a broken pipe, or stdin already closed
-            self._gone = True
-            raise CodexImgWriteError() from None
+        line = (json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._write_lock:
+            try:
+                self.proc.stdin.write(line)
+                self.proc.stdin.flush()
+            except (OSError, ValueError):  # a broken pipe, or stdin already closed
+                self._gone = True
+                raise CodexImgWriteError() from None
 
     def _read_stdout(self):
         try:
