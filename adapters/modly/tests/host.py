@@ -106,6 +106,7 @@ class World:
         self.outputs = self.workspace / "Workflows"
         self.workspace.mkdir(parents=True)
         self.bridge_pids = set()  # every serve-stdio child the runners logged
+        self.runners = []  # every runner started, to report on and to stop at the end
 
     def manifest_node(self, node):
         manifest = json.loads((self.ext / "manifest.json").read_text(encoding="utf-8"))
@@ -194,6 +195,7 @@ class Runner:
             stderr=subprocess.PIPE,
             env=environment,
         )
+        world.runners.append(self)
         self.inbox = queue.Queue()
         self.seen = []
         self.stderr = []
@@ -326,7 +328,7 @@ def expect_error(runner, request_id, code, within=30):
     """The error, whose traceback's last line (what Modly shows) is exactly `<code>: <message>`."""
     _, error, _ = runner.until("error", within, allow_error=True)
     check(error.get("id") == request_id, f"error for another id: {error}")
-    last = (error.get("traceback") or "").rstrip("\n").splitlines()[-1]
+    last = ((error.get("traceback") or "").rstrip("\n").splitlines() or [""])[-1]
     check(last == f"{code}: {error.get('message')}", f"the last line is not '{code}: <message>': {last!r}")
     return error, last
 
@@ -495,7 +497,7 @@ def not_signed_in(world):
     runner.until("ready", 30)
     runner.send({"action": "load"})
     _, error, _ = runner.until("error", 60, allow_error=True)
-    last = error["traceback"].rstrip("\n").splitlines()[-1]
+    last = ((error.get("traceback") or "").rstrip("\n").splitlines() or [""])[-1]
     check(last.startswith("preflight/not_signed_in: "), f"not reported as preflight/not_signed_in: {last!r}")
     # Reported before any quota is spent, with codex-img already stopped again.
     check(world.events("turn_inputs") == [], "a turn started")
@@ -570,24 +572,16 @@ def main():
     args = parser.parse_args()
     world = World(args.dir)
     started = time.monotonic()
-    runners = []
-    original = Runner.__init__
-
-    def tracked(self, *a, **k):
-        original(self, *a, **k)
-        runners.append(self)
-
-    Runner.__init__ = tracked
     try:
         measured = SCENARIOS[args.scenario](world)
     except Failed as e:
         print(f"FAILED {args.scenario}: {e}", file=sys.stderr)
-        for runner in runners:
+        for runner in world.runners:
             print(f"--- runner messages: {json.dumps(runner.seen)[:20000]}", file=sys.stderr)
             print("--- runner stderr:\n" + "\n".join(runner.stderr[-200:]), file=sys.stderr)
         return 1
     finally:
-        for runner in runners:
+        for runner in world.runners:
             runner.stop()
     measured["scenario"] = args.scenario
     measured["total_ms"] = round((time.monotonic() - started) * 1000)
