@@ -200,7 +200,10 @@ impl ServerEntry {
 
     /// The entry as Codex's `config.toml` holds it: a tool timeout above one image plus a queue and,
     /// unless [`Self::codex_approve`] is off, the approval mode that lets `generate_image` run under
-    /// `codex exec`.
+    /// `codex exec`. It is `required`: without that, `codex exec` sends its first model request without
+    /// waiting for the server, and a server that has not listed its tools by then is not searchable in
+    /// that turn (measured with a server that starts 8 s late: the search found nothing and the call
+    /// was "unsupported"); with it, Codex waits up to `startup_timeout_sec`.
     pub fn codex_toml(&self) -> String {
         let quote = |s: &str| Value::String(s.to_owned()).to_string();
         let args: Vec<String> = self.args.iter().map(|a| quote(a)).collect();
@@ -210,7 +213,7 @@ impl ServerEntry {
             ""
         };
         let mut toml = format!(
-            "[mcp_servers.{SERVER}]\ncommand = {}\nargs = [{}]\nstartup_timeout_sec = 60\ntool_timeout_sec = {TOOL_TIMEOUT_SECS}\n{approve}\n[mcp_servers.{SERVER}.env]\n",
+            "[mcp_servers.{SERVER}]\ncommand = {}\nargs = [{}]\nstartup_timeout_sec = 60\nrequired = true\ntool_timeout_sec = {TOOL_TIMEOUT_SECS}\n{approve}\n[mcp_servers.{SERVER}.env]\n",
             quote(&self.command.display().to_string()),
             args.join(", "),
         );
