@@ -64,7 +64,7 @@ pub(crate) fn step_at(script: &[Step], answered: usize) -> Step {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolReturn {
     /// The tool's name as the model called it: `ToolSearch` or `mcp__<server>__<tool>` (Claude Code),
-    /// `tool_search` or `<namespace>.<tool>` (Codex).
+    /// `tool_search` or `<namespace>.<tool>` such as `mcp__codex_img.generate_image` (Codex).
     pub name: String,
     /// The call's arguments as the model sent them.
     pub input: Value,

@@ -5,11 +5,11 @@
 //!
 //! - [`Step::Search`]: a `tool_search_call` item with `"execution": "client"` and `arguments: {query,
 //!   limit}`. Codex runs the search itself (BM25 over the tools' names and descriptions) and sends a
-//!   `tool_search_output` whose `tools` hold `{"type": "namespace", "name": "mcp__<server>__", "tools":
-//!   [...]}` entries.
+//!   `tool_search_output` whose `tools` hold `{"name": "mcp__<server>", "description": ..., "tools":
+//!   [...]}` entries (0.171 writes the server's `-` as `_`: `mcp__codex_img`).
 //! - [`Step::Call`]: a `function_call` with the MCP tool's `namespace` and `name` (Codex refuses a flat
 //!   `mcp__server__tool` name). The namespace is the one the search returned for that tool, else the
-//!   one the request offers it in, else `mcp__<server>__`.
+//!   one the request offers it in, else `mcp__<server>` with `-` as `_`.
 //! - [`Step::Say`]: an assistant message, which ends the turn.
 //!
 //! The step is the number of answers the model already gave in the request's `input`.
@@ -73,7 +73,7 @@ pub(crate) fn answer(script: &Script, body: &Value, id: u64) -> Vec<Value> {
 }
 
 /// The namespace that holds `tool`: from a search's output in the input, or among the offered tools;
-/// else `mcp__<server>__`.
+/// else `mcp__<server>` with `-` written as `_`, as Codex 0.171 names it.
 fn namespace_of(body: &Value, server: &str, tool: &str) -> String {
     let holds = |namespace: &Value| {
         namespace["type"] == "namespace"
@@ -105,7 +105,7 @@ fn namespace_of(body: &Value, server: &str, tool: &str) -> String {
     {
         return found.namespace.unwrap_or_default().to_owned();
     }
-    format!("mcp__{server}__")
+    format!("mcp__{}", server.replace('-', "_"))
 }
 
 /// What the model received for each of its calls, in the order of the calls: the output of each
@@ -255,12 +255,12 @@ mod tests {
             {"type": "message", "role": "user"},
             {"type": "tool_search_call", "call_id": "c1"},
             {"type": "tool_search_output", "call_id": "c1", "tools": [
-                {"type": "namespace", "name": "mcp__codex_img__", "tools": [{"type": "function", "name": "generate_image"}]}
+                {"type": "namespace", "name": "mcp__codex_img", "tools": [{"type": "function", "name": "generate_image"}]}
             ]},
         ]});
         let second = answer(&script, &after_search, 2);
         assert_eq!(second[0]["type"], "function_call");
-        assert_eq!(second[0]["namespace"], "mcp__codex_img__");
+        assert_eq!(second[0]["namespace"], "mcp__codex_img");
         assert_eq!(second[0]["arguments"], r#"{"prompt":"p"}"#);
         let mut done = after_search.clone();
         done["input"]

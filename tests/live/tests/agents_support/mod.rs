@@ -359,8 +359,8 @@ impl SeenImage {
 /// What the model got back from one search or one tool call.
 #[derive(Debug, Clone)]
 pub struct Return {
-    /// The tool's name as the model called it (`ToolSearch`, `mcp__codex-img__generate_image`;
-    /// `tool_search`, `mcp__codex-img__.generate_image`).
+    /// The tool's name as the model called it (Claude Code: `ToolSearch`,
+    /// `mcp__codex-img__generate_image`; Codex: `tool_search`, `mcp__codex_img.generate_image`).
     pub name: String,
     /// The call's arguments.
     pub input: Value,
@@ -469,7 +469,7 @@ pub fn is_codex_img_tool(name: &str) -> bool {
     name.contains("codex-img") || name.contains("codex_img")
 }
 
-/// `generate_image` from `mcp__codex-img__generate_image` or `mcp__codex_img__.generate_image`.
+/// `generate_image` from `mcp__codex-img__generate_image` or `mcp__codex_img.generate_image`.
 pub fn bare_tool_name(name: &str) -> &str {
     let after_dot = name.rsplit('.').next().unwrap_or(name);
     after_dot.rsplit("__").next().unwrap_or(after_dot)
