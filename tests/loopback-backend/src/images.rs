@@ -8,8 +8,8 @@
 //!
 //! Like the real endpoint, a request with `background: "transparent"` gets an RGBA image (the
 //! subject on real transparency) and says `background: "transparent"`; a prompt that names a flat
-//! solid colour (`solid #RRGGBB`) gets the subject on that colour; anything else gets the configured
-//! image.
+//! solid colour (`solid #RRGGBB`) gets the subject on that colour; anything else gets the next queued
+//! image ([`Backend::queue_images`](crate::Backend::queue_images)), or else the configured one.
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -23,7 +23,7 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
     if request.route().ends_with("/edits") {
         lock(&shared.edits).push(edit_inputs(&body));
     }
-    let (mode, png, delay) = {
+    let (mode, mut png, delay) = {
         let config = lock(&shared.config);
         (
             config.mode.clone(),
@@ -33,6 +33,9 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
     };
     if let Mode::UsageLimit { resets_at } | Mode::ModelUsageLimit { resets_at } = mode {
         return usage_limit(Limit::Images, resets_at);
+    }
+    if let Some(queued) = lock(&shared.queued_images).pop_front() {
+        png = queued;
     }
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

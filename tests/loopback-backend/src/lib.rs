@@ -19,8 +19,12 @@
 //! | `attempts` | the calls a model makes to run a command, change a file or ask the user instead of making an image |
 //! | `images` | `/images/generations` and `/images/edits` |
 //! | [`png`] | test images (the workspace's one encoder, `tests/test-png`) |
+//! | [`agent`] | the script an agent's model follows, and what it got back from each call |
+//! | `codex_agent` | the model of a Codex that is itself the agent ([`Mode::Agent`]) |
+//! | [`anthropic`] | a plain-HTTP stand-in of Anthropic's Messages API, playing Claude Code's model |
 
 mod attempts;
+mod codex_agent;
 mod error;
 mod images;
 mod model;
@@ -28,15 +32,22 @@ mod record;
 mod routes;
 mod tls;
 
+pub mod agent;
+pub mod anthropic;
 pub mod env;
 pub mod install;
 pub mod login;
 pub mod png;
 pub mod server;
 
+pub use agent::{Block, Script, Step, ToolReturn};
+pub use anthropic::Messages;
 pub use env::{codex_command_env, CodexEnv};
 pub use error::{Error, Result};
-pub use install::{at_least, ensure_codex, BELOW_FLOOR, CI_RELEASES, FLOOR, NEWEST, RELEASES};
+pub use install::{
+    at_least, ensure_claude_code, ensure_codex, BELOW_FLOOR, CI_RELEASES, CLAUDE_CODE, FLOOR,
+    NEWEST, RELEASES,
+};
 pub use login::{write_api_key_login, write_fake_chatgpt_login, FAKE_ACCOUNT_ID};
 pub use png::{png_size, subject_png, test_png, SUBJECT_RGB};
 pub use record::{EditInputs, RecordedRequest, ToolExchange};

@@ -69,6 +69,9 @@ pub(crate) async fn answer(shared: &Shared, request: &RecordedRequest) -> Reply 
         png = crate::png::subject_png(w, h, Some(key), Some(&comment));
     }
 
+    if let Mode::Agent(script) = &mode {
+        return Reply::sse(stream(id, &crate::codex_agent::answer(script, &body, id)));
+    }
     if let Mode::ModelUsageLimit { resets_at } = mode {
         return usage_limit(Limit::Model, resets_at);
     }

@@ -72,6 +72,11 @@ pub enum Mode {
         /// The file the patch would add.
         path: PathBuf,
     },
+    /// The model of a Codex that is itself the agent (`codex exec` with MCP servers): it follows the
+    /// script, searching Codex's hidden tools with `tool_search_call`, calling MCP tools with a
+    /// namespaced `function_call`, and ending with a message (see `codex_agent`). The images endpoint
+    /// is not involved.
+    Agent(crate::agent::Script),
 }
 
 /// Which transport the backend serves.
@@ -118,6 +123,8 @@ pub(crate) struct Shared {
     pub(crate) config: Mutex<BackendConfig>,
     pub(crate) log: Mutex<Vec<RecordedRequest>>,
     pub(crate) edits: Mutex<Vec<EditInputs>>,
+    /// Images the images endpoint serves next, in order, before the configured one.
+    pub(crate) queued_images: Mutex<std::collections::VecDeque<Vec<u8>>>,
     pub(crate) seq: AtomicU64,
     /// When the primary usage window resets (unix seconds), as `/wham/usage` reports it.
     pub(crate) usage_window_resets_at: i64,
@@ -173,6 +180,7 @@ impl Backend {
             config: Mutex::new(config),
             log: Mutex::new(Vec::new()),
             edits: Mutex::new(Vec::new()),
+            queued_images: Mutex::new(Default::default()),
             seq: AtomicU64::new(0),
             usage_window_resets_at: crate::routes::now_secs() + USAGE_WINDOW_RESET_IN,
         });
@@ -243,6 +251,20 @@ impl Backend {
     /// Changes the PNG served from the next image on.
     pub fn set_image_png(&self, png: Vec<u8>) {
         lock(&self.shared.config).image_png = png;
+    }
+
+    /// Queues PNGs for the next calls of the images endpoint (Codex 0.145+), one each, in order; once
+    /// they are used up it serves the configured PNG again. So one agent conversation can get a tiny
+    /// image and then a large one.
+    pub fn queue_images(&self, pngs: impl IntoIterator<Item = Vec<u8>>) {
+        lock(&self.shared.queued_images).extend(pngs);
+    }
+
+    /// The requests of the agent's conversation in [`Mode::Agent`] (every model request), and what
+    /// the model received for each of its calls: the output of each `tool_search_call` and MCP
+    /// `function_call`, in the order of the calls.
+    pub fn agent_returns(&self) -> Vec<crate::agent::ToolReturn> {
+        crate::codex_agent::returns_in(&self.requests())
     }
 
     /// Changes how long each image takes from the next image on.
