@@ -44,10 +44,11 @@ references take file paths, data:image/...;base64,... URIs or base64. After a us
 refused with runtime/usage_limit until its reset, spending nothing; set ignore_known_usage_limit only \
 when the user asks to try anyway.";
 
+// Few words it shares with generate_image's: Codex ranks tools with BM25, which favours a short
+// description, so "generate image" would otherwise find this one first.
 const STATUS_DESCRIPTION: &str = "\
-Check the status of Codex image generation: whether generate_image can make images now, without \
-spending any quota. Checks that Codex is installed and recent enough, signed in with ChatGPT, offered \
-image generation, can reach its backend and has image quota left, and gives each check's fix.";
+Check Codex's status and quota, without spending any: whether Codex is installed and recent enough, \
+signed in with ChatGPT, can reach its backend and has quota left, with each check's fix.";
 
 const INSTRUCTIONS: &str = "\
 codex-img generates and edits images with the user's own Codex login and ChatGPT plan. generate_image \

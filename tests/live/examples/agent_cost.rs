@@ -11,7 +11,8 @@
 //! nice -n 10 cargo run -p codex-img-live --example agent_cost
 //! ```
 //!
-//! It prints one Markdown table row per agent and image, ready for `BENCHMARKS.md`.
+//! It prints one Markdown table row per agent and image, ready for `BENCHMARKS.md`, with the bytes of the
+//! image(s) the model received as a ratio to the image made in the same run.
 
 #[path = "../tests/agents_support/mod.rs"]
 mod agents_support;
@@ -83,16 +84,19 @@ async fn main() {
             } else {
                 format!(" (+{} other block(s))", seen.other.len())
             };
+            // The ratio to the image made, in this run: what the model reads against what was paid for.
+            let received: usize = seen.images.iter().map(|i| i.bytes.len()).sum();
+            let ratio = received as f64 / served.len() as f64;
             rows.push(format!(
-                "| {agent} | {what}: PNG {w}x{h}, {} bytes | {seen_images} | {} bytes{other} |",
+                "| {agent} | {what}: PNG {w}x{h}, {} bytes | {seen_images} | {ratio:.3} | {} bytes{other} |",
                 served.len(),
                 seen.text_bytes(),
             ));
         }
     }
     side.finish().await;
-    println!("| agent | image made | image(s) the model received | text the model received |");
-    println!("|---|---|---|---|");
+    println!("| agent | image made | image(s) the model received | image bytes received / made | text the model received |");
+    println!("|---|---|---|---|---|");
     for row in rows {
         println!("{row}");
     }

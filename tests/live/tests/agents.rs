@@ -708,6 +708,7 @@ async fn the_aimed_shape_meets_every_target_through_both_agents() {
         env: Vec::new(),
         codex_home: dir.path().join("no-codex-home"),
         codex_approve: true,
+        mcp_add: None,
     };
     let script = |_: Agent| -> Script {
         vec![

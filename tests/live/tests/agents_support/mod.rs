@@ -36,13 +36,16 @@ use tokio::io::AsyncReadExt as _;
 /// The server's name in both agents' MCP configuration.
 pub const SERVER: &str = "codex-img";
 /// The most one agent run may take, start to exit, before it counts as hung and is killed.
-pub const AGENT_TIMEOUT: Duration = Duration::from_secs(240);
+pub const AGENT_TIMEOUT: Duration = Duration::from_secs(330);
 /// How long the processes of a finished run may take to go away.
 pub const EXIT_GRACE: Duration = Duration::from_secs(10);
-/// codex-img's own deadline for one image (`serve-mcp --timeout`), below the agents' tool timeouts.
-pub const SERVER_TIMEOUT_SECS: u64 = 170;
-/// Codex's `tool_timeout_sec` for the server, and Claude Code's `MCP_TOOL_TIMEOUT` (in seconds).
-pub const TOOL_TIMEOUT_SECS: u64 = 300;
+/// codex-img's own deadline for one image: the most of what `mcp add` gives Codex (280) and Claude
+/// Code (serve-mcp's default, 300).
+pub const SERVER_TIMEOUT_SECS: u64 = 300;
+/// The agents' tool timeouts, above it: Codex's `tool_timeout_sec` from `mcp add` is 300 with the
+/// server's 280; Claude Code's `MCP_TOOL_TIMEOUT` (in seconds) is set here, as the README asks, above
+/// 300.
+pub const TOOL_TIMEOUT_SECS: u64 = 320;
 
 // ---------------------------------------------------------------------------------------------------
 // codex-img's side.
@@ -101,30 +104,27 @@ impl ImageSide {
         files
     }
 
-    /// The MCP server entry the agents get: `codex-img [-c ...] serve-mcp --root ROOT --timeout 170`
-    /// with the environment that points codex-img's Codex at the image backend.
+    /// The MCP server entry the agents get, written into each agent's configuration by `codex-img mcp
+    /// add` itself (the command the README tells users to run, with what it writes shown there): the
+    /// built binary by its path, `serve-mcp` with the agent's timeouts, then `-c ...` and `--root ROOT`,
+    /// and the environment that points codex-img's Codex at the image backend.
     pub fn server_entry(&self) -> ServerEntry {
         let env = codex_command_env(&self.backend, &self.home());
-        let mut args: Vec<String> = Vec::new();
+        let mut serve_args: Vec<String> = Vec::new();
         for o in &env.config_overrides {
-            args.extend(["-c".to_owned(), o.clone()]);
+            serve_args.extend(["-c".to_owned(), o.clone()]);
         }
-        args.extend([
-            "serve-mcp".to_owned(),
-            "--root".to_owned(),
-            self.root().display().to_string(),
-            "--timeout".to_owned(),
-            SERVER_TIMEOUT_SECS.to_string(),
-        ]);
+        serve_args.extend(["--root".to_owned(), self.root().display().to_string()]);
         let mut vars = env.env.clone();
         vars.push(("CODEX_BIN".into(), self.launcher.display().to_string()));
         vars.push(("RUST_LOG".into(), "warn".into()));
         ServerEntry {
             command: crate::mcp_sdk::codex_img_bin(),
-            args,
+            args: Vec::new(),
             env: vars,
             codex_home: self.home(),
             codex_approve: true,
+            mcp_add: Some(serve_args),
         }
     }
 
@@ -180,6 +180,10 @@ pub struct ServerEntry {
     /// Whether Codex's entry carries `default_tools_approval_mode = "approve"` (without it, `codex
     /// exec` refuses every tool that is not read-only).
     pub codex_approve: bool,
+    /// `Some(serve-mcp arguments)`: `command` is codex-img, and each agent's configuration is written by
+    /// `codex-img mcp add` with these arguments after `--` (and `env` as `--env`); `args` is unused.
+    /// `None`: the entry is written as it is (another server, such as the self-check's).
+    pub mcp_add: Option<Vec<String>>,
 }
 
 impl ServerEntry {
@@ -222,6 +226,47 @@ impl ServerEntry {
         }
         toml
     }
+}
+
+/// Runs `codex-img mcp add AGENT` for `entry` as a user would, in `home` (and, for Codex, its
+/// `CODEX_HOME`), with `extra_path` first on `PATH` (where Claude Code's `claude` is). Fails the test
+/// when the command fails; returns what it printed.
+pub fn mcp_add(
+    agent: &str,
+    entry: &ServerEntry,
+    home: &Path,
+    codex_home: Option<&Path>,
+    extra_path: Option<&Path>,
+) -> String {
+    let serve_args = entry.mcp_add.as_ref().expect("an entry written by mcp add");
+    let mut command = std::process::Command::new(&entry.command);
+    command.env_clear();
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+    let path = match extra_path {
+        Some(dir) => format!("{}:{path}", dir.display()),
+        None => path,
+    };
+    command.env("PATH", path).env("HOME", home);
+    if let Some(codex_home) = codex_home {
+        command.env("CODEX_HOME", codex_home);
+    }
+    command.args(["mcp", "add", agent, "--via", "path", "--name", SERVER]);
+    for (k, v) in &entry.env {
+        command.arg("--env").arg(format!("{k}={v}"));
+    }
+    command.arg("--").args(serve_args);
+    let out = command.output().expect("run codex-img mcp add");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "codex-img mcp add {agent} failed ({}):\n{printed}",
+        out.status
+    );
+    printed
 }
 
 /// A real-sized image, as Codex's image tool returns them: a 1254x1254 RGB PNG of about 2.4 MB (see
@@ -682,9 +727,18 @@ pub mod claude {
         let work = dir.path().join("work");
         std::fs::create_dir_all(&home).expect("home");
         std::fs::create_dir_all(&work).expect("work");
-        let config = dir.path().join("mcp.json");
-        std::fs::write(&config, entry.claude_json().to_string()).expect("mcp config");
         let allowed = format!("mcp__{SERVER}__generate_image,mcp__{SERVER}__codex_status");
+        // codex-img's own entry goes in through `codex-img mcp add claude-code`, which runs Claude Code's
+        // `claude mcp add --scope user`; Claude Code then reads its own user configuration. Another
+        // server is given with --mcp-config.
+        let config = dir.path().join("mcp.json");
+        let strict = if entry.mcp_add.is_some() {
+            mcp_add("claude-code", entry, &home, None, claude.parent());
+            None
+        } else {
+            std::fs::write(&config, entry.claude_json().to_string()).expect("mcp config");
+            Some(&config)
+        };
 
         let mut command = tokio::process::Command::new(&claude);
         base_env(&mut command, &home);
@@ -697,13 +751,18 @@ pub mod claude {
             .env("MCP_TOOL_TIMEOUT", (TOOL_TIMEOUT_SECS * 1000).to_string())
             .current_dir(&work)
             .arg("-p")
-            .arg(PROMPT)
-            .arg("--mcp-config")
-            .arg(&config)
-            .arg("--strict-mcp-config")
-            .arg("--allowedTools")
-            .arg(&allowed)
-            .args(["--output-format", "stream-json", "--verbose"]);
+            .arg(PROMPT);
+        if let Some(config) = strict {
+            command
+                .arg("--mcp-config")
+                .arg(config)
+                .arg("--strict-mcp-config");
+        }
+        command.arg("--allowedTools").arg(&allowed).args([
+            "--output-format",
+            "stream-json",
+            "--verbose",
+        ]);
         let run = run_bounded(command).await;
         let received = Received {
             agent: Agent::ClaudeCode,
@@ -772,7 +831,23 @@ pub mod codex_agent {
             std::fs::create_dir_all(d).expect("agent folders");
         }
         write_fake_chatgpt_login(&codex_home, "plus").expect("fake login");
-        std::fs::write(codex_home.join("config.toml"), entry.codex_toml()).expect("config.toml");
+        let config = codex_home.join("config.toml");
+        if entry.mcp_add.is_some() {
+            mcp_add("codex", entry, &home, Some(&codex_home), None);
+            if !entry.codex_approve {
+                // The one setting whose absence is under test, taken out of what mcp add wrote.
+                let written = std::fs::read_to_string(&config).expect("config.toml");
+                let without: String = written
+                    .lines()
+                    .filter(|l| !l.starts_with("default_tools_approval_mode"))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                assert_ne!(written, without, "mcp add wrote the approval mode");
+                std::fs::write(&config, without).expect("config.toml");
+            }
+        } else {
+            std::fs::write(&config, entry.codex_toml()).expect("config.toml");
+        }
         let env = codex_command_env(&model, &codex_home);
 
         let mut command = tokio::process::Command::new(&launcher);
