@@ -50,6 +50,7 @@ pub mod protocol;
 pub mod recovery;
 pub mod report;
 pub mod request;
+mod rpc;
 mod session;
 pub mod sidecar;
 mod stdin;

@@ -19,7 +19,7 @@ use serde_json::Value;
 const HINT_NOTIFICATIONS: &str =
     "model it or add it to IGNORED_NOTIFICATIONS in xtask/src/manifest.rs, then run `cargo xtask codegen`";
 const HINT_REQUESTS: &str =
-    "model it in SERVER_REQUESTS in xtask/src/manifest.rs (and answer it in src/session/policy.rs), then run `cargo xtask codegen`";
+    "model it in SERVER_REQUESTS in xtask/src/manifest.rs (and answer it in src/rpc/policy.rs), then run `cargo xtask codegen`";
 
 fn bundle(relative: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);

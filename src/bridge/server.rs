@@ -29,7 +29,7 @@ use crate::client::Client;
 use crate::error::{Category, Error};
 use crate::protocol::envelope::{ErrorCode, ErrorObject, RequestId};
 use crate::report::{BatchReport, DoctorReport, ErrorReport, ImageReport};
-use crate::session::codec::{CodecError, LineReader};
+use crate::rpc::codec::{CodecError, LineReader};
 
 use super::methods::{self, CancelParams, GenerateParams, Job, Method, NoParams, Refusal};
 use super::wire::{self, codes, Incoming, Rejection};

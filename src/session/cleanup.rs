@@ -12,9 +12,9 @@ use tokio::sync::mpsc;
 
 use crate::protocol::request::{ThreadUnsubscribe, TurnInterrupt};
 use crate::protocol::{ServerNotification, TurnInterruptResponse};
+use crate::rpc::transport::{Event, RpcError};
 use crate::session::live::Live;
 use crate::session::params;
-use crate::session::transport::{Event, RpcError};
 
 /// Owns everything a started thread needs undone, and undoes it even when the future is dropped.
 pub(super) struct TurnGuard {

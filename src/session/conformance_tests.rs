@@ -18,7 +18,7 @@ use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
 use super::params;
-use super::policy::{answer_method, Answer};
+use crate::rpc::policy::{answer_method, Answer};
 use crate::protocol::envelope::{ErrorResponse, Notification, Request, Response};
 use crate::protocol::{
     notification, ClientRequest, CodexErrorInfo, ErrorCode, Message,

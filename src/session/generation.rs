@@ -18,6 +18,7 @@ use crate::progress::{Phase, Progress, ProgressFn};
 use crate::protocol::request::TurnStart;
 use crate::protocol::{ErrorCode, ServerNotification, ThreadItem, TurnError, TurnStatus};
 use crate::request::{self, Checked, GenerateRequest};
+use crate::rpc::transport::{Event, RpcError};
 use crate::session::cleanup::TurnGuard;
 use crate::session::limit::now_unix;
 use crate::session::live::{ActiveGuard, Live};
@@ -26,7 +27,6 @@ use crate::session::outcome::{spent_window, take_image, Ended, Found, ImageProbl
 use crate::session::params;
 use crate::session::queue::{Permit, Queue, Ticket};
 use crate::session::thread::{self, Fresh};
-use crate::session::transport::{Event, RpcError};
 
 struct Reporter {
     f: Option<ProgressFn>,

@@ -9,13 +9,14 @@ use crate::protocol::request::{AccountRead, Initialize, ModelProviderCapabilitie
 use crate::protocol::{
     notification, ErrorCode, InitializeResponse, ModelProviderCapabilitiesReadParams,
 };
-use crate::session::codec::DEFAULT_MAX_LINE;
+use crate::rpc::codec::DEFAULT_MAX_LINE;
+use crate::rpc::process::ChildProcess;
+use crate::rpc::transport::{Connection, RpcError};
 use crate::session::config::Config;
 use crate::session::live::{Handshaken, Live};
 use crate::session::login::AccountCheck;
 use crate::session::pool::Pool;
-use crate::session::process::{self, AppServerProcess};
-use crate::session::transport::{Connection, RpcError};
+use crate::session::spawn;
 use crate::session::{params, version};
 
 const CLIENT_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -24,7 +25,7 @@ const CLIENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub async fn start(config: &Config) -> Result<Live> {
     let cli_version = version::probe(config, Duration::from_secs(15)).await?;
     version::check(&cli_version, config)?;
-    let spawned = process::spawn(config)?;
+    let (spawned, workdir) = spawn::spawn(config)?;
     let conn = Connection::start(spawned.stdout, spawned.stdin, DEFAULT_MAX_LINE);
     let mut process = spawned.process;
     let init = match initialize(&conn, config.start_timeout, &mut process).await {
@@ -53,6 +54,7 @@ pub async fn start(config: &Config) -> Result<Live> {
     Ok(Live::new(
         conn,
         process,
+        workdir,
         Handshaken {
             version,
             codex_home,
@@ -66,7 +68,7 @@ pub async fn start(config: &Config) -> Result<Live> {
 }
 
 /// A start that failed after the spawn: close stdin, stop the process, and report `error`.
-async fn fail(process: AppServerProcess, conn: &Connection, error: Error) -> Error {
+async fn fail(process: ChildProcess, conn: &Connection, error: Error) -> Error {
     conn.close_stdin();
     process.shutdown(Duration::from_millis(500)).await;
     error
@@ -76,7 +78,7 @@ async fn fail(process: AppServerProcess, conn: &Connection, error: Error) -> Err
 async fn initialize(
     conn: &Connection,
     within: Duration,
-    process: &mut AppServerProcess,
+    process: &mut ChildProcess,
 ) -> Result<InitializeResponse> {
     let params = params::initialize(CLIENT_VERSION);
     match tokio::time::timeout(within, conn.request::<Initialize>(&params)).await {
@@ -145,7 +147,7 @@ mod tests {
     #[tokio::test]
     async fn a_server_that_never_answers_initialize_is_a_start_timeout_not_an_exit() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let spawned = process::spawn(&deaf_server(dir.path())).expect("spawn");
+        let (spawned, _) = spawn::spawn(&deaf_server(dir.path())).expect("spawn");
         let conn = Connection::start(spawned.stdout, spawned.stdin, DEFAULT_MAX_LINE);
         let mut process = spawned.process;
         let within = Duration::from_millis(200);

@@ -16,7 +16,7 @@ use tokio::sync::mpsc::{error::TryRecvError, UnboundedReceiver};
 
 use crate::error::Error;
 use crate::protocol::{RateLimitSnapshot, ServerNotification};
-use crate::session::transport::Event;
+use crate::rpc::transport::Event;
 
 /// The latest reset time Codex gave for a reached limit.
 #[derive(Debug, Default)]

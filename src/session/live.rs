@@ -10,11 +10,11 @@ use semver::Version;
 use tokio::sync::Mutex;
 
 use crate::error::Error;
+use crate::rpc::process::{ChildProcess, StderrTail};
+use crate::rpc::transport::Connection;
 use crate::session::login::AccountCheck;
 use crate::session::pool::Pool;
-use crate::session::process::{AppServerProcess, StderrTail};
 use crate::session::thread;
-use crate::session::transport::Connection;
 
 /// A live, handshaken app-server.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ pub struct Live {
     pub account: AccountCheck,
     /// `modelProvider/capabilities/read`'s answer; `None` on releases without it.
     pub image_generation_offered: Option<bool>,
-    process: Mutex<Option<AppServerProcess>>,
+    process: Mutex<Option<ChildProcess>>,
     workdir: PathBuf,
     tail: StderrTail,
     active: AtomicUsize,
@@ -57,8 +57,13 @@ pub struct Handshaken {
 }
 
 impl Live {
-    /// A live server over `conn` and `process`, unused since now.
-    pub fn new(conn: Connection, process: AppServerProcess, learned: Handshaken) -> Self {
+    /// A live server over `conn` and `process`, running in `workdir`, unused since now.
+    pub fn new(
+        conn: Connection,
+        process: ChildProcess,
+        workdir: PathBuf,
+        learned: Handshaken,
+    ) -> Self {
         Self {
             conn,
             version: learned.version,
@@ -66,7 +71,7 @@ impl Live {
             user_agent: learned.user_agent,
             account: learned.account,
             image_generation_offered: learned.image_generation_offered,
-            workdir: process.workdir().to_path_buf(),
+            workdir,
             tail: process.tail(),
             process: Mutex::new(Some(process)),
             active: AtomicUsize::new(0),
@@ -146,7 +151,7 @@ impl Live {
             .lock()
             .await
             .as_mut()
-            .and_then(AppServerProcess::exit_status)
+            .and_then(ChildProcess::exit_status)
     }
 
     /// The process id, while the process is held (not yet stopped).
@@ -155,7 +160,7 @@ impl Live {
             .lock()
             .await
             .as_ref()
-            .and_then(AppServerProcess::pid)
+            .and_then(ChildProcess::pid)
     }
 
     /// Marks one generation as using this process until the guard drops.
@@ -227,9 +232,9 @@ impl Drop for CleanupToken {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::session::codec::DEFAULT_MAX_LINE;
+    use crate::rpc::codec::DEFAULT_MAX_LINE;
     use crate::session::config::Config;
-    use crate::session::process;
+    use crate::session::spawn;
 
     /// A "server" that ignores its arguments and stdin, so a graceful stop waits the whole grace.
     pub(crate) fn deaf_server(dir: &Path) -> Config {
@@ -246,11 +251,12 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_stopping_process_does_not_block_pid_or_is_alive() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let spawned = process::spawn(&deaf_server(dir.path())).expect("spawn");
+        let (spawned, workdir) = spawn::spawn(&deaf_server(dir.path())).expect("spawn");
         let conn = Connection::start(spawned.stdout, spawned.stdin, DEFAULT_MAX_LINE);
         let live = Arc::new(Live::new(
             conn,
             spawned.process,
+            workdir,
             Handshaken {
                 version: Version::new(0, 169, 0),
                 codex_home: None,

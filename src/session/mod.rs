@@ -1,9 +1,8 @@
-//! Running generations on one warm `codex app-server`: the child process, the line codec, the worker
-//! that owns the connection, the server-request policy, the version gate, and the manager that keeps
-//! one process alive across requests.
+//! The image runtime on top of the JSON-RPC peer ([`crate::rpc`]): starting `codex app-server` and
+//! the handshake, the version gate and the login check, the pre-started threads, the manager that keeps
+//! one process alive across requests, and a generation from `thread/start` to the image in hand.
 
 mod cleanup;
-pub(crate) mod codec;
 pub(crate) mod config;
 pub(crate) mod generation;
 mod handshake;
@@ -13,15 +12,12 @@ mod login;
 pub(crate) mod manager;
 mod outcome;
 pub(crate) mod params;
-pub(crate) mod policy;
 mod pool;
 pub(crate) mod preflight;
-pub(crate) mod process;
 pub(crate) mod queue;
-mod router;
 mod slot;
+mod spawn;
 mod thread;
-pub(crate) mod transport;
 pub(crate) mod version;
 mod workdir;
 

@@ -10,7 +10,7 @@ use crate::image::{self, ImageInfo};
 use crate::protocol::items::ImagePayload;
 use crate::protocol::request::AccountRateLimitsRead;
 use crate::protocol::{CodexErrorInfo, ImageGenerationThreadItem, TurnError, TurnStatus};
-use crate::session::codec::base64_in_place::decode_in_place;
+use crate::rpc::codec::base64_in_place::decode_in_place;
 use crate::session::live::Live;
 
 /// The largest image read back from `savedPath` when `result` is empty.
@@ -134,7 +134,7 @@ impl Ended {
         let detail = match self.message {
             Some(text) => format!(
                 "the model answered instead: {}",
-                crate::session::process::redact(text.trim())
+                crate::rpc::process::redact(text.trim())
             ),
             None => format!("the turn ended ({}) without an image", self.status.as_str()),
         };
@@ -145,7 +145,7 @@ impl Ended {
 /// Maps a failed turn's error to codex-img's taxonomy. Codex's text is quoted with anything shaped
 /// like a token or an email address masked, as its stderr is.
 pub fn from_turn_error(error: TurnError) -> Error {
-    let message = crate::session::process::redact(&error.message);
+    let message = crate::rpc::process::redact(&error.message);
     match error.codex_error_info {
         Some(CodexErrorInfo::UsageLimitExceeded) => Error::UsageLimit {
             resets_at: None,

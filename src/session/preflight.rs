@@ -176,7 +176,7 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
     match &report.binary {
         Some(path) => report.push("binary", Status::Pass, path.display().to_string()),
         None => {
-            let detail = crate::session::process::not_found_detail(&config.codex_bin);
+            let detail = crate::session::spawn::not_found_detail(&config.codex_bin);
             report.fail("binary", Error::CodexMissing { detail }, INSTALL);
             report.skip_rest(&later);
             return report;

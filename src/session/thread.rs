@@ -11,9 +11,9 @@ use tokio::sync::mpsc;
 use crate::error::{Error, Result};
 use crate::protocol::request::{ThreadStart, ThreadUnsubscribe};
 use crate::protocol::ErrorCode;
+use crate::rpc::transport::{Event, RpcError};
 use crate::session::live::Live;
 use crate::session::params;
-use crate::session::transport::{Event, RpcError};
 
 /// Attempts of `thread/start` while the server reports overload (it starts nothing, so it is safe).
 const OVERLOAD_ATTEMPTS: u32 = 4;

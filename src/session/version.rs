@@ -49,7 +49,7 @@ pub async fn probe(config: &Config, timeout: Duration) -> Result<Version> {
         }
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::CodexMissing {
-                detail: crate::session::process::not_found_detail(bin),
+                detail: crate::session::spawn::not_found_detail(bin),
             })
         }
         Ok(Err(e)) => {

@@ -36,7 +36,7 @@
 //! - A user's own `-c approval_policy="on-request" -c sandbox_mode="danger-full-access"` changes none
 //!   of this: the thread's parameters win over configuration.
 //!
-//! So the decline in `src/session/policy.rs` is not reached through these releases; it is proved
+//! So the decline in `src/rpc/policy.rs` is not reached through these releases; it is proved
 //! against the fake app-server (`tests/session_generate.rs`). This test still records every server
 //! request codex-img answers during a case, from its own log, and requires that none was asked (the
 //! case's own `turn/start` in the same log shows the log is this client's): a release that starts

@@ -1,5 +1,5 @@
 //! What codex-img's transport did, per test thread, read from its own log (target
-//! `codex_img::session::transport`): each request it sent Codex (`request`, at trace level, with its
+//! `codex_img::rpc::transport`): each request it sent Codex (`request`, at trace level, with its
 //! `method`), and each server request it answered (`answered a server request: declined|refused`, at
 //! info level, with its `method`). Like the stderr tail, events are kept per thread, and each live test
 //! runs on its own single-threaded runtime, where the client's worker task runs too. The requests sent
@@ -37,7 +37,7 @@ fn logs() -> &'static Logs {
     LOGS.get_or_init(Default::default)
 }
 
-const TARGET: &str = "codex_img::session::transport";
+const TARGET: &str = "codex_img::rpc::transport";
 const ANSWERED: &str = "answered a server request: ";
 
 /// Everything logged on this thread since the last `take`.

@@ -1,5 +1,6 @@
-//! The `codex app-server` child: how it is started, how its stderr is kept, and how it is stopped so
-//! that nothing outlives it.
+//! The peer's child process: how it is started on pipes, how its stderr is kept, and how it is stopped
+//! so that nothing outlives it. What it runs, and where, is the caller's (`session::spawn` builds the
+//! `codex app-server` command).
 //!
 //! The `codex` on PATH is usually npm's Node launcher, whose child is the real server, which starts
 //! helpers of its own. Killing the direct child would leave those running, so the child leads its own
@@ -13,10 +14,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-
-use crate::error::{Error, Result};
-use crate::session::config::Config;
-use crate::session::workdir;
 
 const TAIL_LINES: usize = 40;
 const TAIL_LINE_BYTES: usize = 1024;
@@ -79,67 +76,53 @@ impl StderrTail {
     }
 }
 
-/// A running app-server, its private working directory, and its stderr tail.
-#[derive(Debug)]
-pub struct AppServerProcess {
+/// A running child, its stderr tail, and what must live exactly as long as it (its working folder).
+pub struct ChildProcess {
     child: Child,
     pgid: Option<i32>,
     tail: StderrTail,
-    workdir: tempfile::TempDir,
+    /// Dropped after the group is signalled: the caller's working folder, removed only once no process
+    /// of the group can still be using it.
+    _keep: Box<dyn Send + Sync>,
     /// Set once the group was swept, so `Drop` never signals a process-group id that may be reused.
     stopped: bool,
 }
 
+impl std::fmt::Debug for ChildProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildProcess")
+            .field("pgid", &self.pgid)
+            .field("stopped", &self.stopped)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The pipes of a freshly spawned process, handed to the transport.
 pub struct Spawned {
-    pub process: AppServerProcess,
+    pub process: ChildProcess,
     pub stdin: ChildStdin,
     pub stdout: ChildStdout,
 }
 
-pub fn spawn(config: &Config) -> Result<Spawned> {
-    // A private, empty working directory: no AGENTS.md or project config is picked up, and staged input
-    // images live here under neutral names.
-    // It is marked with its owner, and the folders of owners that died without cleaning up (SIGKILL)
-    // are swept first.
-    let parent = std::env::temp_dir();
-    workdir::sweep(&parent);
-    let workdir = workdir::create(&parent).map_err(|source| Error::WorkdirUnavailable {
-        parent: parent.clone(),
-        source,
-    })?;
-    // The child runs in its private directory, so a relative path to the binary must be made absolute
-    // first (a bare name is looked up on PATH as usual).
-    let bin = absolute_bin(&config.codex_bin);
-    let mut cmd = Command::new(&bin);
-    cmd.arg("app-server");
-    for o in config.child_overrides() {
-        cmd.arg("-c").arg(o);
-    }
-    cmd.current_dir(workdir.path())
-        .stdin(Stdio::piped())
+/// Starts `cmd` on pipes, leading its own process group, its stderr kept in a tail and logged under
+/// `codex_img::app_server`; `keep` is dropped only after the process and its group are gone.
+pub fn start(
+    mut cmd: Command,
+    shown: &str,
+    keep: Box<dyn Send + Sync>,
+) -> std::io::Result<Spawned> {
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    config.apply_env(&mut cmd);
     #[cfg(unix)]
     cmd.process_group(0);
-    let shown = config.codex_bin.to_string_lossy();
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::CodexMissing {
-            detail: not_found_detail(&config.codex_bin),
-        },
-        _ => Error::CodexMissing {
-            detail: format!("cannot start `{shown} app-server`: {e}"),
-        },
-    })?;
+    let mut child = cmd.spawn()?;
     let pid = child.id().and_then(|p| i32::try_from(p).ok());
     let (Some(stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
-        return Err(Error::CodexMissing {
-            detail: "the app-server's pipes were not created".to_owned(),
-        });
+        return Err(std::io::Error::other("the child's pipes were not created"));
     };
     let tail = StderrTail::default();
     let sink = tail.clone();
@@ -152,11 +135,11 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
     });
     tracing::info!(pid, bin = %shown, "started codex app-server");
     Ok(Spawned {
-        process: AppServerProcess {
+        process: ChildProcess {
             child,
             pgid: pid,
             tail,
-            workdir,
+            _keep: keep,
             stopped: false,
         },
         stdin,
@@ -164,34 +147,9 @@ pub fn spawn(config: &Config) -> Result<Spawned> {
     })
 }
 
-/// Why a binary was not found: a bare name is missing from `PATH`, a path names no file.
-pub fn not_found_detail(bin: &std::ffi::OsStr) -> String {
-    let shown = bin.to_string_lossy();
-    if std::path::Path::new(bin).components().count() > 1 {
-        format!("`{shown}` does not exist")
-    } else {
-        format!("no `{shown}` on PATH")
-    }
-}
-
-/// `./codex` or `bin/codex` relative to the current directory, made absolute; `codex` stays a name.
-pub fn absolute_bin(bin: &std::ffi::OsStr) -> std::path::PathBuf {
-    let path = std::path::Path::new(bin);
-    if path.is_relative() && path.components().count() > 1 {
-        if let Ok(cwd) = std::env::current_dir() {
-            return cwd.join(path);
-        }
-    }
-    path.to_path_buf()
-}
-
-impl AppServerProcess {
+impl ChildProcess {
     pub fn tail(&self) -> StderrTail {
         self.tail.clone()
-    }
-
-    pub fn workdir(&self) -> &std::path::Path {
-        self.workdir.path()
     }
 
     pub fn pid(&self) -> Option<i32> {
@@ -252,7 +210,7 @@ enum Signal {
     Kill,
 }
 
-impl Drop for AppServerProcess {
+impl Drop for ChildProcess {
     fn drop(&mut self) {
         // `kill_on_drop` reaches only the direct child; the group holds the real server and its helpers.
         if !self.stopped {

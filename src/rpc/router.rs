@@ -13,8 +13,8 @@ use std::collections::{HashMap, VecDeque};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use super::event::{Event, RpcError};
 use crate::protocol::RequestId;
-use crate::session::transport::{Event, RpcError};
 
 /// Threads whose early lines are buffered at once.
 pub const EARLY_THREADS: usize = 64;
