@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use codex_img::bridge::{serve, BridgeOptions};
+use codex_img::{serve_bridge, BridgeOptions};
 use codex_img::{Client, GenerateRequest, IfExists};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
@@ -148,7 +148,7 @@ impl Host {
     fn start(client: Client) -> Self {
         let (input, bridge_in) = tokio::io::duplex(1 << 20);
         let (bridge_out, output) = tokio::io::duplex(1 << 20);
-        let served = tokio::spawn(serve(
+        let served = tokio::spawn(serve_bridge(
             client,
             bridge_in,
             bridge_out,

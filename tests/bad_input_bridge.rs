@@ -10,7 +10,7 @@ mod common;
 use bad_input_support::{bad_image_files, bad_prompts, listing, turn_starts};
 use base64::Engine as _;
 use bridge_support::Bridge;
-use codex_img::bridge::BridgeOptions;
+use codex_img::BridgeOptions;
 use common::{png, World};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};

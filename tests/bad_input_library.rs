@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 
 use bad_input_support::{bad_image_files, bad_prompts, good_image, listing, turn_starts};
-use codex_img::output::precheck_target;
+use codex_img::precheck_target;
 use codex_img::{GenerateRequest, IfExists, ImageSource};
 use common::World;
 use pretty_assertions::assert_eq;

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use bridge_support::Bridge;
-use codex_img::bridge::BridgeOptions;
+use codex_img::BridgeOptions;
 use common::World;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
@@ -260,7 +260,7 @@ async fn batches_are_refused_with_one_error() {
 async fn an_over_long_line_is_refused_and_the_next_request_is_served() {
     let world = World::new();
     let mut bridge = Bridge::start(world.client(), BridgeOptions::default());
-    let limit = codex_img::bridge::MAX_LINE;
+    let limit = codex_img::BRIDGE_MAX_LINE;
     let mut line =
         br#"{"jsonrpc":"2.0","id":1,"method":"image/generate","params":{"prompt":""#.to_vec();
     line.resize(limit + 1024, b'a');

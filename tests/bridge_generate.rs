@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use bridge_support::{app_error, stable_report, Bridge};
-use codex_img::bridge::BridgeOptions;
 use codex_img::image::sha256_hex;
+use codex_img::BridgeOptions;
 use common::{png, World};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};

@@ -6,9 +6,9 @@ mod common;
 
 use base64::Engine;
 use bridge_support::{app_error, Bridge};
-use codex_img::bridge::BridgeOptions;
 use codex_img::image::decode::decode_rgba;
 use codex_img::image::sha256_hex;
+use codex_img::BridgeOptions;
 use common::World;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};

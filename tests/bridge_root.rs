@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use bridge_support::{app_error, Bridge};
-use codex_img::bridge::BridgeOptions;
+use codex_img::BridgeOptions;
 use common::{png, World};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
@@ -205,7 +205,7 @@ async fn a_root_that_is_not_a_folder_stops_serve_at_once() {
     for root in [dir.path().join("missing"), file] {
         let (_input, bridge_in) = tokio::io::duplex(64);
         let (bridge_out, _output) = tokio::io::duplex(64);
-        let served = codex_img::bridge::serve(
+        let served = codex_img::serve_bridge(
             world.client(),
             bridge_in,
             bridge_out,

@@ -272,7 +272,7 @@ async fn an_output_folder_removed_mid_turn_keeps_the_image() {
     let out = world.dir.path().join("out");
     std::fs::create_dir_all(&out).expect("out");
     let target = out.join("fox.png");
-    codex_img::output::precheck_target(&target, IfExists::Fail).expect("writable before");
+    codex_img::precheck_target(&target, IfExists::Fail).expect("writable before");
     let client = world.client();
     let pending = tokio::spawn({
         let client = client.clone();

@@ -242,7 +242,7 @@ async fn an_over_long_body_is_refused_before_it_is_read() {
     let served = start(&world).await;
     let host = served.host();
     let auth = auth();
-    let limit = codex_img::request::MAX_IMAGE_BYTES * 5 / 3 * 4 + (1 << 20);
+    let limit = codex_img::MAX_IMAGE_BYTES * 5 / 3 * 4 + (1 << 20);
     let mut conn = Raw::connect(served.addr).await;
     // Only the head: the server must answer from Content-Length alone, without waiting for the body.
     let head = format!(

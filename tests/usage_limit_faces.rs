@@ -9,7 +9,7 @@ mod common;
 use std::process::{Command, Stdio};
 
 use bridge_support::{app_error, Bridge};
-use codex_img::bridge::BridgeOptions;
+use codex_img::BridgeOptions;
 use common::{fake_bin, World};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};

@@ -13,25 +13,26 @@ use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::error::Error;
 use crate::image::IfExists;
-use crate::options::{Fit, Key, Options, OutputFormat};
-use crate::progress::{Phase, Progress};
 use crate::protocol::envelope::RequestId;
-use crate::request::{Aspect, Background, GenerateRequest, Hints, ImageSource, Quality, Size};
+use crate::types::error::Error;
+use crate::types::hints::{Aspect, Background, Hints, Quality, Size};
+use crate::types::options::{Fit, Key, Options, OutputFormat};
+use crate::types::progress::{Phase, Progress};
+use crate::types::request::{GenerateRequest, ImageSource};
 
-use crate::confine::Root;
+use crate::face::root::Root;
 
-pub const GENERATE: &str = "image/generate";
-pub const CANCEL: &str = "image/cancel";
-pub const DOCTOR: &str = "codex/doctor";
-pub const SHUTDOWN: &str = "bridge/shutdown";
+pub(crate) const GENERATE: &str = "image/generate";
+pub(crate) const CANCEL: &str = "image/cancel";
+pub(crate) const DOCTOR: &str = "codex/doctor";
+pub(crate) const SHUTDOWN: &str = "bridge/shutdown";
 /// The notification the bridge sends while a generation runs.
-pub const PROGRESS: &str = "image/progress";
+pub(crate) const PROGRESS: &str = "image/progress";
 
 /// A method the bridge serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     Generate,
     Cancel,
     Doctor,
@@ -39,7 +40,7 @@ pub enum Method {
 }
 
 impl Method {
-    pub fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         match name {
             GENERATE => Some(Self::Generate),
             CANCEL => Some(Self::Cancel),
@@ -49,7 +50,7 @@ impl Method {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Generate => GENERATE,
             Self::Cancel => CANCEL,
@@ -62,7 +63,7 @@ impl Method {
 /// `image/generate` params.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct GenerateParams {
+pub(crate) struct GenerateParams {
     pub prompt: String,
     /// A file to write, or an existing folder to write a generated name into.
     #[serde(default)]
@@ -116,7 +117,7 @@ pub struct GenerateParams {
 /// An input image: exactly one of `path` and `base64`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ImageParam {
+pub(crate) struct ImageParam {
     #[serde(default)]
     pub path: Option<String>,
     #[serde(default)]
@@ -126,7 +127,7 @@ pub struct ImageParam {
 /// `image/cancel` params.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CancelParams {
+pub(crate) struct CancelParams {
     /// The id of the request to cancel.
     #[serde(deserialize_with = "request_id")]
     pub id: RequestId,
@@ -135,14 +136,14 @@ pub struct CancelParams {
 /// `image/progress` params: which request, the phase it entered, and the time since it arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProgressParams<'a> {
+pub(crate) struct ProgressParams<'a> {
     pub id: &'a RequestId,
     pub phase: Phase,
     pub elapsed_ms: u64,
 }
 
 impl<'a> ProgressParams<'a> {
-    pub fn new(id: &'a RequestId, progress: Progress) -> Self {
+    pub(crate) fn new(id: &'a RequestId, progress: Progress) -> Self {
         Self {
             id,
             phase: progress.phase,
@@ -154,7 +155,7 @@ impl<'a> ProgressParams<'a> {
 /// `codex/doctor` and `bridge/shutdown` take no params (absent, or `{}`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NoParams {}
+pub(crate) struct NoParams {}
 
 fn request_id<'de, D: Deserializer<'de>>(d: D) -> Result<RequestId, D::Error> {
     let value = Value::deserialize(d)?;
@@ -184,7 +185,7 @@ where
 }
 
 /// Decodes `params` for `method`; the error is the `-32602` message.
-pub fn decode<T: for<'de> Deserialize<'de>>(
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
     method: Method,
     params: Option<Value>,
 ) -> Result<T, String> {
@@ -203,7 +204,7 @@ pub fn decode<T: for<'de> Deserialize<'de>>(
 
 /// Why a generate cannot start: bad params (`-32602`) or a codex-img error.
 #[derive(Debug)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     Params(String),
     App(Error),
 }
@@ -216,7 +217,7 @@ impl From<Error> for Refusal {
 
 /// A generate ready to run: the library request, where to save, what to return.
 #[derive(Debug)]
-pub struct Job {
+pub(crate) struct Job {
     pub request: GenerateRequest,
     /// The target as checked (a file, or an existing folder).
     pub output: Option<PathBuf>,
@@ -227,7 +228,7 @@ pub struct Job {
 
 impl GenerateParams {
     /// Checks what can be checked before anything runs, so a bad target or input costs no quota.
-    pub fn into_job(self, root: Option<&Root>) -> Result<Job, Refusal> {
+    pub(crate) fn into_job(self, root: Option<&Root>) -> Result<Job, Refusal> {
         let params = |m: &str| Refusal::Params(format!("invalid params for {GENERATE}: {m}"));
         if self.output.is_none() && !self.return_bytes {
             return Err(params(
@@ -242,7 +243,7 @@ impl GenerateParams {
             },
         };
         // Empty and NUL-bearing prompts cost nothing to refuse here, with the library's own error.
-        crate::request::check_prompt(&self.prompt)?;
+        crate::types::check::check_prompt(&self.prompt)?;
         let options = Options {
             format: self.format,
             compression: self.compression,
@@ -268,7 +269,7 @@ impl GenerateParams {
         if let Some(image) = self.image {
             request = request.image(image.into_source("input image", root)?);
         }
-        let max = crate::request::MAX_REFERENCES;
+        let max = crate::types::limits::MAX_REFERENCES;
         if self.references.len() > max {
             return Err(Refusal::App(Error::InvalidImage {
                 which: "references".to_owned(),
@@ -292,7 +293,7 @@ impl GenerateParams {
             Some(raw) => {
                 let target = match root {
                     Some(root) => root.output_target(&raw)?,
-                    None => crate::confine::plain_target(&raw)?,
+                    None => crate::face::root::plain_target(&raw)?,
                 };
                 Some(target)
             }

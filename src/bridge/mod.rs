@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::client::Client;
+use crate::api::client::Client;
 
 pub use wire::MAX_LINE;
 
@@ -48,7 +48,7 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let root = match &options.root {
-        Some(dir) => Some(crate::confine::Root::new(dir)?),
+        Some(dir) => Some(crate::face::root::Root::new(dir)?),
         None => None,
     };
     server::run(client, root, input, output).await
@@ -59,5 +59,11 @@ where
 /// Stdin is read on a plain thread rather than with `tokio::io::stdin`, whose blocking read cannot be
 /// cancelled and would hold the runtime open after `bridge/shutdown` until the host closes stdin.
 pub async fn serve_stdio(client: Client, options: BridgeOptions) -> std::io::Result<()> {
-    serve(client, crate::stdin::pipe(), tokio::io::stdout(), options).await
+    serve(
+        client,
+        crate::face::stdin::pipe(),
+        tokio::io::stdout(),
+        options,
+    )
+    .await
 }

@@ -25,15 +25,15 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinError, JoinSet};
 
-use crate::client::Client;
-use crate::error::{Category, Error};
+use crate::api::client::Client;
+use crate::api::report::{BatchReport, DoctorReport, ErrorReport, ImageReport};
 use crate::protocol::envelope::{ErrorCode, ErrorObject, RequestId};
-use crate::report::{BatchReport, DoctorReport, ErrorReport, ImageReport};
 use crate::rpc::codec::{CodecError, LineReader};
+use crate::types::error::{Category, Error};
 
 use super::methods::{self, CancelParams, GenerateParams, Job, Method, NoParams, Refusal};
 use super::wire::{self, codes, Incoming, Rejection};
-use crate::confine::Root;
+use crate::face::root::Root;
 
 const RUNNING: u8 = 0;
 const COMMITTED: u8 = 1;
@@ -64,7 +64,12 @@ struct Server {
 }
 
 /// Serves until input ends, or until `bridge/shutdown` was asked and nothing is in flight.
-pub async fn run<R, W>(client: Client, root: Option<Root>, input: R, output: W) -> io::Result<()>
+pub(crate) async fn run<R, W>(
+    client: Client,
+    root: Option<Root>,
+    input: R,
+    output: W,
+) -> io::Result<()>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -448,7 +453,7 @@ fn commit(state: &AtomicU8) -> bool {
 }
 
 /// The JSON-RPC code of a codex-img error: one per category.
-pub fn app_code(e: &Error) -> ErrorCode {
+pub(crate) fn app_code(e: &Error) -> ErrorCode {
     match e.category() {
         Category::Preflight => codes::PREFLIGHT,
         Category::Request => codes::REQUEST,

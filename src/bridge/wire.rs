@@ -19,22 +19,22 @@ use crate::protocol::envelope::{ErrorCode, ErrorObject, RequestId};
 pub const MAX_LINE: usize = 32 * 1024 * 1024;
 
 /// Codes the bridge uses besides the standard ones; see the bridge documentation for the table.
-pub mod codes {
+pub(crate) mod codes {
     use crate::protocol::envelope::ErrorCode;
 
     /// The bridge is shutting down and takes no new work.
-    pub const SHUTTING_DOWN: ErrorCode = ErrorCode(-32000);
+    pub(crate) const SHUTTING_DOWN: ErrorCode = ErrorCode(-32000);
     /// codex-img errors, one code per category; `data.code` names the exact error.
-    pub const PREFLIGHT: ErrorCode = ErrorCode(-32001);
-    pub const REQUEST: ErrorCode = ErrorCode(-32002);
-    pub const RUNTIME: ErrorCode = ErrorCode(-32003);
-    pub const PROTOCOL: ErrorCode = ErrorCode(-32004);
-    pub const OUTPUT: ErrorCode = ErrorCode(-32005);
+    pub(crate) const PREFLIGHT: ErrorCode = ErrorCode(-32001);
+    pub(crate) const REQUEST: ErrorCode = ErrorCode(-32002);
+    pub(crate) const RUNTIME: ErrorCode = ErrorCode(-32003);
+    pub(crate) const PROTOCOL: ErrorCode = ErrorCode(-32004);
+    pub(crate) const OUTPUT: ErrorCode = ErrorCode(-32005);
 }
 
 /// A message from the host that passed the envelope checks.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Incoming {
+pub(crate) enum Incoming {
     Request {
         id: RequestId,
         method: String,
@@ -48,14 +48,14 @@ pub enum Incoming {
 
 /// An error answer: to a request whose id is known, or with `id: null`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
+pub(crate) struct Rejection {
     pub id: Option<RequestId>,
     /// Boxed: rejections are rare, and `parse` returns them on every line's hot path.
     pub error: Box<ErrorObject>,
 }
 
 impl Rejection {
-    pub fn new(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             id,
             error: Box::new(ErrorObject {
@@ -66,7 +66,7 @@ impl Rejection {
         }
     }
 
-    pub fn to_line(&self) -> Vec<u8> {
+    pub(crate) fn to_line(&self) -> Vec<u8> {
         error_line(self.id.as_ref(), &self.error)
     }
 }
@@ -75,7 +75,7 @@ const VERSION: &str = "2.0";
 const MEMBERS: [&str; 4] = ["jsonrpc", "id", "method", "params"];
 
 /// Parses one line (without its newline) as a request or a notification.
-pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
+pub(crate) fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
     let value: Value = serde_json::from_slice(line).map_err(|e| {
         Rejection::new(
             None,
@@ -190,7 +190,7 @@ fn finish<T: Serialize>(message: &T) -> Vec<u8> {
     line
 }
 
-pub fn result_line<T: Serialize>(id: &RequestId, result: &T) -> Vec<u8> {
+pub(crate) fn result_line<T: Serialize>(id: &RequestId, result: &T) -> Vec<u8> {
     finish(&ResultLine {
         jsonrpc: VERSION,
         id,
@@ -198,7 +198,7 @@ pub fn result_line<T: Serialize>(id: &RequestId, result: &T) -> Vec<u8> {
     })
 }
 
-pub fn error_line(id: Option<&RequestId>, error: &ErrorObject) -> Vec<u8> {
+pub(crate) fn error_line(id: Option<&RequestId>, error: &ErrorObject) -> Vec<u8> {
     finish(&ErrorLine {
         jsonrpc: VERSION,
         id,
@@ -206,7 +206,7 @@ pub fn error_line(id: Option<&RequestId>, error: &ErrorObject) -> Vec<u8> {
     })
 }
 
-pub fn notification_line<T: Serialize>(method: &str, params: &T) -> Vec<u8> {
+pub(crate) fn notification_line<T: Serialize>(method: &str, params: &T) -> Vec<u8> {
     finish(&NotificationLine {
         jsonrpc: VERSION,
         method,

@@ -12,12 +12,12 @@
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::options::Alpha;
-use crate::output::GeneratedImage;
-use crate::report::BatchError;
+use crate::api::report::BatchError;
+use crate::types::options::Alpha;
+use crate::types::output::GeneratedImage;
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct ImagesResponse {
+pub(crate) struct ImagesResponse {
     pub created: i64,
     pub data: Vec<ImageData>,
     pub model: String,
@@ -30,14 +30,14 @@ pub struct ImagesResponse {
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct ImageData {
+pub(crate) struct ImageData {
     pub b64_json: String,
     pub revised_prompt: Option<String>,
 }
 
 impl ImagesResponse {
     /// The answer for `images` (at least one), in order, and the failures of the others.
-    pub fn new(
+    pub(crate) fn new(
         images: &[&GeneratedImage],
         errors: Vec<BatchError>,
         model: &str,

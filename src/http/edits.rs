@@ -5,7 +5,7 @@
 //!
 //! The first image is the one to edit; the others are references, in order. An uploaded file's name and
 //! declared type are never used: the library checks the bytes and stages them under neutral names. JSON
-//! image values and multipart text parts go through [`host_image`](crate::host_image), the one parser
+//! image values and multipart text parts go through [`host_image`](crate::face::image_input), the one parser
 //! every face shares. A `mask` is refused, since Codex's image tool cannot take one.
 
 use axum::body::{Body, Bytes};
@@ -14,13 +14,14 @@ use serde_json::{Map, Value};
 
 use super::errors::ApiError;
 use super::limits::MAX_IMAGES;
-use crate::confine::Root;
-use crate::host_image::{self, PathPolicy};
-use crate::request::{ImageSource, MAX_IMAGE_BYTES};
+use crate::face::image_input::{self, PathPolicy};
+use crate::face::root::Root;
+use crate::types::limits::MAX_IMAGE_BYTES;
+use crate::types::request::ImageSource;
 
 /// An edit's text fields and its images.
 #[derive(Debug)]
-pub struct Edit {
+pub(crate) struct Edit {
     pub fields: Map<String, Value>,
     pub images: Vec<ImageSource>,
 }
@@ -61,7 +62,10 @@ fn image_error(e: crate::Error, param: &str) -> ApiError {
 }
 
 /// A JSON edit: the fields, and `images` (`[{image_url}]`).
-pub fn from_json(mut fields: Map<String, Value>, root: Option<&Root>) -> Result<Edit, ApiError> {
+pub(crate) fn from_json(
+    mut fields: Map<String, Value>,
+    root: Option<&Root>,
+) -> Result<Edit, ApiError> {
     if fields.get("mask").is_some_and(|m| !m.is_null()) {
         return Err(mask_refused());
     }
@@ -112,14 +116,14 @@ pub fn from_json(mut fields: Map<String, Value>, root: Option<&Root>) -> Result<
             ));
         };
         images.push(
-            host_image::parse(url, &param, policy(root)).map_err(|e| image_error(e, &param))?,
+            image_input::parse(url, &param, policy(root)).map_err(|e| image_error(e, &param))?,
         );
     }
     Ok(Edit { fields, images })
 }
 
 /// A multipart edit read from `body` (already read within the limits).
-pub async fn from_multipart(
+pub(crate) async fn from_multipart(
     parts: axum::http::request::Parts,
     body: Bytes,
     root: Option<&Root>,
@@ -167,7 +171,7 @@ pub async fn from_multipart(
                 } else {
                     // A text part: a data: URI or base64, by the shared rules.
                     let text = String::from_utf8_lossy(&bytes);
-                    host_image::parse(&text, &param, policy(root))
+                    image_input::parse(&text, &param, policy(root))
                         .map_err(|e| image_error(e, &param))?
                 };
                 images.push(source);

@@ -12,12 +12,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::Error;
-use crate::options::OptionError;
+use crate::types::error::Error;
+use crate::types::options::OptionError;
 
 /// One failed request, ready to be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub status: StatusCode,
     pub message: String,
     pub kind: &'static str,
@@ -61,7 +61,7 @@ impl ApiError {
     }
 
     /// 400: the request is wrong as sent.
-    pub fn bad_request(
+    pub(crate) fn bad_request(
         code: &'static str,
         param: Option<&str>,
         message: impl Into<String>,
@@ -76,7 +76,7 @@ impl ApiError {
     }
 
     /// A refusal by the HTTP face itself (auth, origin, limits, routing).
-    pub fn http(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn http(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         let kind = match status {
             StatusCode::UNAUTHORIZED => "authentication_error",
             StatusCode::FORBIDDEN | StatusCode::MISDIRECTED_REQUEST => "permission_error",
@@ -86,18 +86,18 @@ impl ApiError {
         Self::new(status, kind, code, message.into())
     }
 
-    pub fn param(mut self, param: Option<&str>) -> Self {
+    pub(crate) fn param(mut self, param: Option<&str>) -> Self {
         self.param = param.map(str::to_owned);
         self
     }
 
-    pub fn closing(mut self) -> Self {
+    pub(crate) fn closing(mut self) -> Self {
         self.close = true;
         self
     }
 
     /// The answer for a library error; `now` (unix seconds) turns a reset time into `Retry-After`.
-    pub fn from_library(e: &Error, now: i64) -> Self {
+    pub(crate) fn from_library(e: &Error, now: i64) -> Self {
         let message = e.to_string();
         let code = e.code();
         let (status, kind) = match e {

@@ -15,12 +15,12 @@
 use serde_json::{Map, Value};
 
 use super::errors::ApiError;
-use crate::options::{Fit, Key, Options, OutputFormat};
-use crate::request::{Background, Hints, Quality, Size};
+use crate::types::hints::{Background, Hints, Quality, Size};
+use crate::types::options::{Fit, Key, Options, OutputFormat};
 
 /// What one generation or edit asks for, once checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fields {
+pub(crate) struct Fields {
     pub prompt: String,
     /// Echoed in the answer.
     pub model: String,
@@ -32,10 +32,10 @@ pub struct Fields {
 }
 
 /// The model echoed when the request names none.
-pub const DEFAULT_MODEL: &str = "codex-img";
+pub(crate) const DEFAULT_MODEL: &str = "codex-img";
 
 /// Model ids listed by `GET /v1/models`. Any id is accepted; these are the ones apps offer.
-pub const LISTED_MODELS: &[&str] = &[
+pub(crate) const LISTED_MODELS: &[&str] = &[
     "codex-img",
     "gpt-image-1",
     "gpt-image-1.5",
@@ -87,7 +87,7 @@ fn boolean(name: &str, value: &Value) -> Result<Option<bool>, ApiError> {
 }
 
 /// Checks every field and maps the ones codex-img understands.
-pub fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
+pub(crate) fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
     let mut prompt = None;
     let mut model = None;
     let mut hints = Hints::default();

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 pub const TOKEN_ENV: &str = "CODEX_IMG_HTTP_TOKEN";
 
 /// The shortest key accepted from the user.
-pub const MIN_KEY_CHARS: usize = 16;
+pub(crate) const MIN_KEY_CHARS: usize = 16;
 
 /// A secret key. `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -104,7 +104,7 @@ impl KeyError {
 }
 
 impl ApiKey {
-    /// A key given directly; at least [`MIN_KEY_CHARS`] visible ASCII characters.
+    /// A key given directly; at least 16 visible ASCII characters.
     pub fn new(key: impl Into<String>, from: &str) -> Result<Self, KeyError> {
         let key = key.into().trim().to_owned();
         let invalid = |reason: String| KeyError::Invalid {

@@ -13,22 +13,22 @@ use axum::http::{header, HeaderMap, StatusCode};
 use tokio::time::Instant;
 
 use super::errors::ApiError;
-use crate::request::MAX_IMAGE_BYTES;
+use crate::types::limits::MAX_IMAGE_BYTES;
 
 /// The most input images one edit may carry: the image to edit and four references.
-pub const MAX_IMAGES: usize = 5;
+pub(crate) const MAX_IMAGES: usize = 5;
 
 /// Five images as base64 (4/3 of their bytes), with 1 MiB for the prompt and the other fields.
-pub const MAX_BODY_BYTES: usize = MAX_IMAGES * MAX_IMAGE_BYTES / 3 * 4 + (1 << 20);
+pub(crate) const MAX_BODY_BYTES: usize = MAX_IMAGES * MAX_IMAGE_BYTES / 3 * 4 + (1 << 20);
 
 /// The most bytes of a request head (the request line and every header).
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// The most header fields in one request.
-pub const MAX_HEADERS: usize = 64;
+pub(crate) const MAX_HEADERS: usize = 64;
 
 /// The declared body length, if any.
-pub fn content_length(headers: &HeaderMap) -> Option<u64> {
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)?
         .to_str()
@@ -39,7 +39,7 @@ pub fn content_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// Reads the whole body within `limit` bytes and by `deadline`.
-pub async fn read_body(
+pub(crate) async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
@@ -82,7 +82,7 @@ pub async fn read_body(
 }
 
 /// 408 for a client that did not send its request in time.
-pub fn timeout_error() -> ApiError {
+pub(crate) fn timeout_error() -> ApiError {
     ApiError::http(
         StatusCode::REQUEST_TIMEOUT,
         "http/request_timeout",
@@ -92,6 +92,6 @@ pub fn timeout_error() -> ApiError {
 }
 
 /// The deadline for receiving a request that arrived at `started`.
-pub fn receive_deadline(started: Instant, timeout: Duration) -> Instant {
+pub(crate) fn receive_deadline(started: Instant, timeout: Duration) -> Instant {
     started + timeout
 }

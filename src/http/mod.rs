@@ -20,7 +20,7 @@ mod answer;
 mod edits;
 mod errors;
 mod fields;
-pub mod key;
+pub(crate) mod key;
 mod limits;
 mod routes;
 mod security;
@@ -30,7 +30,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use key::{ApiKey, KeySource};
+pub use key::{default_key_file, ApiKey, KeyError, KeySource, TOKEN_ENV};
 pub use server::HttpServer;
 
 /// The listen address when none is given.
@@ -41,7 +41,7 @@ pub const DEFAULT_RECEIVE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How `serve-http` is set up.
 #[derive(Debug, Clone)]
-pub struct ServeOptions {
+pub struct HttpOptions {
     /// Where to listen. A non-loopback address is refused unless `allow_remote`.
     pub listen: SocketAddr,
     /// Allow a non-loopback `listen`: anyone who can reach it and holds the key spends the quota.
@@ -57,7 +57,7 @@ pub struct ServeOptions {
 /// Why the server could not start. Codes are stable, like the library's.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ServeError {
+pub enum HttpError {
     /// A non-loopback listen address without `allow_remote`.
     #[error("refusing to listen on {addr}: it is not a loopback address, so other machines could spend your quota; use 127.0.0.1, or pass --allow-remote if you really mean it")]
     NotLoopback {
@@ -81,7 +81,7 @@ pub enum ServeError {
     Key(#[from] key::KeyError),
 }
 
-impl ServeError {
+impl HttpError {
     /// The stable code, such as `http/not_loopback`.
     pub fn code(&self) -> &'static str {
         match self {

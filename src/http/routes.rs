@@ -25,17 +25,17 @@ use super::fields::{self, Fields, LISTED_MODELS};
 use super::key::ApiKey;
 use super::limits::{self, MAX_BODY_BYTES};
 use super::security::{self, Hosts};
-use crate::batch::{BatchOutcome, Delivered, Failed};
-use crate::client::Client;
-use crate::confine::Root;
-use crate::error::Error;
+use crate::api::batch::{BatchOutcome, Delivered, Failed};
+use crate::api::client::Client;
+use crate::api::report::BatchReport;
+use crate::face::root::Root;
 use crate::image::IfExists;
-use crate::output::GeneratedImage;
-use crate::report::BatchReport;
-use crate::request::{GenerateRequest, ImageSource};
+use crate::types::error::Error;
+use crate::types::output::GeneratedImage;
+use crate::types::request::{GenerateRequest, ImageSource};
 
 /// What every handler shares.
-pub struct AppState {
+pub(crate) struct AppState {
     pub client: Client,
     pub key: ApiKey,
     pub hosts: Hosts,
@@ -45,7 +45,7 @@ pub struct AppState {
     pub stopping: watch::Receiver<bool>,
 }
 
-pub fn router(state: Arc<AppState>) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/images/generations", post(generations))
         .route("/images/edits", post(edits))

@@ -22,11 +22,11 @@ use super::limits;
 use super::routes::AppState;
 
 /// The most body bytes read from a refused request to keep its connection alive.
-pub const DRAIN_BYTES: usize = 4 << 20;
+pub(crate) const DRAIN_BYTES: usize = 4 << 20;
 
 /// Which `Host` values name this server.
 #[derive(Debug, Clone)]
-pub struct Hosts {
+pub(crate) struct Hosts {
     port: u16,
     /// Lowercase `host:port` values (and bare hosts when the port is 80).
     names: Vec<String>,
@@ -35,7 +35,7 @@ pub struct Hosts {
 }
 
 impl Hosts {
-    pub fn new(listen: SocketAddr, allow_remote: bool) -> Self {
+    pub(crate) fn new(listen: SocketAddr, allow_remote: bool) -> Self {
         let port = listen.port();
         let mut bare = vec![
             "localhost".to_owned(),
@@ -60,7 +60,7 @@ impl Hosts {
         }
     }
 
-    pub fn allows(&self, host: &str) -> bool {
+    pub(crate) fn allows(&self, host: &str) -> bool {
         let host = host.trim().to_ascii_lowercase();
         if self.names.contains(&host) {
             return true;
@@ -81,7 +81,11 @@ impl Hosts {
 }
 
 /// Runs the gate; `next` only sees requests that passed.
-pub async fn gate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+pub(crate) async fn gate(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     match check(&state, request.headers(), request.uri().path()) {
         Ok(()) => {

@@ -23,39 +23,39 @@ use tokio::task::JoinSet;
 use super::limits::{MAX_HEADERS, MAX_HEADER_BYTES};
 use super::routes::{self, AppState};
 use super::security::Hosts;
-use super::{ServeError, ServeOptions};
-use crate::client::Client;
-use crate::confine::Root;
+use super::{HttpError, HttpOptions};
+use crate::api::client::Client;
+use crate::face::root::Root;
 
 /// How long connections get to finish their answers once the server stops.
-pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const DRAIN_GRACE: Duration = Duration::from_secs(10);
 
 /// A bound listener, ready to serve.
 #[derive(Debug)]
 pub struct HttpServer {
     listener: TcpListener,
     local: SocketAddr,
-    options: ServeOptions,
+    options: HttpOptions,
     root: Option<Root>,
 }
 
 impl HttpServer {
     /// Checks the options and binds the listen address. A non-loopback address needs `allow_remote`.
-    pub async fn bind(options: ServeOptions) -> Result<Self, ServeError> {
+    pub async fn bind(options: HttpOptions) -> Result<Self, HttpError> {
         let addr = options.listen;
         if !addr.ip().is_loopback() && !options.allow_remote {
-            return Err(ServeError::NotLoopback { addr });
+            return Err(HttpError::NotLoopback { addr });
         }
         let root = match &options.root {
-            Some(dir) => Some(Root::new(dir).map_err(ServeError::Root)?),
+            Some(dir) => Some(Root::new(dir).map_err(HttpError::Root)?),
             None => None,
         };
         let listener = TcpListener::bind(addr)
             .await
-            .map_err(|source| ServeError::Bind { addr, source })?;
+            .map_err(|source| HttpError::Bind { addr, source })?;
         let local = listener
             .local_addr()
-            .map_err(|source| ServeError::Bind { addr, source })?;
+            .map_err(|source| HttpError::Bind { addr, source })?;
         Ok(Self {
             listener,
             local,

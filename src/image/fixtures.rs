@@ -3,13 +3,13 @@
 //! measuring.
 
 /// A complete, decodable PNG of `width` x `height` (the `test-png` encoder, shared by every test crate).
-pub fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     test_png::test_png(width, height, 0)
 }
 
 /// SOI, a JFIF APP0, a DHT whose bytes would read as a bogus size, the frame header `sof` (0xC0 baseline,
 /// 0xC2 progressive, ...) preceded by fill bytes, a few entropy bytes and EOI.
-pub fn jpeg(sof: u8, width: u16, height: u16) -> Vec<u8> {
+pub(crate) fn jpeg(sof: u8, width: u16, height: u16) -> Vec<u8> {
     let mut out = vec![0xFF, 0xD8];
     out.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10]);
     out.extend_from_slice(b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00");
@@ -39,7 +39,7 @@ fn riff_webp(fourcc: &[u8; 4], payload: &[u8]) -> Vec<u8> {
 }
 
 /// A simple lossy WebP: a key-frame VP8 header with the given 14-bit size.
-pub fn webp_vp8(width: u16, height: u16) -> Vec<u8> {
+pub(crate) fn webp_vp8(width: u16, height: u16) -> Vec<u8> {
     let mut payload = vec![0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A];
     payload.extend_from_slice(&width.to_le_bytes());
     payload.extend_from_slice(&height.to_le_bytes());
@@ -48,7 +48,7 @@ pub fn webp_vp8(width: u16, height: u16) -> Vec<u8> {
 }
 
 /// A simple lossless WebP: the VP8L signature and packed size fields, version 0, with alpha.
-pub fn webp_vp8l(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn webp_vp8l(width: u32, height: u32) -> Vec<u8> {
     let bits = (width - 1) | ((height - 1) << 14) | (1 << 28);
     let mut payload = vec![0x2F];
     payload.extend_from_slice(&bits.to_le_bytes());
@@ -57,7 +57,7 @@ pub fn webp_vp8l(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// An extended WebP: a VP8X header with a 24-bit canvas size (the image chunks after it are omitted).
-pub fn webp_vp8x(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn webp_vp8x(width: u32, height: u32) -> Vec<u8> {
     let mut payload = vec![0x10, 0, 0, 0];
     payload.extend_from_slice(&(width - 1).to_le_bytes()[..3]);
     payload.extend_from_slice(&(height - 1).to_le_bytes()[..3]);
@@ -65,7 +65,7 @@ pub fn webp_vp8x(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// A GIF89a header with the given logical screen size and an immediate trailer.
-pub fn gif(width: u16, height: u16) -> Vec<u8> {
+pub(crate) fn gif(width: u16, height: u16) -> Vec<u8> {
     let mut out = b"GIF89a".to_vec();
     out.extend_from_slice(&width.to_le_bytes());
     out.extend_from_slice(&height.to_le_bytes());

@@ -5,7 +5,7 @@
 //! [`save_atomic`] puts it on disk so that a reader sees either no file or the whole file, never a
 //! partial one, and never an existing file silently replaced or a symlink followed.
 //!
-//! Post-processing is here too, as pure functions over pixels: [`process`] measures the alpha
+//! Post-processing is here too, as pure functions over pixels: [`process()`] measures the alpha
 //! ([`alpha`]), removes a key colour ([`key`]), fits to a size ([`fit`]) and converts ([`convert`]), after
 //! [`decode`] has refused anything too large to decode safely.
 

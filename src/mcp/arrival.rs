@@ -26,10 +26,10 @@ use rmcp::RoleServer;
 use tokio::sync::watch;
 
 /// The tool whose calls are kept in order.
-pub const ORDERED_TOOL: &str = "generate_image";
+pub(crate) const ORDERED_TOOL: &str = "generate_image";
 
 /// The longest a call waits for earlier ones before it goes on regardless (and the log says so).
-pub const PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default)]
 struct State {
@@ -41,7 +41,7 @@ struct State {
 
 /// Numbers calls as they arrive and lets each go once all earlier ones have passed.
 #[derive(Debug)]
-pub struct Turnstile {
+pub(crate) struct Turnstile {
     issued: AtomicU64,
     state: watch::Sender<State>,
 }
@@ -57,7 +57,7 @@ impl Default for Turnstile {
 
 impl Turnstile {
     /// The next number, for a call that has just arrived.
-    pub fn arrive(self: &Arc<Self>) -> Arrival {
+    pub(crate) fn arrive(self: &Arc<Self>) -> Arrival {
         let number = self.issued.fetch_add(1, Ordering::SeqCst);
         Arrival(Arc::new(Place {
             number,
@@ -102,12 +102,12 @@ impl Drop for Place {
 
 /// A call's number at the turnstile, carried in the request's extensions (which need `Clone`).
 #[derive(Debug, Clone)]
-pub struct Arrival(Arc<Place>);
+pub(crate) struct Arrival(Arc<Place>);
 
 impl Arrival {
     /// Waits until every call that arrived before this one has passed, for at most `patience`.
     /// False when the patience ran out.
-    pub async fn wait_turn(&self, patience: Duration) -> bool {
+    pub(crate) async fn wait_turn(&self, patience: Duration) -> bool {
         let number = self.0.number;
         let mut state = self.0.turnstile.state.subscribe();
         let waited = tokio::time::timeout(patience, state.wait_for(|s| s.next >= number)).await;
@@ -115,19 +115,19 @@ impl Arrival {
     }
 
     /// This call has taken its place in the queue, or will not take one: later calls may go.
-    pub fn pass(&self) {
+    pub(crate) fn pass(&self) {
         self.0.pass();
     }
 
     /// The call's number, from 0 in arrival order.
-    pub fn number(&self) -> u64 {
+    pub(crate) fn number(&self) -> u64 {
         self.0.number
     }
 }
 
 /// Passes its arrival when dropped, so every way out of a call lets the next one go.
 #[derive(Debug)]
-pub struct PassOnDrop(pub Option<Arrival>);
+pub(crate) struct PassOnDrop(pub Option<Arrival>);
 
 impl Drop for PassOnDrop {
     fn drop(&mut self) {
@@ -138,14 +138,14 @@ impl Drop for PassOnDrop {
 }
 
 /// A transport that numbers each `generate_image` call as it is received.
-pub struct Ordered<T> {
+pub(crate) struct Ordered<T> {
     inner: T,
     turnstile: Arc<Turnstile>,
 }
 
 impl<T> Ordered<T> {
     /// Wraps `inner`.
-    pub fn new(inner: T) -> Self {
+    pub(crate) fn new(inner: T) -> Self {
         Self {
             inner,
             turnstile: Arc::new(Turnstile::default()),
@@ -154,7 +154,7 @@ impl<T> Ordered<T> {
 }
 
 /// `input` and `output` as rmcp's stream transport, with `generate_image` calls numbered on arrival.
-pub fn ordered<R, W>(
+pub(crate) fn ordered<R, W>(
     input: R,
     output: W,
 ) -> Ordered<impl Transport<RoleServer, Error = std::io::Error>>

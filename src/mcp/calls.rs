@@ -14,7 +14,7 @@ struct State {
 
 /// Counts calls in flight; closing it refuses new ones.
 #[derive(Debug)]
-pub struct Calls {
+pub(crate) struct Calls {
     state: watch::Sender<State>,
 }
 
@@ -28,13 +28,13 @@ impl Default for Calls {
 
 /// Held by a call while it runs.
 #[derive(Debug)]
-pub struct Call<'a> {
+pub(crate) struct Call<'a> {
     calls: &'a Calls,
 }
 
 impl Calls {
     /// A call starts, unless the server is closing.
-    pub fn enter(&self) -> Option<Call<'_>> {
+    pub(crate) fn enter(&self) -> Option<Call<'_>> {
         let mut entered = false;
         self.state.send_modify(|s| {
             if !s.closed {
@@ -46,7 +46,7 @@ impl Calls {
     }
 
     /// Refuses new calls, then waits up to `within` for the running ones to end. False on timeout.
-    pub async fn drained(&self, within: Duration) -> bool {
+    pub(crate) async fn drained(&self, within: Duration) -> bool {
         self.state.send_modify(|s| s.closed = true);
         let mut state = self.state.subscribe();
         tokio::time::timeout(within, state.wait_for(|s| s.running == 0))

@@ -2,7 +2,7 @@
 //! image, and how it becomes the library's [`ImageSource`].
 //!
 //! An image is a string or an object. A string is a file path, a `data:image/...;base64,...` URI or
-//! bare base64, told apart by [`host_image::parse`], the parser every face shares: a data URI or an
+//! bare base64, told apart by [`image_input::parse`], the parser every face shares: a data URI or an
 //! image in base64 is taken as bytes, a URL is refused rather than fetched, and anything else is a path
 //! (inside `--root` when the server has one). An object says what its string is: `{"path"}`,
 //! `{"data"}` (a data URI or base64, as in MCP's own image content), `{"b64_json"}` (as the OpenAI
@@ -16,18 +16,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::confine::Root;
-use crate::error::Error;
-use crate::host_image::{self, PathPolicy};
-use crate::request::ImageSource;
+use crate::face::image_input::{self, PathPolicy};
+use crate::face::root::Root;
+use crate::types::error::Error;
+use crate::types::request::ImageSource;
 
 /// The keys an image object may have, exactly one at a time.
 const KEYS: [&str; 4] = ["path", "data", "b64_json", "url"];
 
 /// One input image as the agent gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageArg {
-    /// A path, a data URI or base64: [`host_image::parse`] decides.
+pub(crate) enum ImageArg {
+    /// A path, a data URI or base64: [`image_input::parse`] decides.
     Text(String),
     /// `{"path": ...}`: a file, never read as base64.
     Path(String),
@@ -127,11 +127,15 @@ impl<'de> Deserialize<'de> for ImageArg {
 
 impl ImageArg {
     /// The image to send, or why it is refused. `which` names it in errors ("input image").
-    pub fn into_source(self, which: &str, root: Option<&Root>) -> Result<ImageSource, Error> {
+    pub(crate) fn into_source(
+        self,
+        which: &str,
+        root: Option<&Root>,
+    ) -> Result<ImageSource, Error> {
         match self {
             Self::Text(text) => match root {
-                Some(root) => host_image::parse(&text, which, PathPolicy::Under(root)),
-                None => match host_image::parse(&text, which, PathPolicy::Refuse) {
+                Some(root) => image_input::parse(&text, which, PathPolicy::Under(root)),
+                None => match image_input::parse(&text, which, PathPolicy::Refuse) {
                     Ok(source) => Ok(source),
                     // A data URI or a URL that is refused stays refused; anything else is a path.
                     Err(e) if names_inline(&text) => Err(e),
@@ -139,7 +143,7 @@ impl ImageArg {
                 },
             },
             Self::Path(text) => path(&text, which, root),
-            Self::Inline(text) => host_image::parse(&text, which, PathPolicy::Refuse),
+            Self::Inline(text) => image_input::parse(&text, which, PathPolicy::Refuse),
         }
     }
 }

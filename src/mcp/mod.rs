@@ -42,11 +42,10 @@ use std::time::Duration;
 use rmcp::ServiceExt as _;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::client::Client;
-use crate::confine::Root;
+use crate::api::client::Client;
+use crate::face::root::Root;
 use crate::image::PreviewSpec;
 
-pub use params::INVALID_ARGUMENTS;
 use tools::ImageServer;
 
 /// How long to wait, after the input closed, for cancelled calls to finish interrupting their turns.
@@ -124,5 +123,11 @@ where
 
 /// [`serve`] on the process's own stdin and stdout. Logs go to stderr; stdout carries only MCP.
 pub async fn serve_stdio(client: Client, options: McpOptions) -> io::Result<()> {
-    serve(client, crate::stdin::pipe(), tokio::io::stdout(), options).await
+    serve(
+        client,
+        crate::face::stdin::pipe(),
+        tokio::io::stdout(),
+        options,
+    )
+    .await
 }

@@ -15,22 +15,23 @@ use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::confine::Root;
-use crate::error::Error;
+use crate::api::report::ErrorReport;
+use crate::face::root::Root;
 use crate::image::IfExists;
-use crate::options::{Fit, Key, Options, OutputFormat};
-use crate::report::ErrorReport;
-use crate::request::{Aspect, Background, GenerateRequest, Hints, Quality, Size};
+use crate::types::error::Error;
+use crate::types::hints::{Aspect, Background, Hints, Quality, Size};
+use crate::types::options::{Fit, Key, Options, OutputFormat};
+use crate::types::request::GenerateRequest;
 
 use super::images::ImageArg;
 
 /// The code of arguments that do not fit the tool's schema (the bridge's `-32602`).
-pub const INVALID_ARGUMENTS: &str = "request/invalid_arguments";
+pub(crate) const INVALID_ARGUMENTS: &str = "request/invalid_arguments";
 
 /// `generate_image` arguments.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GenerateImageArgs {
+pub(crate) struct GenerateImageArgs {
     /// What to draw (or, with `image`, how to change it). At most 32,000 characters.
     #[schemars(length(min = 1, max = 32000))]
     pub prompt: String,
@@ -113,12 +114,12 @@ fn one() -> u32 {
 /// `codex_status` takes no arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StatusArgs {}
+pub(crate) struct StatusArgs {}
 
 /// The input schema of `generate_image`, without a `null` anywhere: schemars writes `"default": null`
 /// for an optional field, and Claude Code refuses a whole tool list over a `null` it does not expect.
 /// An absent default says the same.
-pub fn generate_schema() -> Arc<JsonObject> {
+pub(crate) fn generate_schema() -> Arc<JsonObject> {
     match schema_for_input::<GenerateImageArgs>() {
         Ok(schema) => {
             let mut schema = (*schema).clone();
@@ -155,7 +156,7 @@ fn drop_null_defaults(object: &mut JsonObject) {
 }
 
 /// The input schema of `codex_status`: an empty object.
-pub fn status_schema() -> Arc<JsonObject> {
+pub(crate) fn status_schema() -> Arc<JsonObject> {
     schema_for_input::<StatusArgs>().unwrap_or_else(|e| {
         tracing::error!("the codex_status schema is not an object: {e}");
         Arc::new(JsonObject::new())
@@ -164,7 +165,7 @@ pub fn status_schema() -> Arc<JsonObject> {
 
 /// A `generate_image` call ready to run: nothing in it can fail for a reason known in advance.
 #[derive(Debug)]
-pub struct Job {
+pub(crate) struct Job {
     /// The library request, without its progress callback.
     pub request: GenerateRequest,
     /// Absolute: the file to write, or the folder to name it in.
@@ -177,7 +178,7 @@ pub struct Job {
 
 /// Why a call was refused before it ran.
 #[derive(Debug)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// The arguments do not fit the schema: [`INVALID_ARGUMENTS`].
     Arguments(String),
     /// A codex-img error with its own code (an input outside the root, an existing output, ...).
@@ -192,7 +193,7 @@ impl From<Error> for Refusal {
 
 impl Refusal {
     /// The report a refused call answers with, shaped like the CLI's `--json` errors.
-    pub fn report(&self) -> ErrorReport {
+    pub(crate) fn report(&self) -> ErrorReport {
         match self {
             Self::Arguments(message) => ErrorReport::refusal(INVALID_ARGUMENTS, message.clone()),
             Self::App(e) => ErrorReport::from(e),
@@ -201,7 +202,7 @@ impl Refusal {
 }
 
 /// Decodes a tool's arguments strictly.
-pub fn decode<T: for<'de> Deserialize<'de>>(
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
     tool: &str,
     arguments: serde_json::Map<String, serde_json::Value>,
 ) -> Result<T, Refusal> {
@@ -221,7 +222,7 @@ impl GenerateImageArgs {
     /// Checks the arguments, the hints and every path against the root, so a bad call costs no quota.
     /// `Client::generate_batch` then checks the options, the prompt, the input images and every
     /// output target, also before its first turn.
-    pub fn into_job(self, root: Option<&Root>) -> Result<Job, Refusal> {
+    pub(crate) fn into_job(self, root: Option<&Root>) -> Result<Job, Refusal> {
         let size: Option<Size> = hint(self.size.as_deref())?;
         let aspect: Option<Aspect> = hint(self.aspect.as_deref())?;
         let quality: Option<Quality> = hint(self.quality.as_deref())?;

@@ -17,19 +17,19 @@ use rmcp::{Peer, RoleServer};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::progress::{Phase, Progress};
+use crate::types::progress::{Phase, Progress};
 
 /// How often a heartbeat is sent while no phase changes.
-pub const HEARTBEAT: Duration = Duration::from_secs(5);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// The sending side of one call's progress.
-pub struct Notifier {
+pub(crate) struct Notifier {
     finish: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
 
 /// Starts notifying `peer` for `token`; returns the callback for the library and the notifier.
-pub fn start(
+pub(crate) fn start(
     peer: Peer<RoleServer>,
     token: Option<ProgressToken>,
 ) -> (impl Fn(Progress) + Send + Sync + 'static, Notifier) {
@@ -60,7 +60,7 @@ pub fn start(
 
 impl Notifier {
     /// Sends what is still queued, then stops. Call it after the work, before answering.
-    pub async fn finish(mut self) {
+    pub(crate) async fn finish(mut self) {
         if let Some(finish) = self.finish.take() {
             let _ = finish.send(());
         }

@@ -16,10 +16,10 @@ use base64::Engine as _;
 use rmcp::model::{CallToolResult, ContentBlock, Resource};
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::api::report::{BatchReport, DoctorReport, ErrorReport, ImageReport};
 use crate::image::{Preview, PreviewSpec};
-use crate::output::GeneratedImage;
-use crate::report::{BatchReport, DoctorReport, ErrorReport, ImageReport};
+use crate::types::error::Error;
+use crate::types::output::GeneratedImage;
 use crate::BatchOutcome;
 use crate::{PreflightReport, Status};
 
@@ -27,11 +27,11 @@ use super::summary::{self, Attached};
 
 /// The largest image attached to an error result, in bytes before base64: a paid image that could not
 /// be saved anywhere goes back whole (it is the only copy) when it is at most this large.
-pub const UNSAVED_MAX: usize = 2 * 1024 * 1024;
+pub(crate) const UNSAVED_MAX: usize = 2 * 1024 * 1024;
 
 /// How a server shapes its results: fixed at start, except `inline`, which each call may turn off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shape {
+pub(crate) struct Shape {
     /// Add `structuredContent` (and declare `outputSchema`).
     pub structured: bool,
     /// The size of the previews attached.
@@ -42,7 +42,7 @@ pub struct Shape {
 
 /// What `generate_image` made: with `n = 1` the image (or its error), with more every image and every
 /// failure. A batch is `isError` only when no image was delivered.
-pub async fn batch(outcome: &BatchOutcome, n: u32, shape: Shape) -> CallToolResult {
+pub(crate) async fn batch(outcome: &BatchOutcome, n: u32, shape: Shape) -> CallToolResult {
     if n <= 1 {
         return match (outcome.delivered.first(), outcome.failed.first()) {
             (Some(d), _) => {
@@ -134,7 +134,7 @@ async fn make_preview(image: &GeneratedImage, spec: PreviewSpec) -> Result<Previ
 
 /// A failed call: the error's text, and the report when structured. A paid image that could not be
 /// kept on disk is attached whole when it fits, so a client that reads images does not lose it.
-pub fn error(
+pub(crate) fn error(
     report: &ErrorReport,
     unsaved: Option<&GeneratedImage>,
     structured: bool,
@@ -154,13 +154,13 @@ pub fn error(
 }
 
 /// A codex-img error, with the image it still carries when it was paid for and kept nowhere.
-pub fn app_error(e: &Error, structured: bool) -> CallToolResult {
+pub(crate) fn app_error(e: &Error, structured: bool) -> CallToolResult {
     error(&ErrorReport::from(e), e.unsaved_image(), structured)
 }
 
 /// The doctor report ([`DoctorReport`]: what `doctor --json` prints and the bridge's `codex/doctor`
 /// returns). Not ready is a finding, not a failed call, so it is not `isError`.
-pub fn status(report: &PreflightReport, structured: bool) -> CallToolResult {
+pub(crate) fn status(report: &PreflightReport, structured: bool) -> CallToolResult {
     let mut lines = String::new();
     for check in &report.checks {
         let mark = match check.status {
@@ -219,7 +219,7 @@ fn link(image: &GeneratedImage, saved: &Path) -> ContentBlock {
 
 /// A `file://` URI for an absolute path, percent-encoding every byte outside RFC 3986's unreserved
 /// set (and `/`).
-pub fn file_uri(path: &Path) -> String {
+pub(crate) fn file_uri(path: &Path) -> String {
     use std::os::unix::ffi::OsStrExt as _;
     let mut uri = String::from("file://");
     for &b in path.as_os_str().as_bytes() {

@@ -35,7 +35,7 @@ fn error_report() -> Value {
 
 /// `generate_image`: the saved image's report (`n = 1`) or the batch report (`n > 1`), the same
 /// objects as `codex-img generate --json`.
-pub fn generate_report() -> Arc<JsonObject> {
+pub(crate) fn generate_report() -> Arc<JsonObject> {
     object(json!({
         "type": "object",
         "anyOf": [image_report(), batch_report()]
@@ -122,7 +122,7 @@ fn image_report() -> Value {
 
 /// `codex_status`: the doctor report, plus `ready` and the blocking error (as `codex-img doctor --json`
 /// and the bridge's `codex/doctor`).
-pub fn status_report() -> Arc<JsonObject> {
+pub(crate) fn status_report() -> Arc<JsonObject> {
     let text_or_null = json!({"type": ["string", "null"]});
     object(json!({
         "type": "object",
@@ -169,9 +169,9 @@ pub fn status_report() -> Arc<JsonObject> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::report::{BatchReport, ErrorReport, ImageReport};
     use crate::image::ImageFormat;
-    use crate::output::{CodexIds, GeneratedImage, Timings};
-    use crate::report::{BatchReport, ErrorReport, ImageReport};
+    use crate::types::output::{CodexIds, GeneratedImage, Timings};
     use crate::{Alpha, BatchOutcome, Delivered, Failed, Fit, Size};
     use pretty_assertions::assert_eq;
     use std::time::Duration;

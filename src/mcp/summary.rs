@@ -10,13 +10,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::api::report::ErrorReport;
 use crate::image::{ImageFormat, Preview};
-use crate::output::GeneratedImage;
-use crate::report::ErrorReport;
+use crate::types::output::GeneratedImage;
 
 /// What is attached for one delivered image.
 #[derive(Debug, Clone, Copy)]
-pub enum Attached<'a> {
+pub(crate) enum Attached<'a> {
     /// A preview, or the file itself when the preview is the image byte for byte.
     Preview(&'a Preview),
     /// Nothing: the call asked for `inline: false`; the file is linked.
@@ -26,7 +26,11 @@ pub enum Attached<'a> {
 }
 
 /// The lines of one delivered image: where it is, what it is, what is attached.
-pub fn image(image: &GeneratedImage, saved: Option<&Path>, attached: Attached<'_>) -> String {
+pub(crate) fn image(
+    image: &GeneratedImage,
+    saved: Option<&Path>,
+    attached: Attached<'_>,
+) -> String {
     let mut what = format!("{} {}x{}", image.format, image.width, image.height);
     if let (Some(fit), Some(original)) = (image.fit, image.original) {
         let _ = write!(
@@ -114,7 +118,7 @@ fn format_name(format: ImageFormat) -> &'static str {
 
 /// The text of a failure: `error[<code>]: <message>`, then what a retry would do, then where a paid
 /// image went, each on its own line.
-pub fn error(report: &ErrorReport) -> String {
+pub(crate) fn error(report: &ErrorReport) -> String {
     let mut text = format!("error[{}]: {}", report.code, report.message);
     let _ = write!(text, "\nRetry: {}", retry(report));
     if let Some(path) = report

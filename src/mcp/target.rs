@@ -9,11 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::confine::{self, Root};
-use crate::error::Error;
+use crate::face::root::Root;
+use crate::types::error::Error;
 
 /// The folder for images whose call names no `output`, when there is no root.
-pub fn default_folder() -> PathBuf {
+pub(crate) fn default_folder() -> PathBuf {
     let from_env = |key: &str| {
         std::env::var_os(key)
             .filter(|v| !v.is_empty())
@@ -29,10 +29,10 @@ pub fn default_folder() -> PathBuf {
 /// Resolves where a call's images will be saved: a file (numbered `-1`, `-2`, ... for several), or a
 /// folder the files will be named in; confined under the root. Returns an absolute path. Whether the
 /// target can be written is checked by `Client::generate_batch`, before any quota is spent.
-pub fn resolve(output: Option<&str>, root: Option<&Root>) -> Result<PathBuf, Error> {
+pub(crate) fn resolve(output: Option<&str>, root: Option<&Root>) -> Result<PathBuf, Error> {
     let target = match (output, root) {
         (Some(raw), Some(root)) => root.output_target(raw)?,
-        (Some(raw), None) => confine::plain_target(raw)?,
+        (Some(raw), None) => crate::face::root::plain_target(raw)?,
         (None, Some(root)) => root.path().to_path_buf(),
         (None, None) => {
             let folder = default_folder();

@@ -18,10 +18,10 @@ use rmcp::model::{CallToolResult, Implementation, JsonObject, ServerCapabilities
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, RoleServer, ServerHandler};
 
-use crate::client::Client;
-use crate::confine::Root;
-use crate::error::Error;
+use crate::api::client::Client;
+use crate::face::root::Root;
 use crate::image::PreviewSpec;
+use crate::types::error::Error;
 
 use super::arrival::{self, Arrival, PassOnDrop};
 use super::calls::Calls;
@@ -56,7 +56,7 @@ spends the user's image quota on every call and takes 30-140 s; codex_status che
 
 /// The MCP server: the tools and what they share.
 #[derive(Clone)]
-pub struct ImageServer {
+pub(crate) struct ImageServer {
     client: Client,
     root: Option<Arc<Root>>,
     calls: Arc<Calls>,

@@ -127,7 +127,7 @@ macro_rules! external_union {
 pub(crate) use {external_union, open_enum, tagged_union};
 
 /// Serializes `inner` (an object) with `tag: wire` added.
-pub fn with_tag<S: serde::Serializer, T: serde::Serialize>(
+pub(crate) fn with_tag<S: serde::Serializer, T: serde::Serialize>(
     s: S,
     tag: &str,
     wire: &str,
@@ -149,7 +149,7 @@ pub fn with_tag<S: serde::Serializer, T: serde::Serialize>(
 }
 
 /// Decodes a known variant, naming it in the error.
-pub fn decode<T: serde::de::DeserializeOwned, E: serde::de::Error>(
+pub(crate) fn decode<T: serde::de::DeserializeOwned, E: serde::de::Error>(
     raw: Value,
     wire: &str,
 ) -> Result<T, E> {
@@ -157,7 +157,7 @@ pub fn decode<T: serde::de::DeserializeOwned, E: serde::de::Error>(
 }
 
 /// The key of a one-entry object.
-pub fn single_key(raw: &Value) -> Option<&str> {
+pub(crate) fn single_key(raw: &Value) -> Option<&str> {
     match raw.as_object() {
         Some(map) if map.len() == 1 => map.keys().next().map(String::as_str),
         _ => None,
@@ -165,7 +165,7 @@ pub fn single_key(raw: &Value) -> Option<&str> {
 }
 
 /// Decodes the value of a one-entry object.
-pub fn decode_entry<T: serde::de::DeserializeOwned, E: serde::de::Error>(
+pub(crate) fn decode_entry<T: serde::de::DeserializeOwned, E: serde::de::Error>(
     raw: Value,
     key: &str,
 ) -> Result<T, E> {
@@ -176,7 +176,7 @@ pub fn decode_entry<T: serde::de::DeserializeOwned, E: serde::de::Error>(
 }
 
 /// Decodes `null` as the type's default: some releases send `null` where the schema's list is absent.
-pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: serde::Deserialize<'de> + Default,

@@ -10,22 +10,22 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-pub mod base64_in_place;
-pub mod inline;
+pub(crate) mod base64_in_place;
+pub(crate) mod inline;
 
 /// Codex's own client allows 128 MiB messages; codex-img allows the same by default.
-pub const DEFAULT_MAX_LINE: usize = 128 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_LINE: usize = 128 * 1024 * 1024;
 const READ_CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
-pub enum CodecError {
+pub(crate) enum CodecError {
     #[error("a message longer than {limit} bytes was skipped")]
     TooLong { limit: usize },
     #[error("reading from the app-server failed: {0}")]
     Io(#[from] std::io::Error),
 }
 
-pub struct LineReader<R> {
+pub(crate) struct LineReader<R> {
     inner: R,
     buf: Vec<u8>,
     /// Bytes of `buf` already searched for a newline.
@@ -37,7 +37,7 @@ pub struct LineReader<R> {
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
-    pub fn new(inner: R, max: usize) -> Self {
+    pub(crate) fn new(inner: R, max: usize) -> Self {
         Self {
             inner,
             buf: Vec::new(),
@@ -49,7 +49,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     }
 
     /// The next non-empty line without its `\n`, `\r\n` or a leading BOM; `None` at end of stream.
-    pub async fn next_line(&mut self) -> Result<Option<Vec<u8>>, CodecError> {
+    pub(crate) async fn next_line(&mut self) -> Result<Option<Vec<u8>>, CodecError> {
         loop {
             if let Some(pos) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
                 let end = self.scanned + pos;

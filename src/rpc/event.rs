@@ -5,7 +5,7 @@ use crate::protocol::{ErrorObject, ServerNotification};
 
 /// What a thread's subscriber receives.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub(crate) enum Event {
     Notification(Box<ServerNotification>),
     /// A line for this connection that could not be read; the generation may be missing a message.
     Invalid {
@@ -18,7 +18,7 @@ pub enum Event {
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum RpcError {
+pub(crate) enum RpcError {
     #[error("the app-server answered with error {}: {}", .0.code.0, .0.message)]
     Server(ErrorObject),
     /// The request may have been read: the process went away before it answered.

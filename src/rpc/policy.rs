@@ -20,7 +20,7 @@ use crate::protocol::{
 
 /// What codex-img answers to one server request.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Answer {
+pub(crate) enum Answer {
     Result(Value),
     Error(ErrorObject),
 }
@@ -28,12 +28,12 @@ pub enum Answer {
 /// Asked by releases that are not in the pinned bundle's `ServerRequest` union.
 const CURRENT_TIME_READ: &str = "currentTime/read";
 
-pub fn answer(request: &ServerRequest, now: SystemTime) -> Answer {
+pub(crate) fn answer(request: &ServerRequest, now: SystemTime) -> Answer {
     answer_method(request.method(), now)
 }
 
 /// The answer by method alone, so a request whose params could not be decoded is still answered.
-pub fn answer_method(method: &str, now: SystemTime) -> Answer {
+pub(crate) fn answer_method(method: &str, now: SystemTime) -> Answer {
     use crate::protocol::server_request as m;
     use crate::protocol::ServerRequestMethod as R;
     match method {

@@ -20,7 +20,7 @@ const TAIL_LINE_BYTES: usize = 1024;
 
 /// The last lines the child wrote to stderr.
 #[derive(Debug, Clone, Default)]
-pub struct StderrTail(Arc<Mutex<VecDeque<String>>>);
+pub(crate) struct StderrTail(Arc<Mutex<VecDeque<String>>>);
 
 /// Codex's log lines are quoted in error messages; anything shaped like an email address, a JWT or a
 /// bearer token is masked first, so no message codex-img prints carries one.
@@ -68,7 +68,7 @@ impl StderrTail {
         }
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.0
             .lock()
             .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
@@ -77,7 +77,7 @@ impl StderrTail {
 }
 
 /// A running child, its stderr tail, and what must live exactly as long as it (its working folder).
-pub struct ChildProcess {
+pub(crate) struct ChildProcess {
     child: Child,
     pgid: Option<i32>,
     tail: StderrTail,
@@ -98,7 +98,7 @@ impl std::fmt::Debug for ChildProcess {
 }
 
 /// The pipes of a freshly spawned process, handed to the transport.
-pub struct Spawned {
+pub(crate) struct Spawned {
     pub process: ChildProcess,
     pub stdin: ChildStdin,
     pub stdout: ChildStdout,
@@ -106,7 +106,7 @@ pub struct Spawned {
 
 /// Starts `cmd` on pipes, leading its own process group, its stderr kept in a tail and logged under
 /// `codex_img::app_server`; `keep` is dropped only after the process and its group are gone.
-pub fn start(
+pub(crate) fn start(
     mut cmd: Command,
     shown: &str,
     keep: Box<dyn Send + Sync>,
@@ -148,22 +148,22 @@ pub fn start(
 }
 
 impl ChildProcess {
-    pub fn tail(&self) -> StderrTail {
+    pub(crate) fn tail(&self) -> StderrTail {
         self.tail.clone()
     }
 
-    pub fn pid(&self) -> Option<i32> {
+    pub(crate) fn pid(&self) -> Option<i32> {
         self.pgid
     }
 
     /// The exit status, if the process has ended.
-    pub fn exit_status(&mut self) -> Option<String> {
+    pub(crate) fn exit_status(&mut self) -> Option<String> {
         self.child.try_wait().ok().flatten().map(|s| s.to_string())
     }
 
     /// Waits for the process to end after its stdin was closed; after `grace`, terminates the group,
     /// then kills it. Helpers left in the group are killed too, even when the leader exited cleanly.
-    pub async fn shutdown(mut self, grace: Duration) {
+    pub(crate) async fn shutdown(mut self, grace: Duration) {
         let exited = tokio::time::timeout(grace, self.child.wait()).await.is_ok();
         if !exited {
             tracing::warn!(

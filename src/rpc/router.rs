@@ -17,12 +17,12 @@ use super::event::{Event, RpcError};
 use crate::protocol::RequestId;
 
 /// Threads whose early lines are buffered at once.
-pub const EARLY_THREADS: usize = 64;
+pub(crate) const EARLY_THREADS: usize = 64;
 /// Early lines kept per thread; later ones are dropped until someone subscribes.
-pub const EARLY_PER_THREAD: usize = 256;
+pub(crate) const EARLY_PER_THREAD: usize = 256;
 
 /// A request waiting for its answer, and where its thread's notifications go once it names one.
-pub struct Pending {
+pub(crate) struct Pending {
     /// Receives the answer.
     pub reply: oneshot::Sender<Result<Value, RpcError>>,
     /// Subscribes to the thread in the answer's `thread.id`, when set.
@@ -31,7 +31,7 @@ pub struct Pending {
 
 /// The worker's routing state: pending requests, thread routes, and the early buffer.
 #[derive(Default)]
-pub struct Router {
+pub(crate) struct Router {
     pending: HashMap<RequestId, Pending>,
     routes: HashMap<String, mpsc::UnboundedSender<Event>>,
     early: VecDeque<(String, Vec<Event>)>,
@@ -40,14 +40,14 @@ pub struct Router {
 impl Router {
     /// Waits for the answer to request `id`. Callers that gave up (a deadline, an interrupt whose answer
     /// never comes) leave closed entries behind; sweeping them here keeps the map small over hours.
-    pub fn expect(&mut self, id: RequestId, pending: Pending) {
+    pub(crate) fn expect(&mut self, id: RequestId, pending: Pending) {
         self.pending.retain(|_, p| !p.reply.is_closed());
         self.pending.insert(id, pending);
     }
 
     /// Hands the answer to request `id` to its caller, first routing the thread it names if the caller
     /// subscribed, with that thread's early lines ahead of everything later.
-    pub fn resolve(&mut self, id: &RequestId, result: Result<Value, RpcError>) {
+    pub(crate) fn resolve(&mut self, id: &RequestId, result: Result<Value, RpcError>) {
         let Some(pending) = self.pending.remove(id) else {
             tracing::debug!(%id, "response to a request nobody waits for");
             return;
@@ -72,7 +72,7 @@ impl Router {
     }
 
     /// Delivers one line for `thread_id`, or keeps it for a subscriber still to come.
-    pub fn notify(&mut self, thread_id: &str, event: Event) {
+    pub(crate) fn notify(&mut self, thread_id: &str, event: Event) {
         if let Some(route) = self.routes.get(thread_id) {
             if route.send(event).is_err() {
                 self.routes.remove(thread_id);
@@ -92,19 +92,19 @@ impl Router {
     }
 
     /// Stops routing a thread, and forgets anything buffered for it.
-    pub fn unsubscribe(&mut self, thread_id: &str) {
+    pub(crate) fn unsubscribe(&mut self, thread_id: &str) {
         self.routes.remove(thread_id);
         self.early.retain(|(t, _)| t != thread_id);
     }
 
     /// Sends `event` to every subscribed thread, dropping routes whose subscriber is gone.
-    pub fn broadcast(&mut self, event: Event) {
+    pub(crate) fn broadcast(&mut self, event: Event) {
         self.routes
             .retain(|_, route| route.send(event.clone()).is_ok());
     }
 
     /// The app-server is gone: every waiting request fails, every subscriber hears [`Event::Exited`].
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         for (_, pending) in self.pending.drain() {
             let _ = pending.reply.send(Err(RpcError::Exited));
         }

@@ -20,7 +20,7 @@ use crate::protocol::{
     ClientRequest, Message, RequestId, ServerNotification, ServerRequest, ThreadItem,
 };
 
-pub use super::event::{Event, RpcError};
+pub(crate) use super::event::{Event, RpcError};
 
 enum Command {
     Request {
@@ -43,7 +43,7 @@ enum Command {
 
 /// A handle to the worker. Cloning is cheap; when every clone is gone the worker closes stdin and ends.
 #[derive(Clone, Debug)]
-pub struct Connection {
+pub(crate) struct Connection {
     tx: mpsc::UnboundedSender<Command>,
     closed: watch::Receiver<bool>,
     /// Set once a write failed: the app-server no longer reads its stdin, though it may still write.
@@ -58,7 +58,7 @@ impl std::fmt::Debug for Command {
 
 impl Connection {
     /// Starts the worker over the child's pipes.
-    pub fn start<R, W>(stdout: R, stdin: W, max_line: usize) -> Self
+    pub(crate) fn start<R, W>(stdout: R, stdin: W, max_line: usize) -> Self
     where
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
@@ -87,7 +87,7 @@ impl Connection {
     }
 
     /// Sends a request and waits for its typed response.
-    pub async fn request<R: ClientRequest>(
+    pub(crate) async fn request<R: ClientRequest>(
         &self,
         params: &R::Params,
     ) -> Result<R::Response, RpcError> {
@@ -96,7 +96,7 @@ impl Connection {
 
     /// Like [`request`](Self::request), and routes the notifications of the thread named in the response
     /// (`result.thread.id`) to `events`, starting with any that arrived before the response.
-    pub async fn request_subscribing<R: ClientRequest>(
+    pub(crate) async fn request_subscribing<R: ClientRequest>(
         &self,
         params: &R::Params,
         events: mpsc::UnboundedSender<Event>,
@@ -107,7 +107,7 @@ impl Connection {
     /// Queues a request at once, before anything queued after this call returns, and gives the future
     /// of its answer. A cleanup uses it so its `turn/interrupt` is written before the `turn/start` of
     /// the request that takes the freed place in the queue.
-    pub fn queue<R: ClientRequest>(
+    pub(crate) fn queue<R: ClientRequest>(
         &self,
         params: &R::Params,
     ) -> impl std::future::Future<Output = Result<R::Response, RpcError>> + Send + 'static
@@ -147,40 +147,40 @@ impl Connection {
     }
 
     /// Sends a notification without params (`initialized`).
-    pub fn notify(&self, method: &'static str) {
+    pub(crate) fn notify(&self, method: &'static str) {
         let _ = self.tx.send(Command::Notify { method });
     }
 
     /// Stops routing a thread's notifications.
-    pub fn unsubscribe(&self, thread_id: &str) {
+    pub(crate) fn unsubscribe(&self, thread_id: &str) {
         let _ = self.tx.send(Command::Unsubscribe {
             thread_id: thread_id.to_owned(),
         });
     }
 
     /// Routes the notifications about the account (`account/*`, which name no thread) to `events`.
-    pub fn watch_account(&self, events: mpsc::UnboundedSender<Event>) {
+    pub(crate) fn watch_account(&self, events: mpsc::UnboundedSender<Event>) {
         let _ = self.tx.send(Command::WatchAccount { events });
     }
 
     /// Closes the child's stdin: the graceful way to ask the app-server to exit.
-    pub fn close_stdin(&self) {
+    pub(crate) fn close_stdin(&self) {
         let _ = self.tx.send(Command::CloseStdin);
     }
 
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         *self.closed.borrow()
     }
 
     /// Whether a write to the app-server has failed: nothing more can be sent to it, though what it
     /// still writes (the end of a turn already running) is read as before.
-    pub fn is_unwritable(&self) -> bool {
+    pub(crate) fn is_unwritable(&self) -> bool {
         self.unwritable.load(Ordering::SeqCst)
     }
 
     /// Resolves when the worker has ended (the app-server closed its stdout).
     #[cfg(test)]
-    pub async fn closed(&self) {
+    pub(crate) async fn closed(&self) {
         let mut closed = self.closed.clone();
         let _ = closed.wait_for(|c| *c).await;
     }

@@ -33,7 +33,7 @@ struct Parts {
 }
 
 impl TurnGuard {
-    pub fn new(
+    pub(crate) fn new(
         live: Arc<Live>,
         thread_id: String,
         events: mpsc::UnboundedReceiver<Event>,
@@ -54,13 +54,13 @@ impl TurnGuard {
     }
 
     /// The thread's private folder, where the inputs are staged.
-    pub fn staging_dir(&self) -> Option<&std::path::Path> {
+    pub(crate) fn staging_dir(&self) -> Option<&std::path::Path> {
         self.parts.as_ref().map(|p| p.staging.path())
     }
 
     /// Hands the cleanup to a task, counted by a [`CleanupToken`](crate::session::live::CleanupToken)
     /// so `shutdown` waits for it: the caller gets its answer without waiting for the turn's end.
-    pub fn finish_in_background(mut self) {
+    pub(crate) fn finish_in_background(mut self) {
         if let Some(parts) = self.parts.take() {
             let events = std::mem::replace(&mut self.events, mpsc::unbounded_channel().1);
             let (turn_id, may_run) = (self.turn_id.take(), self.turn_may_run);

@@ -8,24 +8,24 @@ use std::time::Duration;
 use semver::Version;
 
 /// The oldest Codex release codex-img supports: image generation is on by default from here.
-pub const MIN_CODEX_VERSION: Version = Version::new(0, 122, 0);
+pub(crate) const MIN_CODEX_VERSION: Version = Version::new(0, 122, 0);
 /// The newest release codex-img was tested against; newer ones get a warning, not a refusal.
-pub const NEWEST_TESTED_VERSION: Version = Version::new(0, 171, 0);
+pub(crate) const NEWEST_TESTED_VERSION: Version = Version::new(0, 171, 0);
 /// How many generations run at once unless the caller says. There is no documented cap for one login;
 /// users report 4 image generations in parallel on a Plus plan succeeding (17-25 s each), and 429s
 /// when several processes generate at once even with quota left (see the facts file, "Quota and
 /// concurrency"). So 4, the most that is known to work, on the one process codex-img keeps; a 429 or a
 /// usage limit stops the queue rather than letting more requests learn it one turn at a time.
-pub const DEFAULT_CONCURRENCY: usize = 4;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 4;
 /// Threads kept started ahead. One serves a sequential host with no wait: it is replaced while the
 /// request's turn runs, and a `thread/start` is far shorter than a turn. The second covers a request
 /// that arrives while that refill is still in flight (two at once, or a host that answers at once).
-pub const DEFAULT_POOL_SIZE: usize = 2;
+pub(crate) const DEFAULT_POOL_SIZE: usize = 2;
 /// A pre-started thread older than this is released and replaced unused, so a request never gets a
 /// thread opened under a login or configuration the server has since changed.
-pub const DEFAULT_POOL_REFRESH: Duration = Duration::from_secs(300);
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_POOL_REFRESH: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Overrides that keep the app-server's start and every image turn lean: no user MCP servers, and
 /// everything the image path does not use switched off (apps and their connector, plugins, tool
@@ -46,7 +46,7 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// that table per release. `features.image_generation` and the `code_mode*` features are left alone:
 /// from 0.145 the image tool is offered through code mode. The user's own `-c` overrides come after
 /// these and win.
-pub const LEAN_OVERRIDES: &[&str] = &[
+pub(crate) const LEAN_OVERRIDES: &[&str] = &[
     "mcp_servers={}",
     "features.apps=false",
     "features.plugins=false",
@@ -91,18 +91,18 @@ pub const LEAN_OVERRIDES: &[&str] = &[
 ];
 
 /// Raises (or lowers) the oldest Codex accepted, as `X.Y.Z`.
-pub const MIN_VERSION_ENV: &str = "CODEX_IMG_MIN_VERSION";
+pub(crate) const MIN_VERSION_ENV: &str = "CODEX_IMG_MIN_VERSION";
 /// Restricts the Codex versions accepted to an exact list, `0.169.0,0.171.0`.
-pub const ALLOWED_VERSIONS_ENV: &str = "CODEX_IMG_ALLOWED_VERSIONS";
+pub(crate) const ALLOWED_VERSIONS_ENV: &str = "CODEX_IMG_ALLOWED_VERSIONS";
 /// The one override kept when the lean set is switched off: no user MCP servers, which is about
 /// safety as much as speed.
-pub const SAFE_OVERRIDES: &[&str] = &["mcp_servers={}"];
+pub(crate) const SAFE_OVERRIDES: &[&str] = &["mcp_servers={}"];
 
 /// Environment variables removed from the child, so the paid API path is never taken silently.
-pub const REMOVED_ENV: &[&str] = &["OPENAI_API_KEY", "CODEX_API_KEY"];
+pub(crate) const REMOVED_ENV: &[&str] = &["OPENAI_API_KEY", "CODEX_API_KEY"];
 
 #[derive(Debug, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     /// The `codex` executable: `CODEX_BIN`, else `codex` on `PATH`.
     pub codex_bin: OsString,
     /// `CODEX_HOME` for the child; `None` leaves the user's own.
@@ -132,7 +132,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long to wait for the turn to end after `turn/interrupt`.
     pub interrupt_grace: Duration,
-    /// Where an image that cannot be saved as asked is kept (see [`crate::recovery`]).
+    /// Where an image that cannot be saved as asked is kept (see [`crate::types::recovery`]).
     pub recovery_dir: Option<PathBuf>,
     /// Whether the lean set ([`LEAN_OVERRIDES`] and the short base instructions) is sent. On by
     /// default; off only to measure what Codex's defaults cost.
@@ -147,7 +147,7 @@ fn env_value(key: &str) -> Option<String> {
 }
 
 /// `0.169.0, 0.171.0` as versions; an error names the entry that is not `X.Y.Z`.
-pub fn parse_version_list(text: &str) -> std::result::Result<Vec<Version>, String> {
+pub(crate) fn parse_version_list(text: &str) -> std::result::Result<Vec<Version>, String> {
     text.split(',')
         .map(str::trim)
         .filter(|v| !v.is_empty())
@@ -196,7 +196,7 @@ impl Default for Config {
             start_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(2),
             interrupt_grace: Duration::from_secs(3),
-            recovery_dir: crate::recovery::default_dir(),
+            recovery_dir: crate::types::recovery::default_dir(),
             lean: true,
         }
     }
@@ -205,7 +205,7 @@ impl Default for Config {
 impl Config {
     /// The environment every `codex` codex-img runs gets (`--version` and `app-server` alike, so the gate
     /// checks the binary the server will be): API keys removed, `CODEX_HOME` and the extra variables set.
-    pub fn apply_env(&self, cmd: &mut tokio::process::Command) {
+    pub(crate) fn apply_env(&self, cmd: &mut tokio::process::Command) {
         for key in REMOVED_ENV {
             cmd.env_remove(key);
         }
@@ -217,7 +217,7 @@ impl Config {
 
     /// The `-c` overrides passed to the child, lean ones first (or only the safe ones when the lean set
     /// is off).
-    pub fn child_overrides(&self) -> Vec<String> {
+    pub(crate) fn child_overrides(&self) -> Vec<String> {
         let ours = if self.lean {
             LEAN_OVERRIDES
         } else {

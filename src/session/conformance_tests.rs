@@ -18,13 +18,13 @@ use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
 use super::params;
-use crate::rpc::policy::{answer_method, Answer};
 use crate::protocol::envelope::{ErrorResponse, Notification, Request, Response};
 use crate::protocol::{
     notification, ClientRequest, CodexErrorInfo, ErrorCode, Message,
     ModelProviderCapabilitiesReadParams, RequestId, ThreadStartParams, ThreadStartResponse,
     TurnError, TurnStartResponse,
 };
+use crate::rpc::policy::{answer_method, Answer};
 use bundle::Bundle;
 
 /// The JSON line codex-img writes for `message`.

@@ -11,13 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
 use crate::image;
-use crate::output::{CodexIds, GeneratedImage, Timings};
-use crate::progress::{Phase, Progress, ProgressFn};
 use crate::protocol::request::TurnStart;
 use crate::protocol::{ErrorCode, ServerNotification, ThreadItem, TurnError, TurnStatus};
-use crate::request::{self, Checked, GenerateRequest};
 use crate::rpc::transport::{Event, RpcError};
 use crate::session::cleanup::TurnGuard;
 use crate::session::limit::now_unix;
@@ -27,6 +23,11 @@ use crate::session::outcome::{spent_window, take_image, Ended, Found, ImageProbl
 use crate::session::params;
 use crate::session::queue::{Permit, Queue, Ticket};
 use crate::session::thread::{self, Fresh};
+use crate::types::check::Checked;
+use crate::types::error::{Error, Result};
+use crate::types::output::{CodexIds, GeneratedImage, Timings};
+use crate::types::progress::{Phase, Progress, ProgressFn};
+use crate::types::request::GenerateRequest;
 
 struct Reporter {
     f: Option<ProgressFn>,
@@ -53,7 +54,7 @@ impl Reporter {
 }
 
 /// Generates one image. `ticket` is the request's place in `queue`, taken when it was called.
-pub async fn generate(
+pub(crate) async fn generate(
     manager: &Arc<Manager>,
     queue: &Queue,
     ticket: Ticket,
@@ -71,7 +72,7 @@ pub async fn generate(
         started,
         phase: Mutex::new(Phase::Queued),
     };
-    let checked = request::check(&request).await?;
+    let checked = crate::types::check::check(&request).await?;
     if !ignore_limit {
         if let Some(refused) = manager.limit.refusal(now_unix()) {
             return Err(refused);
@@ -173,7 +174,7 @@ pub async fn generate(
         },
         codex_version: live.version.to_string(),
         recovery_dir: manager.config().recovery_dir.clone(),
-        // As measured and changed by post-processing, which runs next (`crate::postprocess`).
+        // As measured and changed by post-processing, which runs next (`crate::session::postprocess`).
         alpha: crate::image::Alpha::None,
         requested: None,
         fit: None,
@@ -283,7 +284,7 @@ async fn until_image(
             .collect();
         reporter.enter(Phase::ThreadStarted);
 
-        let text = request::turn_text(&checked, &names);
+        let text = crate::session::turn_text::turn_text(&checked, &names);
         let paths: Vec<&Path> = staged.iter().map(PathBuf::as_path).collect();
         if manager.is_closed() {
             // No turn starts once shutdown has begun.

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
 use crate::protocol::request::{AccountRead, Initialize, ModelProviderCapabilitiesRead};
 use crate::protocol::{
     notification, ErrorCode, InitializeResponse, ModelProviderCapabilitiesReadParams,
@@ -18,11 +17,12 @@ use crate::session::login::AccountCheck;
 use crate::session::pool::Pool;
 use crate::session::spawn;
 use crate::session::{params, version};
+use crate::types::error::{Error, Result};
 
 const CLIENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Probes the version, spawns, handshakes, and reads the login and capabilities.
-pub async fn start(config: &Config) -> Result<Live> {
+pub(crate) async fn start(config: &Config) -> Result<Live> {
     let cli_version = version::probe(config, Duration::from_secs(15)).await?;
     version::check(&cli_version, config)?;
     let (spawned, workdir) = spawn::spawn(config)?;

@@ -14,20 +14,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc::{error::TryRecvError, UnboundedReceiver};
 
-use crate::error::Error;
 use crate::protocol::{RateLimitSnapshot, ServerNotification};
 use crate::rpc::transport::Event;
+use crate::types::error::Error;
 
 /// The latest reset time Codex gave for a reached limit.
 #[derive(Debug, Default)]
-pub struct KnownLimit {
+pub(crate) struct KnownLimit {
     resets_at: Mutex<Option<i64>>,
     /// The `account/*` notifications of each process started, until its connection closes.
     updates: Mutex<Vec<UnboundedReceiver<Event>>>,
 }
 
 /// The current unix time in seconds.
-pub fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -36,7 +36,7 @@ pub fn now_unix() -> i64 {
 
 impl KnownLimit {
     /// Remembers that the limit is reached until `resets_at` (unix seconds); a later reset wins.
-    pub fn note(&self, resets_at: i64) {
+    pub(crate) fn note(&self, resets_at: i64) {
         let mut known = self.lock();
         if known.is_none_or(|at| at < resets_at) {
             tracing::info!(
@@ -48,7 +48,7 @@ impl KnownLimit {
     }
 
     /// Reads a process's `account/*` notifications from now on (see the module's note).
-    pub fn watch(&self, updates: UnboundedReceiver<Event>) {
+    pub(crate) fn watch(&self, updates: UnboundedReceiver<Event>) {
         lock(&self.updates).push(updates);
     }
 
@@ -73,7 +73,7 @@ impl KnownLimit {
     }
 
     /// The reset time, while it is still ahead of `now` (unix seconds).
-    pub fn until(&self, now: i64) -> Option<i64> {
+    pub(crate) fn until(&self, now: i64) -> Option<i64> {
         self.read_updates();
         let mut known = self.lock();
         match *known {
@@ -87,7 +87,7 @@ impl KnownLimit {
     }
 
     /// The error a new generation gets while the limit holds.
-    pub fn refusal(&self, now: i64) -> Option<Error> {
+    pub(crate) fn refusal(&self, now: i64) -> Option<Error> {
         self.until(now).map(refusal)
     }
 
@@ -104,7 +104,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The latest reset of a spent (100%) window in a rate-limit update, if any window is spent.
-pub fn spent_reset(snapshot: &RateLimitSnapshot) -> Option<i64> {
+pub(crate) fn spent_reset(snapshot: &RateLimitSnapshot) -> Option<i64> {
     [&snapshot.primary, &snapshot.secondary]
         .into_iter()
         .flatten()
@@ -114,7 +114,7 @@ pub fn spent_reset(snapshot: &RateLimitSnapshot) -> Option<i64> {
 }
 
 /// `runtime/usage_limit` for a request refused before it reached Codex.
-pub fn refusal(resets_at: i64) -> Error {
+pub(crate) fn refusal(resets_at: i64) -> Error {
     Error::UsageLimit {
         resets_at: Some(resets_at),
         message: "refused by codex-img without a model request: Codex reported the limit earlier"

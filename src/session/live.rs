@@ -9,16 +9,16 @@ use std::time::{Duration, Instant};
 use semver::Version;
 use tokio::sync::Mutex;
 
-use crate::error::Error;
 use crate::rpc::process::{ChildProcess, StderrTail};
 use crate::rpc::transport::Connection;
 use crate::session::login::AccountCheck;
 use crate::session::pool::Pool;
 use crate::session::thread;
+use crate::types::error::Error;
 
 /// A live, handshaken app-server.
 #[derive(Debug)]
-pub struct Live {
+pub(crate) struct Live {
     /// The connection requests go through.
     pub conn: Connection,
     /// The version the server reported (trusted over `codex --version`).
@@ -43,7 +43,7 @@ pub struct Live {
 }
 
 /// What the handshake learned, to build a [`Live`] from.
-pub struct Handshaken {
+pub(crate) struct Handshaken {
     /// See [`Live::version`].
     pub version: Version,
     /// See [`Live::codex_home`].
@@ -58,7 +58,7 @@ pub struct Handshaken {
 
 impl Live {
     /// A live server over `conn` and `process`, running in `workdir`, unused since now.
-    pub fn new(
+    pub(crate) fn new(
         conn: Connection,
         process: ChildProcess,
         workdir: PathBuf,
@@ -83,46 +83,46 @@ impl Live {
     }
 
     /// The same server with its threads lean or not (`Config::lean`; the default is lean).
-    pub fn with_lean(mut self, lean: bool) -> Self {
+    pub(crate) fn with_lean(mut self, lean: bool) -> Self {
         self.lean = lean;
         self
     }
 
     /// Whether threads on this server get the lean turn's base instructions.
-    pub fn lean(&self) -> bool {
+    pub(crate) fn lean(&self) -> bool {
         self.lean
     }
 
     /// The same server with `pool` for its pre-started threads (the default keeps none).
-    pub fn with_pool(mut self, pool: Arc<Pool>) -> Self {
+    pub(crate) fn with_pool(mut self, pool: Arc<Pool>) -> Self {
         self.pool = pool;
         self
     }
 
     /// The threads started ahead on this process.
-    pub fn pool(&self) -> &Arc<Pool> {
+    pub(crate) fn pool(&self) -> &Arc<Pool> {
         &self.pool
     }
 
     /// The private working directory the process runs in.
-    pub fn workdir(&self) -> &Path {
+    pub(crate) fn workdir(&self) -> &Path {
         &self.workdir
     }
 
     /// The last lines the process wrote to stderr.
-    pub fn stderr_tail(&self) -> String {
+    pub(crate) fn stderr_tail(&self) -> String {
         self.tail.text()
     }
 
     /// Counts a cleanup in progress (an interrupt and its wait) until the token drops, so a shutdown can
     /// let it finish: a cancelled generation must still reach `turn/interrupt` before stdin closes.
-    pub fn begin_cleanup(self: &Arc<Self>) -> CleanupToken {
+    pub(crate) fn begin_cleanup(self: &Arc<Self>) -> CleanupToken {
         self.cleanups.send_modify(|n| *n += 1);
         CleanupToken(self.clone())
     }
 
     /// Waits, at most `within`, for every cleanup to finish.
-    pub async fn cleanups_done(&self, within: Duration) {
+    pub(crate) async fn cleanups_done(&self, within: Duration) {
         let mut pending = self.cleanups.subscribe();
         if tokio::time::timeout(within, pending.wait_for(|n| *n == 0))
             .await
@@ -135,7 +135,7 @@ impl Live {
     /// Whether the process still runs and its connection is open both ways. The OS is asked too: the
     /// worker may not have read the end of a killed process's stdout yet. A process that stopped
     /// reading its stdin counts as dead: no request can reach it.
-    pub async fn is_alive(&self) -> bool {
+    pub(crate) async fn is_alive(&self) -> bool {
         if self.conn.is_closed() || self.conn.is_unwritable() {
             return false;
         }
@@ -146,7 +146,7 @@ impl Live {
     }
 
     /// The exit status if the process has ended.
-    pub async fn exit_status(&self) -> Option<String> {
+    pub(crate) async fn exit_status(&self) -> Option<String> {
         self.process
             .lock()
             .await
@@ -155,7 +155,7 @@ impl Live {
     }
 
     /// The process id, while the process is held (not yet stopped).
-    pub async fn pid(&self) -> Option<i32> {
+    pub(crate) async fn pid(&self) -> Option<i32> {
         self.process
             .lock()
             .await
@@ -164,13 +164,13 @@ impl Live {
     }
 
     /// Marks one generation as using this process until the guard drops.
-    pub fn enter(self: &Arc<Self>) -> ActiveGuard {
+    pub(crate) fn enter(self: &Arc<Self>) -> ActiveGuard {
         self.active.fetch_add(1, Ordering::SeqCst);
         ActiveGuard(self.clone())
     }
 
     /// How long the process has been unused, or `None` while a generation uses it.
-    pub fn idle_for(&self) -> Option<Duration> {
+    pub(crate) fn idle_for(&self) -> Option<Duration> {
         let unused = self.active.load(Ordering::SeqCst) == 0;
         let since = self
             .last_used
@@ -181,7 +181,7 @@ impl Live {
     }
 
     /// The error for a generation whose process went away.
-    pub async fn exited_error(&self, turn_started: bool) -> Error {
+    pub(crate) async fn exited_error(&self, turn_started: bool) -> Error {
         // The stderr reader may lag the exit by a moment; give it a chance to capture the last words.
         tokio::time::sleep(Duration::from_millis(50)).await;
         Error::AppServerExited {
@@ -193,7 +193,7 @@ impl Live {
 
     /// Releases the pre-started threads (each `thread/unsubscribe` bounded, each folder removed), closes
     /// stdin, then waits up to `grace` for the process to end before killing its group.
-    pub async fn stop(&self, grace: Duration) {
+    pub(crate) async fn stop(&self, grace: Duration) {
         let within = grace.min(Duration::from_millis(500));
         for fresh in self.pool.close() {
             thread::release(self, fresh, within).await;
@@ -209,7 +209,7 @@ impl Live {
 }
 
 /// Counts one generation as using a [`Live`]; see [`Live::enter`].
-pub struct ActiveGuard(Arc<Live>);
+pub(crate) struct ActiveGuard(Arc<Live>);
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
@@ -221,7 +221,7 @@ impl Drop for ActiveGuard {
 }
 
 /// See [`Live::begin_cleanup`].
-pub struct CleanupToken(Arc<Live>);
+pub(crate) struct CleanupToken(Arc<Live>);
 
 impl Drop for CleanupToken {
     fn drop(&mut self) {

@@ -1,12 +1,12 @@
 //! What the login read at process start allows: the policy that stops a generation before it spends
 //! anything when Codex is not signed in with ChatGPT, or cannot reach its backend.
 
-use crate::error::Error;
 use crate::protocol::{Account, GetAccountResponse};
+use crate::types::error::Error;
 
 /// The outcome of `account/read` at process start.
 #[derive(Debug, Clone, PartialEq)]
-pub enum AccountCheck {
+pub(crate) enum AccountCheck {
     /// Codex answered.
     Read(GetAccountResponse),
     /// `account/read` failed; from 0.160 that means the backend is unreachable, not a logout.
@@ -15,7 +15,7 @@ pub enum AccountCheck {
 
 impl AccountCheck {
     /// The error that stops a generation before it spends anything, if any.
-    pub fn blocking_error(&self) -> Option<Error> {
+    pub(crate) fn blocking_error(&self) -> Option<Error> {
         match self {
             Self::Failed(detail) => Some(Error::BackendUnreachable { detail: detail.clone() }),
             Self::Read(read) => match &read.account {
@@ -37,7 +37,7 @@ impl AccountCheck {
 }
 
 /// The account's `type` as Codex names it (`chatgpt`, `apiKey`, ...), for messages.
-pub fn account_kind(account: &Account) -> String {
+pub(crate) fn account_kind(account: &Account) -> String {
     match serde_json::to_value(account) {
         Ok(v) => v
             .get("type")

@@ -14,16 +14,16 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Mutex};
 
-use crate::error::{Error, Result};
 use crate::session::config::Config;
 use crate::session::handshake;
 use crate::session::limit::KnownLimit;
 use crate::session::live::Live;
 use crate::session::pool;
 use crate::session::slot::Slot;
+use crate::types::error::{Error, Result};
 
 /// Owns the slot of the one warm process.
-pub struct Manager {
+pub(crate) struct Manager {
     config: Arc<Config>,
     slot: Mutex<Slot>,
     /// The usage limit Codex reported, shared by every process (it is the account's).
@@ -42,7 +42,7 @@ struct State {
 }
 
 /// Counts one generation as running until dropped; see [`Manager::begin`].
-pub struct Running(Arc<Manager>);
+pub(crate) struct Running(Arc<Manager>);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -54,7 +54,7 @@ impl Drop for Running {
 
 impl Manager {
     /// A manager with no process yet.
-    pub fn new(config: Arc<Config>) -> Arc<Self> {
+    pub(crate) fn new(config: Arc<Config>) -> Arc<Self> {
         Arc::new(Self {
             config,
             slot: Mutex::new(Slot::default()),
@@ -66,7 +66,7 @@ impl Manager {
 
     /// Counts a generation as running until the guard drops, or refuses it once shutdown has begun.
     /// The guard must outlive the generation's `TurnGuard`, so its cleanup is counted before this ends.
-    pub fn begin(self: &Arc<Self>) -> Result<Running> {
+    pub(crate) fn begin(self: &Arc<Self>) -> Result<Running> {
         let mut admitted = false;
         self.state.send_modify(|s| {
             if !s.closed {
@@ -84,26 +84,26 @@ impl Manager {
     }
 
     /// Whether shutdown has begun.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.state.borrow().closed
     }
 
     /// Resolves once shutdown has begun.
-    pub async fn closed(&self) {
+    pub(crate) async fn closed(&self) {
         let mut state = self.state.subscribe();
         // The sender lives as long as `self`, so this only ends when the flag is set.
         let _ = state.wait_for(|s| s.closed).await;
     }
 
     /// The configuration every process is started with.
-    pub fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &Config {
         &self.config
     }
 
     /// The live process, started if needed; `on_start` is called before a start. Returns how long the
     /// start took when there was one. Once shutdown has begun it is `runtime/shutting_down`, and a
     /// start under way is abandoned (its process killed), so nothing outlives the shutdown.
-    pub async fn acquire(
+    pub(crate) async fn acquire(
         self: &Arc<Self>,
         on_start: impl FnOnce(),
     ) -> Result<(Arc<Live>, Option<Duration>)> {
@@ -183,13 +183,13 @@ impl Manager {
     }
 
     /// A generation completed on a healthy process: forget earlier failures.
-    pub async fn note_success(&self) {
+    pub(crate) async fn note_success(&self) {
         self.slot.lock().await.note_success();
     }
 
     /// Replaces `live` on the next request: its login was read at start, and a person who fixes their
     /// login (`codex login`) must not have to restart a long-running host to be seen.
-    pub async fn retire(&self, live: &Arc<Live>) {
+    pub(crate) async fn retire(&self, live: &Arc<Live>) {
         let mut slot = self.slot.lock().await;
         if slot
             .live
@@ -204,14 +204,14 @@ impl Manager {
     }
 
     /// The current process, if one is running.
-    pub async fn current(&self) -> Option<Arc<Live>> {
+    pub(crate) async fn current(&self) -> Option<Arc<Live>> {
         self.slot.lock().await.live.clone()
     }
 
     /// Shuts down for good: refuses new generations, has every generation in flight interrupt its
     /// turn, waits for that (bounded), then stops the process: close stdin, wait a bounded time, then
     /// kill the group. Every caller returns only once the process is stopped.
-    pub async fn shutdown(&self) {
+    pub(crate) async fn shutdown(&self) {
         let _one = self.stopping.lock().await;
         self.state.send_modify(|s| s.closed = true);
         let grace = self.config.interrupt_grace;

@@ -13,11 +13,13 @@ pub(crate) mod manager;
 mod outcome;
 pub(crate) mod params;
 mod pool;
+pub(crate) mod postprocess;
 pub(crate) mod preflight;
 pub(crate) mod queue;
 mod slot;
 mod spawn;
 mod thread;
+pub(crate) mod turn_text;
 pub(crate) mod version;
 mod workdir;
 

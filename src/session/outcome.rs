@@ -5,13 +5,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::error::Error;
 use crate::image::{self, ImageInfo};
 use crate::protocol::items::ImagePayload;
 use crate::protocol::request::AccountRateLimitsRead;
 use crate::protocol::{CodexErrorInfo, ImageGenerationThreadItem, TurnError, TurnStatus};
 use crate::rpc::codec::base64_in_place::decode_in_place;
 use crate::session::live::Live;
+use crate::types::error::Error;
 
 /// The largest image read back from `savedPath` when `result` is empty.
 const MAX_SAVED_IMAGE: u64 = 128 * 1024 * 1024;
@@ -121,7 +121,7 @@ pub(super) struct Ended {
 }
 
 impl Ended {
-    pub fn into_error(self) -> Error {
+    pub(crate) fn into_error(self) -> Error {
         if let Some(error) = self.error {
             return from_turn_error(error);
         }
@@ -144,7 +144,7 @@ impl Ended {
 
 /// Maps a failed turn's error to codex-img's taxonomy. Codex's text is quoted with anything shaped
 /// like a token or an email address masked, as its stderr is.
-pub fn from_turn_error(error: TurnError) -> Error {
+pub(crate) fn from_turn_error(error: TurnError) -> Error {
     let message = crate::rpc::process::redact(&error.message);
     match error.codex_error_info {
         Some(CodexErrorInfo::UsageLimitExceeded) => Error::UsageLimit {

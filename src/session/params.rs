@@ -14,7 +14,7 @@ use crate::protocol::{
 };
 
 /// What the model is told for every generation thread: one image with the built-in tool, nothing else.
-pub const DEVELOPER_INSTRUCTIONS: &str = "You are an image generator serving a program, not a person. \
+pub(crate) const DEVELOPER_INSTRUCTIONS: &str = "You are an image generator serving a program, not a person. \
 For every request, call the built-in image generation tool exactly once, with a prompt that follows the \
 user's request and any attached images, and then stop. Do not run commands, do not read, write or check \
 files, do not browse, do not call any other tool, and do not ask questions. If you cannot make the image, \
@@ -24,11 +24,11 @@ reply with one short sentence saying why.";
 /// kilobytes about editing code, running commands and formatting answers, sent with every model request
 /// and paid for in input tokens). Part of the lean turn; Codex's own prompt is kept when the lean set is
 /// off ([`thread_start_for`]).
-pub const BASE_INSTRUCTIONS: &str = "You are an image generation agent inside a program. Your only tool \
+pub(crate) const BASE_INSTRUCTIONS: &str = "You are an image generation agent inside a program. Your only tool \
 is the built-in image generation tool. Make exactly the image the user asks for with one call to it, \
 then end your turn.";
 
-pub fn initialize(client_version: &str) -> InitializeParams {
+pub(crate) fn initialize(client_version: &str) -> InitializeParams {
     InitializeParams {
         client_info: ClientInfo {
             name: "codex-img".to_owned(),
@@ -39,7 +39,7 @@ pub fn initialize(client_version: &str) -> InitializeParams {
     }
 }
 
-pub fn account_read() -> GetAccountParams {
+pub(crate) fn account_read() -> GetAccountParams {
     GetAccountParams {
         refresh_token: Some(false),
     }
@@ -50,13 +50,13 @@ pub fn account_read() -> GetAccountParams {
 /// folder trusted in the user's config.
 // Used by the conformance tests; generation goes through `thread_start_for`.
 #[cfg_attr(not(test), allow(dead_code))]
-pub fn thread_start(cwd: &Path, model: Option<&str>) -> ThreadStartParams {
+pub(crate) fn thread_start(cwd: &Path, model: Option<&str>) -> ThreadStartParams {
     thread_start_for(cwd, model, true)
 }
 
 /// [`thread_start`], with the short [`BASE_INSTRUCTIONS`] when `lean` and Codex's own base instructions
 /// otherwise (for measuring what the defaults cost).
-pub fn thread_start_for(cwd: &Path, model: Option<&str>, lean: bool) -> ThreadStartParams {
+pub(crate) fn thread_start_for(cwd: &Path, model: Option<&str>, lean: bool) -> ThreadStartParams {
     ThreadStartParams {
         base_instructions: lean.then(|| BASE_INSTRUCTIONS.to_owned()),
         cwd: Some(cwd.to_string_lossy().into_owned()),
@@ -70,7 +70,7 @@ pub fn thread_start_for(cwd: &Path, model: Option<&str>, lean: bool) -> ThreadSt
 }
 
 /// The turn input: the text, then each staged image as a `localImage` by its neutral path.
-pub fn turn_start(thread_id: &str, text: &str, staged_images: &[&Path]) -> TurnStartParams {
+pub(crate) fn turn_start(thread_id: &str, text: &str, staged_images: &[&Path]) -> TurnStartParams {
     let mut input = vec![UserInput::Text(TextUserInput {
         text: text.to_owned(),
         text_elements: Vec::new(),
@@ -87,7 +87,7 @@ pub fn turn_start(thread_id: &str, text: &str, staged_images: &[&Path]) -> TurnS
     }
 }
 
-pub fn turn_interrupt(thread_id: &str, turn_id: &str) -> TurnInterruptParams {
+pub(crate) fn turn_interrupt(thread_id: &str, turn_id: &str) -> TurnInterruptParams {
     TurnInterruptParams {
         thread_id: thread_id.to_owned(),
         turn_id: turn_id.to_owned(),
@@ -96,7 +96,7 @@ pub fn turn_interrupt(thread_id: &str, turn_id: &str) -> TurnInterruptParams {
 
 /// Releases a thread so the server does not keep it loaded. (`thread/archive` fails on ephemeral
 /// threads: they have no rollout.)
-pub fn thread_unsubscribe(thread_id: &str) -> ThreadUnsubscribeParams {
+pub(crate) fn thread_unsubscribe(thread_id: &str) -> ThreadUnsubscribeParams {
     ThreadUnsubscribeParams {
         thread_id: thread_id.to_owned(),
     }

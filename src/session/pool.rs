@@ -24,7 +24,7 @@ const RELEASE_WITHIN: Duration = Duration::from_millis(500);
 
 /// The pre-started threads of one process.
 #[derive(Debug)]
-pub struct Pool {
+pub(crate) struct Pool {
     size: usize,
     refresh_after: Duration,
     threads: Mutex<VecDeque<Fresh>>,
@@ -34,7 +34,7 @@ pub struct Pool {
 
 impl Pool {
     /// A pool that keeps `size` threads, each at most `refresh_after` old; size 0 keeps none.
-    pub fn new(size: usize, refresh_after: Duration) -> Arc<Self> {
+    pub(crate) fn new(size: usize, refresh_after: Duration) -> Arc<Self> {
         Arc::new(Self {
             size,
             refresh_after,
@@ -54,7 +54,7 @@ impl Pool {
     /// A pre-started thread young enough to use, if one is ready. Its replacement waits for
     /// [`refill`](Self::refill): a `thread/start` written now would queue ahead of the request's own
     /// `turn/start` on the app-server.
-    pub fn take(&self) -> Option<Fresh> {
+    pub(crate) fn take(&self) -> Option<Fresh> {
         let mut threads = self.lock();
         // Oldest first, skipping any past the refresh age (the refill task releases those).
         let at = threads
@@ -65,17 +65,17 @@ impl Pool {
 
     /// Lets the refill task replace the threads taken, once the request that took one has written
     /// its `turn/start` (or given up before it).
-    pub fn refill(&self) {
+    pub(crate) fn refill(&self) {
         self.wake.notify_one();
     }
 
     /// How many threads are ready (for tests and diagnostics).
-    pub fn ready(&self) -> usize {
+    pub(crate) fn ready(&self) -> usize {
         self.lock().len()
     }
 
     /// Stops refilling and hands back every pooled thread, for the caller to release.
-    pub fn close(&self) -> Vec<Fresh> {
+    pub(crate) fn close(&self) -> Vec<Fresh> {
         self.closed.store(true, Ordering::SeqCst);
         self.wake.notify_one();
         self.lock().drain(..).collect()
@@ -105,7 +105,7 @@ impl Pool {
 }
 
 /// Starts the task that keeps `live`'s pool full. It holds the process weakly and ends with it.
-pub fn spawn_refill(live: &Arc<Live>) {
+pub(crate) fn spawn_refill(live: &Arc<Live>) {
     let pool = live.pool().clone();
     if pool.size == 0 {
         return;

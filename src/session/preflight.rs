@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::Error;
 use crate::protocol::request::AccountRateLimitsRead;
 use crate::protocol::{Account, GetAccountRateLimitsResponse};
 use crate::session::config::Config;
 use crate::session::limit;
 use crate::session::login::{account_kind, AccountCheck};
 use crate::session::manager::Manager;
+use crate::types::error::Error;
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,7 +133,7 @@ const LOGIN: &str = "sign in with ChatGPT: `codex login`";
 const SWITCH: &str =
     "switch to a ChatGPT login: `codex logout`, then `codex login` and choose ChatGPT";
 
-pub async fn run(manager: &Arc<Manager>) -> PreflightReport {
+pub(crate) async fn run(manager: &Arc<Manager>) -> PreflightReport {
     let mut report = checks(manager).await;
     // Independent of the checks above, and shown only when there is one: a usage limit an earlier
     // generation was told about, which refuses new ones locally until its reset.
@@ -195,7 +195,7 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
                     report.version = Some(found.clone());
                     let fix = format!(
                         "install an allowed version: `{}@{}`",
-                        crate::error::INSTALL_HINT,
+                        crate::types::error::INSTALL_HINT,
                         allowed.first().map_or("<version>", String::as_str)
                     );
                     ("version", fix, &later[1..])
@@ -399,7 +399,7 @@ fn minutes(m: i64) -> String {
 }
 
 /// `CODEX_BIN` as given if it names a file, else the first match on `PATH`.
-pub fn resolve_binary(config: &Config) -> Option<PathBuf> {
+pub(crate) fn resolve_binary(config: &Config) -> Option<PathBuf> {
     let bin = PathBuf::from(&config.codex_bin);
     if bin.components().count() > 1 {
         return bin.is_file().then_some(bin);

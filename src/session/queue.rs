@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use crate::error::{Error, Result};
+use crate::types::error::{Error, Result};
 
 /// A FIFO of waiting generations over a fixed number of slots.
 #[derive(Debug)]
-pub struct Queue {
+pub(crate) struct Queue {
     state: Mutex<State>,
 }
 
@@ -34,13 +34,13 @@ struct Waiter {
 
 /// One slot, held until dropped; the slot then goes to the first request still waiting.
 #[derive(Debug)]
-pub struct Permit {
+pub(crate) struct Permit {
     queue: Option<Arc<Queue>>,
 }
 
 /// A place in the line, taken synchronously; [`Ticket::wait`] resolves when its turn comes.
 #[derive(Debug)]
-pub enum Ticket {
+pub(crate) enum Ticket {
     /// A slot was free when the place was taken.
     Ready(Permit),
     /// Waiting behind earlier requests.
@@ -49,7 +49,7 @@ pub enum Ticket {
 
 impl Queue {
     /// A queue with `slots` slots (at least one).
-    pub fn new(slots: usize) -> Arc<Self> {
+    pub(crate) fn new(slots: usize) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(State {
                 free: slots.max(1),
@@ -60,7 +60,7 @@ impl Queue {
 
     /// Takes a place in the line now, without waiting. `ignores_limit` keeps the place when the line is
     /// failed for a usage limit.
-    pub fn ticket(self: &Arc<Self>, ignores_limit: bool) -> Ticket {
+    pub(crate) fn ticket(self: &Arc<Self>, ignores_limit: bool) -> Ticket {
         let mut state = self.lock();
         if state.free > 0 && state.waiting.is_empty() {
             state.free -= 1;
@@ -75,7 +75,7 @@ impl Queue {
 
     /// Fails every request still waiting (except those that ignore the limit) with the error `make`
     /// builds, one for each. Returns how many were told.
-    pub fn fail_waiting(&self, make: impl Fn() -> Error) -> usize {
+    pub(crate) fn fail_waiting(&self, make: impl Fn() -> Error) -> usize {
         let failed: Vec<Waiter> = {
             let mut state = self.lock();
             let (keep, fail) = state.waiting.drain(..).partition(|w| w.ignores_limit);
@@ -93,7 +93,7 @@ impl Queue {
 
     /// How many requests wait for a slot (for tests and diagnostics).
     #[cfg(test)]
-    pub fn waiting(&self) -> usize {
+    pub(crate) fn waiting(&self) -> usize {
         self.lock().waiting.len()
     }
 
@@ -141,7 +141,7 @@ impl Drop for Permit {
 
 impl Ticket {
     /// Waits for this request's turn: a slot, or the error the queue was failed with.
-    pub async fn wait(self) -> Result<Permit> {
+    pub(crate) async fn wait(self) -> Result<Permit> {
         match self {
             Ticket::Ready(permit) => Ok(permit),
             Ticket::Waiting(rx) => rx.await.unwrap_or(Err(Error::Cancelled)),

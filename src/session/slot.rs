@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use crate::session::live::Live;
 
 /// The longest wait before a restart.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// The warm process, if any, and what the last starts and deaths say about the next start.
 #[derive(Default)]
-pub struct Slot {
+pub(crate) struct Slot {
     /// The process requests use.
     pub live: Option<Arc<Live>>,
     /// Consecutive deaths or failed starts, for backoff.
@@ -23,19 +23,19 @@ pub struct Slot {
 
 impl Slot {
     /// A death or a failed start at `now`: the next start waits longer, up to the cap.
-    pub fn note_failure(&mut self, now: Instant) {
+    pub(crate) fn note_failure(&mut self, now: Instant) {
         self.failures += 1;
         self.retry_at = Some(now + backoff(self.failures));
     }
 
     /// A healthy start or generation: forget earlier failures.
-    pub fn note_success(&mut self) {
+    pub(crate) fn note_success(&mut self) {
         self.failures = 0;
         self.retry_at = None;
     }
 
     /// How long a start at `now` must wait first.
-    pub fn wait_before_start(&self, now: Instant) -> Option<Duration> {
+    pub(crate) fn wait_before_start(&self, now: Instant) -> Option<Duration> {
         self.retry_at
             .and_then(|at| at.checked_duration_since(now))
             .filter(|d| !d.is_zero())
@@ -43,7 +43,7 @@ impl Slot {
 }
 
 /// The wait after `failures` consecutive failures: 0.5 s, doubling, capped at [`MAX_BACKOFF`].
-pub fn backoff(failures: u32) -> Duration {
+pub(crate) fn backoff(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(6);
     (Duration::from_millis(500) * 2u32.pow(exp)).min(MAX_BACKOFF)
 }

@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use tokio::process::Command;
 
-use crate::error::{Error, Result};
 use crate::rpc::process::{self, Spawned};
 use crate::session::config::Config;
 use crate::session::workdir;
+use crate::types::error::{Error, Result};
 
 /// Starts the app-server `config` describes; returns its pipes and its working folder (removed when
 /// the process is dropped).
-pub fn spawn(config: &Config) -> Result<(Spawned, PathBuf)> {
+pub(crate) fn spawn(config: &Config) -> Result<(Spawned, PathBuf)> {
     // A private, empty working directory: no AGENTS.md or project config is picked up, and staged input
     // images live here under neutral names.
     // It is marked with its owner, and the folders of owners that died without cleaning up (SIGKILL)
@@ -48,7 +48,7 @@ pub fn spawn(config: &Config) -> Result<(Spawned, PathBuf)> {
 }
 
 /// Why a binary was not found: a bare name is missing from `PATH`, a path names no file.
-pub fn not_found_detail(bin: &std::ffi::OsStr) -> String {
+pub(crate) fn not_found_detail(bin: &std::ffi::OsStr) -> String {
     let shown = bin.to_string_lossy();
     if std::path::Path::new(bin).components().count() > 1 {
         format!("`{shown}` does not exist")
@@ -58,7 +58,7 @@ pub fn not_found_detail(bin: &std::ffi::OsStr) -> String {
 }
 
 /// `./codex` or `bin/codex` relative to the current directory, made absolute; `codex` stays a name.
-pub fn absolute_bin(bin: &std::ffi::OsStr) -> PathBuf {
+pub(crate) fn absolute_bin(bin: &std::ffi::OsStr) -> PathBuf {
     let path = std::path::Path::new(bin);
     if path.is_relative() && path.components().count() > 1 {
         if let Ok(cwd) = std::env::current_dir() {

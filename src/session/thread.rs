@@ -8,19 +8,19 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::error::{Error, Result};
 use crate::protocol::request::{ThreadStart, ThreadUnsubscribe};
 use crate::protocol::ErrorCode;
 use crate::rpc::transport::{Event, RpcError};
 use crate::session::live::Live;
 use crate::session::params;
+use crate::types::error::{Error, Result};
 
 /// Attempts of `thread/start` while the server reports overload (it starts nothing, so it is safe).
 const OVERLOAD_ATTEMPTS: u32 = 4;
 
 /// An open thread nobody has used yet.
 #[derive(Debug)]
-pub struct Fresh {
+pub(crate) struct Fresh {
     /// The thread's id.
     pub thread_id: String,
     /// Its private `cwd`, removed when dropped.
@@ -32,7 +32,7 @@ pub struct Fresh {
 }
 
 /// Creates the folder and starts the thread in it.
-pub async fn open(live: &Live) -> Result<Fresh> {
+pub(crate) async fn open(live: &Live) -> Result<Fresh> {
     let staging = tempfile::Builder::new()
         .prefix("gen-")
         .tempdir_in(live.workdir())
@@ -51,7 +51,7 @@ pub async fn open(live: &Live) -> Result<Fresh> {
 }
 
 /// Gives an unused thread back to the server and removes its folder; bounded by `within`.
-pub async fn release(live: &Live, fresh: Fresh, within: Duration) {
+pub(crate) async fn release(live: &Live, fresh: Fresh, within: Duration) {
     if !live.conn.is_closed() {
         let params = params::thread_unsubscribe(&fresh.thread_id);
         let answer =
@@ -101,14 +101,14 @@ async fn start(live: &Live, cwd: &Path, events: mpsc::UnboundedSender<Event>) ->
 
 /// Whether a `turn/start` error says the thread is gone: such a turn never started, so it spent nothing
 /// and another thread may be tried.
-pub fn is_thread_not_found(error: &RpcError) -> bool {
+pub(crate) fn is_thread_not_found(error: &RpcError) -> bool {
     matches!(error, RpcError::Server(e) if e.message.to_ascii_lowercase().contains("thread not found"))
 }
 
 /// The error once `turn/start` said the thread was gone on every thread tried. Each refusal came before
 /// a turn started, so nothing was spent, and the message says so: a caller must not take it for a
 /// turn that may have run.
-pub fn lost(attempts: u32, last: &RpcError) -> Error {
+pub(crate) fn lost(attempts: u32, last: &RpcError) -> Error {
     Error::ThreadLost {
         attempts,
         detail: format!("the last answer: {last}"),

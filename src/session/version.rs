@@ -10,11 +10,11 @@ use std::time::Duration;
 use semver::Version;
 use tokio::process::Command;
 
-use crate::error::{Error, Result};
 use crate::session::config::{Config, NEWEST_TESTED_VERSION};
+use crate::types::error::{Error, Result};
 
 /// Parses `codex-cli 0.169.0` (surrounding noise such as a PATH warning line is tolerated).
-pub fn parse_cli_version(stdout: &str) -> Option<Version> {
+pub(crate) fn parse_cli_version(stdout: &str) -> Option<Version> {
     stdout.lines().find_map(|line| {
         let rest = line.trim().strip_prefix("codex-cli ")?;
         Version::parse(rest.split_whitespace().next()?).ok()
@@ -22,14 +22,14 @@ pub fn parse_cli_version(stdout: &str) -> Option<Version> {
 }
 
 /// Parses the version out of an `initialize` user agent: `codex-img/0.169.0 (Linux; ...) ...`.
-pub fn parse_user_agent_version(user_agent: &str) -> Option<Version> {
+pub(crate) fn parse_user_agent_version(user_agent: &str) -> Option<Version> {
     let first = user_agent.split_whitespace().next()?;
     let (_, version) = first.split_once('/')?;
     Version::parse(version).ok()
 }
 
 /// Runs `codex --version` with a deadline, in the environment the app-server will get.
-pub async fn probe(config: &Config, timeout: Duration) -> Result<Version> {
+pub(crate) async fn probe(config: &Config, timeout: Duration) -> Result<Version> {
     let bin = config.codex_bin.as_os_str();
     let shown = bin.to_string_lossy().into_owned();
     let mut cmd = Command::new(bin);
@@ -71,7 +71,7 @@ pub async fn probe(config: &Config, timeout: Duration) -> Result<Version> {
 
 /// Applies the host's version policy: a setting from the environment that did not parse, a version
 /// outside the allowlist, or one below the floor is refused; one newer than the newest tested warns.
-pub fn check(found: &Version, config: &Config) -> Result<()> {
+pub(crate) fn check(found: &Version, config: &Config) -> Result<()> {
     if let Some((key, why)) = config.version_env_errors.first() {
         return Err(Error::InvalidVersionPolicy {
             setting: (*key).to_owned(),
@@ -90,7 +90,7 @@ pub fn check(found: &Version, config: &Config) -> Result<()> {
 }
 
 /// Refuses a version below the floor; warns about one newer than the newest tested.
-pub fn gate(found: &Version, floor: &Version) -> Result<()> {
+pub(crate) fn gate(found: &Version, floor: &Version) -> Result<()> {
     if found < floor {
         return Err(Error::UnsupportedVersion {
             found: found.to_string(),

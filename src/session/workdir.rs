@@ -11,13 +11,13 @@
 use std::path::{Path, PathBuf};
 
 /// The prefix of every work folder in the temp dir.
-pub const PREFIX: &str = "codex-img-";
+pub(crate) const PREFIX: &str = "codex-img-";
 /// The owner mark inside each folder.
-pub const OWNER_FILE: &str = ".codex-img-owner";
+pub(crate) const OWNER_FILE: &str = ".codex-img-owner";
 
 /// Who made a folder: enough to tell whether that process still runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
+pub(crate) struct Owner {
     pid: u32,
     /// Field 22 of `/proc/<pid>/stat`: clock ticks after boot, unique per process for one boot.
     start_time: String,
@@ -26,12 +26,12 @@ pub struct Owner {
 
 impl Owner {
     /// The owner mark of this process; `None` where `/proc` does not say.
-    pub fn current() -> Option<Self> {
+    pub(crate) fn current() -> Option<Self> {
         Self::of(std::process::id())
     }
 
     /// The owner mark of the running process `pid`, as `/proc` tells it.
-    pub fn of(pid: u32) -> Option<Self> {
+    pub(crate) fn of(pid: u32) -> Option<Self> {
         Some(Self {
             pid,
             start_time: start_time(pid)?,
@@ -61,7 +61,7 @@ impl Owner {
 }
 
 /// Creates a fresh work folder in `parent`, marked with this process as its owner.
-pub fn create(parent: &Path) -> std::io::Result<tempfile::TempDir> {
+pub(crate) fn create(parent: &Path) -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new().prefix(PREFIX).tempdir_in(parent)?;
     if let Some(owner) = Owner::current() {
         // Written aside and renamed in, so a sweep never reads half a mark.
@@ -74,7 +74,7 @@ pub fn create(parent: &Path) -> std::io::Result<tempfile::TempDir> {
 
 /// Removes the work folders in `parent` whose owner is gone, and returns them. Errors are logged and
 /// skipped: a sweep is housekeeping and never fails a request.
-pub fn sweep(parent: &Path) -> Vec<PathBuf> {
+pub(crate) fn sweep(parent: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return Vec::new();
     };

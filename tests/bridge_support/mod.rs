@@ -5,8 +5,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use codex_img::bridge::{serve, BridgeOptions};
 use codex_img::Client;
+use codex_img::{serve_bridge, BridgeOptions};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 use tokio::task::JoinHandle;
@@ -25,7 +25,7 @@ impl Bridge {
     pub fn start(client: Client, options: BridgeOptions) -> Self {
         let (input, bridge_in) = tokio::io::duplex(1 << 20);
         let (bridge_out, output) = tokio::io::duplex(1 << 20);
-        let task = tokio::spawn(serve(client, bridge_in, bridge_out, options));
+        let task = tokio::spawn(serve_bridge(client, bridge_in, bridge_out, options));
         Self {
             input: Some(input),
             output: BufReader::new(output).lines(),

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use codex_img::http::{ApiKey, HttpServer, ServeOptions};
+use codex_img::{ApiKey, HttpOptions, HttpServer};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -48,7 +48,7 @@ pub async fn start(world: &World) -> Served {
 
 pub async fn start_with(world: &World, setup: Setup) -> Served {
     let client = world.builder().concurrency(setup.concurrency).build();
-    let options = ServeOptions {
+    let options = HttpOptions {
         listen: "127.0.0.1:0".parse().expect("addr"),
         allow_remote: false,
         key: ApiKey::new(KEY, "test").expect("key"),

@@ -10,9 +10,9 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-pub const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+pub(crate) const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
 
-pub struct Bundle {
+pub(crate) struct Bundle {
     /// The release, for messages.
     pub name: String,
     /// Whether this is the pinned bundle (not the floor).
@@ -21,7 +21,7 @@ pub struct Bundle {
 }
 
 impl Bundle {
-    pub fn load(name: String, pinned: bool, relative: &str) -> Self {
+    pub(crate) fn load(name: String, pinned: bool, relative: &str) -> Self {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -32,7 +32,7 @@ impl Bundle {
         }
     }
 
-    pub fn current() -> Self {
+    pub(crate) fn current() -> Self {
         let version = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/VERSION");
         let version = std::fs::read_to_string(&version)
             .unwrap_or_else(|e| panic!("{}: {e}", version.display()));
@@ -43,7 +43,7 @@ impl Bundle {
         )
     }
 
-    pub fn floor() -> Self {
+    pub(crate) fn floor() -> Self {
         Self::load(
             "0.122.0 floor".to_owned(),
             false,
@@ -52,12 +52,12 @@ impl Bundle {
     }
 
     /// The definition at `path` below `#/definitions/` (`v2/ThreadStartParams`), if the bundle has it.
-    pub fn definition(&self, path: &str) -> Option<&Value> {
+    pub(crate) fn definition(&self, path: &str) -> Option<&Value> {
         self.doc["definitions"].pointer(&format!("/{path}"))
     }
 
     /// A validator for `#/definitions/<path>`, with the whole bundle's definitions in reach.
-    pub fn validator(&self, path: &str) -> jsonschema::Validator {
+    pub(crate) fn validator(&self, path: &str) -> jsonschema::Validator {
         assert!(
             self.definition(path).is_some(),
             "{}: no #/definitions/{path}",
@@ -75,7 +75,7 @@ impl Bundle {
 
     /// Validates `instance` against `#/definitions/<path>` and checks that it carries no member the
     /// definition does not declare.
-    pub fn check(&self, label: &str, path: &str, instance: &Value) {
+    pub(crate) fn check(&self, label: &str, path: &str, instance: &Value) {
         let validator = self.validator(path);
         let errors: Vec<String> = validator
             .iter_errors(instance)
@@ -97,7 +97,7 @@ impl Bundle {
         );
     }
 
-    pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
+    pub(crate) fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
         match schema.get("$ref").and_then(Value::as_str) {
             Some(r) => {
                 let pointer = r
@@ -115,7 +115,7 @@ impl Bundle {
 
     /// The property schemas `schema` declares for `instance` (through `$ref`, `allOf`, and the `anyOf` /
     /// `oneOf` branches whose `type` tag, if any, matches the instance), and whether other members are allowed.
-    pub fn declared<'a>(
+    pub(crate) fn declared<'a>(
         &'a self,
         schema: &'a Value,
         instance: &Value,
@@ -161,7 +161,13 @@ impl Bundle {
         open
     }
 
-    pub fn undeclared(&self, schema: &Value, instance: &Value, at: String, out: &mut Vec<String>) {
+    pub(crate) fn undeclared(
+        &self,
+        schema: &Value,
+        instance: &Value,
+        at: String,
+        out: &mut Vec<String>,
+    ) {
         match instance {
             Value::Object(map) => {
                 let mut declared = Vec::new();
@@ -192,7 +198,7 @@ impl Bundle {
         }
     }
 
-    pub fn items<'a>(&'a self, schema: &'a Value) -> Option<&'a Value> {
+    pub(crate) fn items<'a>(&'a self, schema: &'a Value) -> Option<&'a Value> {
         let schema = self.resolve(schema);
         if let Some(items) = schema.get("items") {
             return Some(items);
@@ -205,7 +211,7 @@ impl Bundle {
     }
 
     /// The `ClientRequest` variant of `method`, if this release knows it.
-    pub fn client_request(&self, method: &str) -> Option<&Value> {
+    pub(crate) fn client_request(&self, method: &str) -> Option<&Value> {
         self.doc["definitions"]["ClientRequest"]["oneOf"]
             .as_array()
             .expect("ClientRequest union")
@@ -218,7 +224,7 @@ impl Bundle {
     }
 
     /// Every server request: method and the definition path of its params.
-    pub fn server_requests(&self) -> Vec<(String, String)> {
+    pub(crate) fn server_requests(&self) -> Vec<(String, String)> {
         self.doc["definitions"]["ServerRequest"]["oneOf"]
             .as_array()
             .expect("ServerRequest union")

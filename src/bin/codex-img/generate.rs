@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::Args;
-use codex_img::report::{BatchReport, ErrorReport, ImageReport};
 use codex_img::{
     Aspect, Background, BatchOutcome, Client, Error, Fit, GenerateRequest, Hints, IfExists, Key,
     Options, OutputFormat, Quality, Size,
 };
+use codex_img::{BatchReport, ErrorReport, ImageReport};
 
 use crate::exit;
 use crate::progress::Progress;

@@ -6,10 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use codex_img::http::{
-    key, ApiKey, HttpServer, ServeOptions, DEFAULT_LISTEN, DEFAULT_RECEIVE_TIMEOUT,
-};
 use codex_img::ClientBuilder;
+use codex_img::{ApiKey, HttpOptions, HttpServer, DEFAULT_LISTEN, DEFAULT_RECEIVE_TIMEOUT};
 
 use crate::{exit, Interrupted};
 
@@ -79,7 +77,7 @@ pub async fn run(
     }
     let client = builder.build();
     let (key, source) = match ApiKey::resolve(
-        std::env::var(key::TOKEN_ENV).ok(),
+        std::env::var(codex_img::TOKEN_ENV).ok(),
         args.token_file.as_deref(),
     ) {
         Ok(found) => found,
@@ -88,7 +86,7 @@ pub async fn run(
             return exit::OTHER;
         }
     };
-    let options = ServeOptions {
+    let options = HttpOptions {
         listen: args.listen,
         allow_remote: args.allow_remote,
         key,

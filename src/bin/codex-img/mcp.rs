@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use codex_img::image::PreviewSpec;
-use codex_img::mcp::{serve_stdio, McpOptions};
+use codex_img::{serve_mcp_stdio, McpOptions};
 use codex_img::{Client, ClientBuilder};
 
 use crate::signal::serve_until;
@@ -89,7 +89,13 @@ pub async fn run(
             max_bytes: args.preview_max_kb as usize * 1000,
         },
     };
-    match serve_until(client, serve_stdio(client.clone(), options), interrupted).await {
+    match serve_until(
+        client,
+        serve_mcp_stdio(client.clone(), options),
+        interrupted,
+    )
+    .await
+    {
         Ok(Ok(())) => exit::SUCCESS,
         Ok(Err(e)) => {
             eprintln!("codex-img serve-mcp: {e}");

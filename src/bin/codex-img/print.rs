@@ -2,8 +2,8 @@
 
 use std::io::Write as _;
 
-use codex_img::report::ErrorReport;
 use codex_img::Error;
+use codex_img::ErrorReport;
 
 /// Writes to stdout, ignoring a closed pipe (a script that stopped reading is not an error here).
 pub fn print_stdout(text: &str) {

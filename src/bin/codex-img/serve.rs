@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use codex_img::bridge::{serve_stdio, BridgeOptions};
 use codex_img::Client;
+use codex_img::{serve_bridge_stdio, BridgeOptions};
 
 use crate::signal::serve_until;
 use crate::{exit, Interrupted};
@@ -32,7 +32,13 @@ pub async fn run(
     let options = BridgeOptions {
         root: args.root.clone(),
     };
-    match serve_until(client, serve_stdio(client.clone(), options), interrupted).await {
+    match serve_until(
+        client,
+        serve_bridge_stdio(client.clone(), options),
+        interrupted,
+    )
+    .await
+    {
         Ok(Ok(())) => exit::SUCCESS,
         Ok(Err(e)) => {
             eprintln!("codex-img serve-stdio: {e}");

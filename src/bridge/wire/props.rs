@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::super::methods::{self, GenerateParams, Method, Refusal};
 use super::{parse, Incoming, Rejection};
-use crate::confine::Root;
+use crate::face::root::Root;
 use crate::protocol::envelope::{ErrorCode, RequestId};
 
 fn json() -> impl Strategy<Value = Value> {

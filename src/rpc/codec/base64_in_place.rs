@@ -22,7 +22,7 @@ const ENGINE: GeneralPurpose = GeneralPurpose::new(
 
 /// Decodes the base64 in `text` (whitespace around it ignored) into the bytes it encodes, reusing
 /// `text`'s buffer.
-pub fn decode_in_place(text: String) -> Result<Vec<u8>, DecodeError> {
+pub(crate) fn decode_in_place(text: String) -> Result<Vec<u8>, DecodeError> {
     let trimmed = text.trim();
     let start = text.len() - text.trim_start().len();
     let len = trimmed.len();

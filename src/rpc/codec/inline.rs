@@ -14,11 +14,11 @@ use serde::Deserialize;
 
 /// Lines shorter than this go straight to the ordinary parse: the cut saves nothing there, and most
 /// lines are notifications of a few hundred bytes.
-pub const MIN_LINE: usize = 4 * 1024;
+pub(crate) const MIN_LINE: usize = 4 * 1024;
 
 /// A line whose image payload was cut out.
 #[derive(Debug, PartialEq)]
-pub struct Cut {
+pub(crate) struct Cut {
     /// The line with `"result":""` where the base64 was.
     pub rest: Vec<u8>,
     /// The base64 text of `params.item.result`, as sent.
@@ -51,7 +51,7 @@ struct Item<'a> {
 
 /// Cuts the base64 `result` out of an `item/completed` line for an `imageGeneration` item; any other
 /// line is handed back untouched.
-pub fn cut_image(mut line: Vec<u8>) -> Result<Cut, Vec<u8>> {
+pub(crate) fn cut_image(mut line: Vec<u8>) -> Result<Cut, Vec<u8>> {
     let Some((start, end)) = payload_span(&line) else {
         return Err(line);
     };

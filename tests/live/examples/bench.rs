@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use codex_img::bridge::{serve, BridgeOptions};
+use codex_img::{serve_bridge, BridgeOptions};
 use codex_img::{Client, ClientBuilder, GenerateRequest};
 use loopback_backend::{
     codex_command_env, ensure_codex, write_fake_chatgpt_login, Backend, BackendConfig,
@@ -469,7 +469,7 @@ impl Host {
     fn start(client: Client) -> Self {
         let (input, bridge_in) = tokio::io::duplex(1 << 20);
         let (bridge_out, output) = tokio::io::duplex(1 << 20);
-        let served = tokio::spawn(serve(
+        let served = tokio::spawn(serve_bridge(
             client,
             bridge_in,
             bridge_out,

@@ -10,7 +10,7 @@ mod live_support;
 use std::time::Duration;
 
 use base64::Engine as _;
-use codex_img::http::{ApiKey, HttpServer, ServeOptions};
+use codex_img::{ApiKey, HttpOptions, HttpServer};
 use live_support::{releases, sha256, Login, Rig};
 use loopback_backend::{test_png, BackendConfig};
 use pretty_assertions::assert_eq;
@@ -64,7 +64,7 @@ async fn live_serve_http_generates_through_real_codex() {
         Login::ChatGpt,
     )
     .await;
-    let server = HttpServer::bind(ServeOptions {
+    let server = HttpServer::bind(HttpOptions {
         listen: "127.0.0.1:0".parse().expect("addr"),
         allow_remote: false,
         key: ApiKey::new(KEY, "test").expect("key"),

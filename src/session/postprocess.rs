@@ -7,18 +7,18 @@
 //! `alpha`, `requested`, `fit` and `original` say how it got there. Without `fit`, nothing is resized;
 //! with nothing to do, the bytes are Codex's own, untouched.
 
-use crate::error::{Error, Result};
 use crate::image;
 use crate::image::key::Keyed;
-use crate::options::Plan;
-use crate::output::GeneratedImage;
-use crate::request::Size;
+use crate::types::error::{Error, Result};
+use crate::types::hints::Size;
+use crate::types::options::Plan;
+use crate::types::output::GeneratedImage;
 
 /// Applies `plan` to the image Codex returned. `requested` is the size hint, reported as asked.
 ///
 /// A failure here comes after the turn, so the image was paid for: the error carries it back untouched
 /// ([`Error::ProcessFailed`]) for the caller to keep.
-pub async fn finish(
+pub(crate) async fn finish(
     mut image: GeneratedImage,
     plan: &Plan,
     requested: Option<Size>,

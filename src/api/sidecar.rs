@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
 use crate::image::{self, Alpha, Fit, IfExists, ImageFormat};
-use crate::output::{CodexIds, GeneratedImage, TimingsMs};
-use crate::request::Size;
+use crate::types::error::{Error, Result};
+use crate::types::hints::Size;
+use crate::types::output::{CodexIds, GeneratedImage, TimingsMs};
 
 /// The content of a sidecar file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Sidecar {
+pub(crate) struct Sidecar {
     /// The image file this describes, by name (the sidecar sits next to it).
     pub image: String,
     /// The prompt as given (trimmed).
@@ -49,7 +49,7 @@ pub struct Sidecar {
 
 impl Sidecar {
     /// The sidecar of `image`, saved as `image_path`, made from `prompt`.
-    pub fn new(image_path: &Path, image: &GeneratedImage, prompt: &str) -> Self {
+    pub(crate) fn new(image_path: &Path, image: &GeneratedImage, prompt: &str) -> Self {
         Self {
             image: image_path
                 .file_name()
@@ -74,14 +74,14 @@ impl Sidecar {
 }
 
 /// Where the sidecar of an image saved at `image_path` goes: the same name with `.json` appended.
-pub fn path_for(image_path: &Path) -> PathBuf {
+pub(crate) fn path_for(image_path: &Path) -> PathBuf {
     let mut name = image_path.as_os_str().to_owned();
     name.push(".json");
     PathBuf::from(name)
 }
 
 /// Writes the sidecar of `image` (saved at `image_path`) atomically; returns its path.
-pub async fn write(
+pub(crate) async fn write(
     image_path: &Path,
     image: &GeneratedImage,
     prompt: &str,

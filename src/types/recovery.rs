@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::image::{self, IfExists, SaveError};
 
 /// The environment variable that overrides the recovery folder.
-pub const RECOVERY_DIR_ENV: &str = "CODEX_IMG_RECOVERY_DIR";
+pub(crate) const RECOVERY_DIR_ENV: &str = "CODEX_IMG_RECOVERY_DIR";
 
 /// How many differently-named copies are tried when a file of the same name but other bytes is there.
 const MAX_NAMES: u32 = 100;
@@ -65,7 +65,7 @@ impl Recovery {
 /// The default recovery folder, from the environment: [`RECOVERY_DIR_ENV`], else
 /// `$XDG_STATE_HOME/codex-img/recovered`, else `$HOME/.local/state/codex-img/recovered`. `None` when
 /// none of them is set to an absolute path.
-pub fn default_dir() -> Option<PathBuf> {
+pub(crate) fn default_dir() -> Option<PathBuf> {
     let absolute = |key: &str| {
         std::env::var_os(key)
             .map(PathBuf::from)

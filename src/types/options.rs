@@ -21,8 +21,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::image::Processing;
-pub use crate::image::{Alpha, Fit, FitTarget, Key, OutputFormat};
-use crate::request::{side_in_range, Background, Hints, MAX_IMAGE_SIDE};
+pub(crate) use crate::image::{Alpha, Fit, FitTarget, Key, OutputFormat};
+use crate::types::hints::{side_in_range, Background, Hints};
+use crate::types::limits::MAX_IMAGE_SIDE;
 
 /// The most images one request may ask for.
 pub const MAX_N: u32 = 8;
@@ -153,7 +154,7 @@ impl<'a> Target<'a> {
 }
 
 /// The format a file target's extension names: `Ok(None)` when it has no extension.
-pub fn format_of_path(path: &Path) -> Result<Option<OutputFormat>, OptionError> {
+pub(crate) fn format_of_path(path: &Path) -> Result<Option<OutputFormat>, OptionError> {
     let Some(ext) = path.extension() else {
         return Ok(None);
     };
@@ -316,7 +317,7 @@ impl fmt::Display for Options {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::{Aspect, Size};
+    use crate::types::hints::{Aspect, Size};
     use pretty_assertions::assert_eq;
 
     fn code(options: Options, hints: Hints, target: Target<'_>) -> &'static str {

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use semver::Version;
 
-use crate::error::Result;
-use crate::output::GeneratedImage;
-use crate::request::GenerateRequest;
 use crate::session::config::Config;
 use crate::session::generation;
 use crate::session::manager::Manager;
 use crate::session::preflight::{self, PreflightReport};
 use crate::session::queue::{Queue, Ticket};
+use crate::types::error::Result;
+use crate::types::output::GeneratedImage;
+use crate::types::request::GenerateRequest;
 
 /// A handle to codex-img's session. Clones share one app-server process.
 ///
@@ -91,7 +91,7 @@ impl Client {
             let plan = request.image_plan()?;
             let requested = request.hints.size;
             let image = generation::generate(&inner.manager, &inner.queue, ticket, request).await?;
-            crate::postprocess::finish(image, &plan, requested).await
+            crate::session::postprocess::finish(image, &plan, requested).await
         }
     }
 

@@ -1,7 +1,7 @@
 //! Unix timestamps as RFC 3339 text, for messages and JSON, without a date-time dependency.
 
 /// `1800000000` -> `2027-01-15T08:00:00Z`.
-pub fn rfc3339(unix_seconds: i64) -> String {
+pub(crate) fn rfc3339(unix_seconds: i64) -> String {
     let days = unix_seconds.div_euclid(86_400);
     let secs = unix_seconds.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);

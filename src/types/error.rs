@@ -9,12 +9,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::image::SaveError;
-use crate::options::OptionError;
-use crate::output::GeneratedImage;
-use crate::recovery::Recovery;
+use crate::types::options::OptionError;
+use crate::types::output::GeneratedImage;
+use crate::types::recovery::Recovery;
 
 /// The install command named in messages.
-pub const INSTALL_HINT: &str = "npm install -g @openai/codex";
+pub(crate) const INSTALL_HINT: &str = "npm install -g @openai/codex";
 
 /// Everything that can go wrong in codex-img, each with a stable [`code`](Error::code).
 ///
@@ -431,7 +431,7 @@ impl From<SaveError> for Error {
 
 fn reset_phrase(resets_at: Option<i64>) -> String {
     match resets_at {
-        Some(t) => format!(" until {} (unix time {t})", crate::time::rfc3339(t)),
+        Some(t) => format!(" until {} (unix time {t})", crate::types::time::rfc3339(t)),
         None => String::new(),
     }
 }
@@ -741,7 +741,7 @@ mod tests {
                 what: ".gif".into(),
             }),
             Error::Option(OptionError::FormatMismatch {
-                format: crate::options::OutputFormat::Png,
+                format: crate::types::options::OutputFormat::Png,
                 extension: "jpg".into(),
             }),
             Error::Option(OptionError::Invalid {
@@ -755,7 +755,7 @@ mod tests {
             Error::Option(OptionError::Conflict(String::new())),
             Error::ProcessFailed {
                 reason: String::new(),
-                image: Box::new(crate::output::GeneratedImage::sample()),
+                image: Box::new(crate::types::output::GeneratedImage::sample()),
                 kept: None,
             },
         ];
@@ -808,7 +808,7 @@ mod tests {
 
     /// The cells of the table rows in the README section `heading`, up to the next heading.
     fn table(heading: &str) -> Vec<Vec<String>> {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let start = readme
             .find(&format!("\n## {heading}\n"))
             .unwrap_or_else(|| panic!("README has no section {heading:?}"));

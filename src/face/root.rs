@@ -14,11 +14,11 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::Error;
+use crate::types::error::Error;
 
 /// The folder a face is confined to: every output target and input image a host names must lie inside it.
 #[derive(Debug, Clone)]
-pub struct Root {
+pub(crate) struct Root {
     /// Canonical: every check compares against this.
     canonical: PathBuf,
     /// Absolute, as the host spelled it, so absolute paths written the same way are accepted.
@@ -30,7 +30,7 @@ impl Root {
     ///
     /// # Errors
     /// `dir` does not exist, cannot be resolved, or is not a folder; the message names `--root` and `dir`.
-    pub fn new(dir: &Path) -> io::Result<Self> {
+    pub(crate) fn new(dir: &Path) -> io::Result<Self> {
         let context =
             |e: io::Error| io::Error::new(e.kind(), format!("--root {}: {e}", dir.display()));
         let canonical = dir.canonicalize().map_err(context)?;
@@ -45,12 +45,12 @@ impl Root {
     }
 
     /// The root, canonicalized.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.canonical
     }
 
     /// Where to save for a host's `output`: a file, or an existing folder, inside the root.
-    pub fn output_target(&self, raw: &str) -> Result<PathBuf, Error> {
+    pub(crate) fn output_target(&self, raw: &str) -> Result<PathBuf, Error> {
         let invalid = |reason: String| Error::OutputInvalidTarget {
             path: PathBuf::from(raw),
             reason,
@@ -65,7 +65,7 @@ impl Root {
     }
 
     /// Where to read a host's input image from, inside the root.
-    pub fn input_image(&self, raw: &str, role: &str) -> Result<PathBuf, Error> {
+    pub(crate) fn input_image(&self, raw: &str, role: &str) -> Result<PathBuf, Error> {
         self.confine(raw, true)
             .map_err(|reason| Error::InvalidImage {
                 which: format!("{role} `{raw}`"),
@@ -165,7 +165,7 @@ fn windows_shaped(raw: &str) -> Option<String> {
 
 /// The target for a host's `output` without `--root`: the path as given, relative to the face's
 /// working directory.
-pub fn plain_target(raw: &str) -> Result<PathBuf, Error> {
+pub(crate) fn plain_target(raw: &str) -> Result<PathBuf, Error> {
     if raw.is_empty() {
         return Err(Error::OutputInvalidTarget {
             path: PathBuf::new(),

@@ -14,14 +14,15 @@
 
 use base64::Engine as _;
 
-use crate::confine::Root;
-use crate::error::Error;
+use crate::face::root::Root;
 use crate::image;
-use crate::request::{ImageSource, MAX_IMAGE_BYTES};
+use crate::types::error::Error;
+use crate::types::limits::MAX_IMAGE_BYTES;
+use crate::types::request::ImageSource;
 
 /// Whether a host may name an image by path.
 #[derive(Debug, Clone, Copy)]
-pub enum PathPolicy<'a> {
+pub(crate) enum PathPolicy<'a> {
     /// Only `data:` URIs and base64 (network faces).
     Refuse,
     /// Also paths, confined to this root.
@@ -32,7 +33,7 @@ pub enum PathPolicy<'a> {
 const MAX_BASE64_CHARS: usize = MAX_IMAGE_BYTES / 3 * 4 + 4 + MAX_IMAGE_BYTES / 38;
 
 /// Reads one host-supplied image. `which` names it in errors (`images[0].image_url`, `image`).
-pub fn parse(raw: &str, which: &str, paths: PathPolicy<'_>) -> Result<ImageSource, Error> {
+pub(crate) fn parse(raw: &str, which: &str, paths: PathPolicy<'_>) -> Result<ImageSource, Error> {
     let invalid = |reason: String| Error::InvalidImage {
         which: which.to_owned(),
         reason,

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::batch::BatchOutcome;
-use crate::error::Error;
+use crate::api::batch::BatchOutcome;
 use crate::image::{Alpha, Fit, ImageFormat};
-use crate::output::{CodexIds, GeneratedImage, TimingsMs};
-use crate::request::Size;
 use crate::session::preflight::PreflightReport;
+use crate::types::error::Error;
+use crate::types::hints::Size;
+use crate::types::output::{CodexIds, GeneratedImage, TimingsMs};
 
 /// A generated image: what it is, where it was saved, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -235,7 +235,7 @@ impl From<&Error> for ErrorReport {
             message: e.to_string(),
             retryable: e.retryable(),
             resets_at,
-            resets_at_text: resets_at.map(crate::time::rfc3339),
+            resets_at_text: resets_at.map(crate::types::time::rfc3339),
             refused_locally: e.refused_locally(),
             recovered_path: e.recovered_path().map(|p| p.display().to_string()),
             base64: None,

@@ -15,14 +15,15 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::Poll;
 
-use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::api::client::Client;
+use crate::api::sidecar;
 use crate::image::IfExists;
-use crate::options::Target;
-use crate::output::{precheck_target, GeneratedImage};
-use crate::request::GenerateRequest;
 use crate::session::queue::Ticket;
-use crate::sidecar;
+use crate::types::error::{Error, Result};
+use crate::types::options::Target;
+use crate::types::output::GeneratedImage;
+use crate::types::request::GenerateRequest;
+use crate::types::save::precheck_target;
 
 /// One finished image of a batch.
 #[derive(Debug, Clone)]
@@ -212,7 +213,7 @@ impl Client {
         output: Option<&Path>,
         if_exists: IfExists,
     ) -> impl Future<Output = Result<BatchOutcome>> + Send + 'static {
-        let tickets: Vec<Ticket> = (0..request.options.n.clamp(1, crate::options::MAX_N))
+        let tickets: Vec<Ticket> = (0..request.options.n.clamp(1, crate::types::options::MAX_N))
             .map(|_| self.ticket(&request))
             .collect();
         let client = self.clone();
@@ -234,7 +235,7 @@ impl Client {
         let target = output.map_or(Target::None, Target::of);
         let plan = request.options.check(&request.hints, target)?;
         // Prompt and input images are checked once here, before any turn; each turn checks again.
-        crate::request::check(&request).await?;
+        crate::types::check::check(&request).await?;
         let n = plan.n;
         let destination = match target {
             Target::None => Destination::Nowhere,
