@@ -205,6 +205,7 @@ impl Tools {
     }
 
     /// `maturin`, with the virtualenv first on PATH: maturin finds zig as `python -m ziglang` there.
+    /// zig's cache and maturin's zig wrappers go to `.cache/dist-xdg`, not the user's `~/.cache`.
     pub fn maturin(&self) -> Command {
         let bin = self
             .python()
@@ -220,6 +221,10 @@ impl Tools {
         if let Ok(path) = std::env::join_paths(paths) {
             command.env("PATH", path);
         }
+        let cache = self.venv.with_file_name("dist-xdg");
+        command
+            .env("XDG_CACHE_HOME", &cache)
+            .env("ZIG_GLOBAL_CACHE_DIR", cache.join("zig"));
         command
     }
 
