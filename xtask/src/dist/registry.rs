@@ -404,7 +404,11 @@ fn name_problem(name: &str) -> Option<String> {
     if !(3..=200).contains(&len) {
         return Some(format!("`name` must have 3 to 200 characters, not {len}"));
     }
-    let (namespace, server) = name.split_once('/')?;
+    let Some((namespace, server)) = name.split_once('/') else {
+        return Some(format!(
+            "`name` {name:?} needs a `/` between namespace and server"
+        ));
+    };
     let ns_ok = !namespace.is_empty()
         && namespace
             .chars()
@@ -657,7 +661,7 @@ mod tests {
             &|s| s["name"] = json!("io.github.someone/codex-img"),
             "namespace",
         );
-        broken(&|s| s["name"] = json!("codex-img"), "`name`");
+        broken(&|s| s["name"] = json!("codex-img"), "needs a `/`");
         broken(&|s| s["description"] = json!("x".repeat(101)), "1 to 100");
         broken(&|s| s["version"] = json!("^0.1.0"), "`version`");
         broken(
