@@ -106,9 +106,9 @@ impl<'a> Session<'a> {
         let mut args = vec![
             "-c".to_owned(),
             r#""$0" "$@"; echo "$?" > "$SERVER_EXIT_FILE""#.to_owned(),
-            env!("CARGO_BIN_EXE_codex-img").to_owned(),
-            "serve-mcp".to_owned(),
         ];
+        args.extend(server_command());
+        args.push("serve-mcp".to_owned());
         args.extend(self.args.iter().cloned());
         let plan = json!({
             "command": "/bin/sh",
@@ -140,6 +140,25 @@ impl<'a> Session<'a> {
             steps: report["steps"].as_array().cloned().unwrap_or_default(),
             stderr,
         }
+    }
+}
+
+/// How `codex-img` is started: this build's binary, or, when `CODEX_IMG_MCP_SERVER` holds a JSON array
+/// of strings, that command and its leading arguments (an installed entry point such as `npx -y
+/// codex-img`, so the same sessions test what users install).
+pub fn server_command() -> Vec<String> {
+    match std::env::var("CODEX_IMG_MCP_SERVER") {
+        Ok(json) => {
+            let command: Vec<String> = serde_json::from_str(&json).unwrap_or_else(|e| {
+                panic!("CODEX_IMG_MCP_SERVER is not a JSON array of strings ({e}): {json}")
+            });
+            assert!(
+                !command.is_empty(),
+                "CODEX_IMG_MCP_SERVER is an empty array"
+            );
+            command
+        }
+        Err(_) => vec![env!("CARGO_BIN_EXE_codex-img").to_owned()],
     }
 }
 

@@ -1,12 +1,16 @@
 //! `cargo xtask codegen`: writes `src/protocol/generated.rs` from the pinned app-server schema bundle.
 //! `cargo xtask compat`: runs the live scenarios on every release of the matrix plus the newest on npm,
 //! and rewrites the results in `COMPATIBILITY.md` (see [`compat`]).
+//! `cargo xtask dist [--target TRIPLE]`: builds the wheel, the npm packages, the Claude Desktop bundle,
+//! the crate and `server.json` into `dist/`; `cargo xtask server-json DIR` completes and checks
+//! `server.json` for a release (see [`dist`]).
 //!
 //! The generator reads two bundles: `schemas/` (the pinned release, which decides the shapes) and
 //! `schemas/floor/` (the oldest supported release, which decides what may be required on decode and
 //! what may be sent). Its output is checked in, and a test fails when the file on disk is stale.
 
 mod compat;
+mod dist;
 mod emit;
 mod manifest;
 mod schema;
@@ -29,7 +33,13 @@ fn main() -> ExitCode {
         ["codegen"] => write_generated(),
         ["codegen", "--check"] => check_generated(),
         ["compat"] => compat::run(&workspace_root()),
-        _ => Err("usage: cargo xtask codegen [--check] | cargo xtask compat".to_owned()),
+        ["dist", rest @ ..] => dist::run(&workspace_root(), rest),
+        ["server-json", dir] => dist::server_json(&workspace_root(), dir),
+        _ => Err(
+            "usage: cargo xtask codegen [--check] | cargo xtask compat | \
+                  cargo xtask dist [--target TRIPLE] [--allow-dirty] | cargo xtask server-json DIR"
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
