@@ -21,8 +21,9 @@ use crate::session::live::{ActiveGuard, Live};
 use crate::session::manager::Manager;
 use crate::session::outcome::{spent_window, take_image, Ended, Found, ImageProblem};
 use crate::session::params;
+use crate::session::pool::Fresh;
 use crate::session::queue::{Permit, Queue, Ticket};
-use crate::session::thread::{self, Fresh};
+use crate::session::thread;
 use crate::types::check::Checked;
 use crate::types::error::{Error, Result};
 use crate::types::output::{CodexIds, GeneratedImage, Timings};
@@ -394,7 +395,7 @@ async fn prepare(manager: &Arc<Manager>, reporter: &Reporter, use_pool: bool) ->
     let pooled = if use_pool { live.pool().take() } else { None };
     let (fresh, thread_start) = match pooled {
         Some(fresh) => (fresh, Duration::ZERO),
-        None => (thread::open(&live).await?, thread_began.elapsed()),
+        None => (live.open_thread().await?, thread_began.elapsed()),
     };
     Ok(Ready {
         live,

@@ -13,7 +13,6 @@ use crate::rpc::process::{ChildProcess, StderrTail};
 use crate::rpc::transport::Connection;
 use crate::session::login::AccountCheck;
 use crate::session::pool::Pool;
-use crate::session::thread;
 use crate::types::error::Error;
 
 /// A live, handshaken app-server.
@@ -196,7 +195,7 @@ impl Live {
     pub(crate) async fn stop(&self, grace: Duration) {
         let within = grace.min(Duration::from_millis(500));
         for fresh in self.pool.close() {
-            thread::release(self, fresh, within).await;
+            self.release_thread(fresh, within).await;
         }
         self.conn.close_stdin();
         // Out of the lock first: holding it through the grace would make every concurrent

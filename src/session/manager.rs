@@ -18,8 +18,8 @@ use crate::session::config::Config;
 use crate::session::handshake;
 use crate::session::limit::KnownLimit;
 use crate::session::live::Live;
-use crate::session::pool;
 use crate::session::slot::Slot;
+use crate::session::thread;
 use crate::types::error::{Error, Result};
 
 /// Owns the slot of the one warm process.
@@ -164,7 +164,7 @@ impl Manager {
                 if live.account.blocking_error().is_none()
                     && live.image_generation_offered != Some(false)
                 {
-                    pool::spawn_refill(&live);
+                    thread::spawn_refill(&live);
                 }
                 Ok((live, Some(began.elapsed())))
             }

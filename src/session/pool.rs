@@ -5,22 +5,32 @@
 //! `thread/start` fails. `thread/start` is not a turn, so none of this spends quota.
 //!
 //! The pool belongs to one process and dies with it: `Live::stop` (respawn, idle reap, shutdown, retire)
-//! closes it and releases every pooled thread and its folder.
+//! closes it and releases every pooled thread and its folder. This file is the pool itself; opening,
+//! releasing and refilling threads on a process is `thread`'s.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use crate::session::live::Live;
-use crate::session::thread::{self, Fresh};
+use tokio::sync::mpsc;
 
-/// The longest wait between refill attempts after `thread/start` keeps failing.
-const MAX_RETRY: Duration = Duration::from_secs(30);
-/// How long releasing one pooled thread may take when the pool closes.
-const RELEASE_WITHIN: Duration = Duration::from_millis(500);
+use crate::rpc::transport::Event;
+
+/// An open thread nobody has used yet.
+#[derive(Debug)]
+pub(crate) struct Fresh {
+    /// The thread's id.
+    pub(crate) thread_id: String,
+    /// Its private `cwd`, removed when dropped.
+    pub(crate) staging: tempfile::TempDir,
+    /// Its notifications, from the first.
+    pub(crate) events: mpsc::UnboundedReceiver<Event>,
+    /// When `thread/start` was answered.
+    pub(crate) opened: Instant,
+}
 
 /// The pre-started threads of one process.
 #[derive(Debug)]
@@ -70,6 +80,21 @@ impl Pool {
     }
 
     /// How many threads are ready (for tests and diagnostics).
+    /// How many threads it keeps.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Adds a thread just opened.
+    pub(crate) fn push(&self, fresh: Fresh) {
+        self.lock().push_back(fresh);
+    }
+
+    /// Resolves when the pool is asked to refill or closes.
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
     pub(crate) fn ready(&self) -> usize {
         self.lock().len()
     }
@@ -81,11 +106,11 @@ impl Pool {
         self.lock().drain(..).collect()
     }
 
-    fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
     }
 
-    fn expired(&self) -> Vec<Fresh> {
+    pub(crate) fn expired(&self) -> Vec<Fresh> {
         let mut threads = self.lock();
         let (old, young): (Vec<Fresh>, Vec<Fresh>) = threads
             .drain(..)
@@ -95,70 +120,12 @@ impl Pool {
     }
 
     /// How long until the oldest pooled thread needs refreshing.
-    fn next_expiry(&self) -> Duration {
+    pub(crate) fn next_expiry(&self) -> Duration {
         self.lock()
             .iter()
             .map(|t| self.refresh_after.saturating_sub(t.opened.elapsed()))
             .min()
             .unwrap_or(self.refresh_after)
-    }
-}
-
-/// Starts the task that keeps `live`'s pool full. It holds the process weakly and ends with it.
-pub(crate) fn spawn_refill(live: &Arc<Live>) {
-    let pool = live.pool().clone();
-    if pool.size == 0 {
-        return;
-    }
-    tokio::spawn(refill(Arc::downgrade(live), pool));
-}
-
-async fn refill(live: Weak<Live>, pool: Arc<Pool>) {
-    let mut retry = Duration::from_millis(500);
-    loop {
-        if pool.is_closed() {
-            return;
-        }
-        let Some(strong) = live.upgrade() else { return };
-        if strong.conn.is_closed() {
-            return;
-        }
-        for old in pool.expired() {
-            tracing::debug!(thread = %old.thread_id, "refreshing a pre-started thread");
-            thread::release(&strong, old, RELEASE_WITHIN).await;
-        }
-        if pool.ready() < pool.size {
-            match thread::open(&strong).await {
-                Ok(fresh) => {
-                    retry = Duration::from_millis(500);
-                    if pool.is_closed() {
-                        thread::release(&strong, fresh, RELEASE_WITHIN).await;
-                        return;
-                    }
-                    pool.lock().push_back(fresh);
-                    continue;
-                }
-                Err(e) => {
-                    tracing::info!(
-                        retry_ms = retry.as_millis() as u64,
-                        "cannot pre-start a thread: {e}"
-                    );
-                    drop(strong);
-                    tokio::select! {
-                        _ = tokio::time::sleep(retry) => {}
-                        _ = pool.wake.notified() => {}
-                    }
-                    retry = (retry * 2).min(MAX_RETRY);
-                    continue;
-                }
-            }
-        }
-        let wait = pool.next_expiry();
-        drop(strong);
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = pool.wake.notified() => {}
-        }
     }
 }
 
