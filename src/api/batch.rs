@@ -1,6 +1,6 @@
 //! Several images from one request, each from its own turn, saved as they finish.
 //!
-//! [`Client::generate_batch`] is the one way every face makes and saves images: it checks the options,
+//! [`Client::generate_batch`](crate::Client::generate_batch) (which runs [`run`]) is the one way every face makes and saves images: it checks the options,
 //! the prompt, the input images and **every** output target before the first turn starts, so a bad
 //! request costs no quota. Then it runs `n` turns at once (the client's concurrency limit queues them),
 //! saves each image the moment it is in hand, and writes its sidecar when asked. A failed turn is
@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::Poll;
 
-use crate::api::client::Client;
 use crate::api::sidecar;
 use crate::image::IfExists;
 use crate::session::queue::Ticket;
@@ -195,107 +194,83 @@ impl Destination {
     }
 }
 
-impl Client {
-    /// Generates `request.options.n` images (one turn each, within the concurrency limit) and saves
-    /// each as it finishes: to `output` (a file, or an existing directory), or nowhere when `output` is
-    /// `None` (the bytes stay in the returned images).
-    ///
-    /// An `Err` means nothing ran and no quota was spent: bad options, prompt or input images, or an
-    /// output target that cannot be written (with `n > 1`, every numbered target is checked). Once
-    /// turns run, the result is `Ok` with each image either delivered or failed, by index. Dropping the
-    /// future cancels every turn still running; images already saved stay saved.
-    ///
-    /// Like [`generate`](Self::generate), the places in the queue (one per image) are taken by this
-    /// call itself, so batches are served in the order they were asked for.
-    pub fn generate_batch(
-        &self,
-        request: GenerateRequest,
-        output: Option<&Path>,
-        if_exists: IfExists,
-    ) -> impl Future<Output = Result<BatchOutcome>> + Send + 'static {
-        let tickets: Vec<Ticket> = (0..request.options.n.clamp(1, crate::types::options::MAX_N))
-            .map(|_| self.ticket(&request))
-            .collect();
-        let client = self.clone();
-        let output = output.map(Path::to_path_buf);
-        async move {
-            client
-                .run_batch(tickets, request, output.as_deref(), if_exists)
-                .await
+/// Runs a batch whose places in the queue are `tickets`: checks everything before the first turn, then
+/// runs one `turn` per image concurrently and delivers each image as it finishes. See
+/// [`Client::generate_batch`](crate::Client::generate_batch).
+pub(crate) async fn run<F, Fut>(
+    tickets: Vec<Ticket>,
+    request: GenerateRequest,
+    output: Option<&Path>,
+    if_exists: IfExists,
+    turn: F,
+) -> Result<BatchOutcome>
+where
+    F: Fn(Ticket, GenerateRequest) -> Fut + Sync,
+    Fut: Future<Output = Result<GeneratedImage>> + Send,
+{
+    let target = output.map_or(Target::None, Target::of);
+    let plan = request.options.check(&request.hints, target)?;
+    // Prompt and input images are checked once here, before any turn; each turn checks again.
+    crate::types::check::check(&request).await?;
+    let n = plan.n;
+    let destination = match target {
+        Target::None => Destination::Nowhere,
+        Target::Directory(dir) => {
+            precheck_target(dir, if_exists)?;
+            Destination::Directory(dir.to_path_buf())
         }
-    }
-
-    async fn run_batch(
-        &self,
-        tickets: Vec<Ticket>,
-        request: GenerateRequest,
-        output: Option<&Path>,
-        if_exists: IfExists,
-    ) -> Result<BatchOutcome> {
-        let target = output.map_or(Target::None, Target::of);
-        let plan = request.options.check(&request.hints, target)?;
-        // Prompt and input images are checked once here, before any turn; each turn checks again.
-        crate::types::check::check(&request).await?;
-        let n = plan.n;
-        let destination = match target {
-            Target::None => Destination::Nowhere,
-            Target::Directory(dir) => {
-                precheck_target(dir, if_exists)?;
-                Destination::Directory(dir.to_path_buf())
-            }
-            Target::File(file) => {
-                let paths: Vec<PathBuf> = (1..=n).map(|i| numbered_path(file, i, n)).collect();
-                for path in &paths {
-                    precheck_target(path, if_exists)?;
-                    if plan.sidecar {
-                        precheck_target(&sidecar::path_for(path), if_exists)?;
-                    }
+        Target::File(file) => {
+            let paths: Vec<PathBuf> = (1..=n).map(|i| numbered_path(file, i, n)).collect();
+            for path in &paths {
+                precheck_target(path, if_exists)?;
+                if plan.sidecar {
+                    precheck_target(&sidecar::path_for(path), if_exists)?;
                 }
-                Destination::Files(paths)
             }
-        };
-        // Each turn delivers exactly the resolved format; its own check then needs no target.
-        let mut one = request;
-        one.options.format = plan.processing.format;
-        one.options.n = 1;
-        one.options.sidecar = false;
-        let prompt = one.prompt.trim().to_owned();
-
-        // The turns run concurrently inside this future, not as spawned tasks: dropping it drops
-        // every turn at once, so each is interrupted before the caller goes on (to shut Codex down,
-        // say).
-        let destination = &destination;
-        let (prompt, with_sidecar) = (prompt.as_str(), plan.sidecar);
-        let mut turns: Vec<Pin<Box<dyn Future<Output = Finished> + Send + '_>>> = (1..=n)
-            .zip(tickets)
-            .map(|(index, ticket)| {
-                let request = one.clone();
-                let turn = async move {
-                    let result = self.generate_with(ticket, request).await;
-                    deliver(destination, index, result, prompt, with_sidecar, if_exists).await
-                };
-                Box::pin(turn) as Pin<Box<dyn Future<Output = Finished> + Send + '_>>
-            })
-            .collect();
-        let mut outcome = BatchOutcome::default();
-        while !turns.is_empty() {
-            let (at, finished) = std::future::poll_fn(|cx| {
-                for (at, turn) in turns.iter_mut().enumerate() {
-                    if let Poll::Ready(finished) = turn.as_mut().poll(cx) {
-                        return Poll::Ready((at, finished));
-                    }
-                }
-                Poll::Pending
-            })
-            .await;
-            drop(turns.swap_remove(at));
-            outcome.delivered.extend(finished.delivered);
-            outcome.failed.extend(finished.failed);
+            Destination::Files(paths)
         }
-        outcome.delivered.sort_by_key(|d| d.index);
-        outcome.failed.sort_by_key(|f| f.index);
-        Ok(outcome)
+    };
+    // Each turn delivers exactly the resolved format; its own check then needs no target.
+    let mut one = request;
+    one.options.format = plan.processing.format;
+    one.options.n = 1;
+    one.options.sidecar = false;
+    let prompt = one.prompt.trim().to_owned();
+
+    // The turns run concurrently inside this future, not as spawned tasks: dropping it drops
+    // every turn at once, so each is interrupted before the caller goes on (to shut Codex down,
+    // say).
+    let (destination, turn) = (&destination, &turn);
+    let (prompt, with_sidecar) = (prompt.as_str(), plan.sidecar);
+    let mut turns: Vec<Pin<Box<dyn Future<Output = Finished> + Send + '_>>> = (1..=n)
+        .zip(tickets)
+        .map(|(index, ticket)| {
+            let request = one.clone();
+            let turn = async move {
+                let result = turn(ticket, request).await;
+                deliver(destination, index, result, prompt, with_sidecar, if_exists).await
+            };
+            Box::pin(turn) as Pin<Box<dyn Future<Output = Finished> + Send + '_>>
+        })
+        .collect();
+    let mut outcome = BatchOutcome::default();
+    while !turns.is_empty() {
+        let (at, finished) = std::future::poll_fn(|cx| {
+            for (at, turn) in turns.iter_mut().enumerate() {
+                if let Poll::Ready(finished) = turn.as_mut().poll(cx) {
+                    return Poll::Ready((at, finished));
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        drop(turns.swap_remove(at));
+        outcome.delivered.extend(finished.delivered);
+        outcome.failed.extend(finished.failed);
     }
+    outcome.delivered.sort_by_key(|d| d.index);
+    outcome.failed.sort_by_key(|f| f.index);
+    Ok(outcome)
 }
 
 #[cfg(test)]

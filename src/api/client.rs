@@ -1,5 +1,6 @@
 //! The public handle: a cheap, cloneable [`Client`] that owns one warm app-server through the session
-//! manager, limits how many generations run at once, and exposes `preflight`, `generate` and `shutdown`.
+//! manager, limits how many generations run at once, and exposes `preflight`, `generate`,
+//! `generate_batch` (the batch itself is [`batch`]'s) and `shutdown`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -13,6 +14,11 @@ use crate::session::generation;
 use crate::session::manager::Manager;
 use crate::session::preflight::{self, PreflightReport};
 use crate::session::queue::{Queue, Ticket};
+use std::future::Future;
+use std::path::Path;
+
+use crate::api::batch::{self, BatchOutcome};
+use crate::image::IfExists;
 use crate::types::error::Result;
 use crate::types::output::GeneratedImage;
 use crate::types::request::GenerateRequest;
@@ -92,6 +98,33 @@ impl Client {
             let requested = request.hints.size;
             let image = generation::generate(&inner.manager, &inner.queue, ticket, request).await?;
             crate::session::postprocess::finish(image, &plan, requested).await
+        }
+    }
+    /// Generates `request.options.n` images (one turn each, within the concurrency limit) and saves
+    /// each as it finishes: to `output` (a file, or an existing directory), or nowhere when `output` is
+    /// `None` (the bytes stay in the returned images).
+    ///
+    /// An `Err` means nothing ran and no quota was spent: bad options, prompt or input images, or an
+    /// output target that cannot be written (with `n > 1`, every numbered target is checked). Once
+    /// turns run, the result is `Ok` with each image either delivered or failed, by index. Dropping the
+    /// future cancels every turn still running; images already saved stay saved.
+    ///
+    /// Like [`generate`](Self::generate), the places in the queue (one per image) are taken by this
+    /// call itself, so batches are served in the order they were asked for.
+    pub fn generate_batch(
+        &self,
+        request: GenerateRequest,
+        output: Option<&Path>,
+        if_exists: IfExists,
+    ) -> impl Future<Output = Result<BatchOutcome>> + Send + 'static {
+        let tickets: Vec<Ticket> = (0..request.options.n.clamp(1, crate::types::options::MAX_N))
+            .map(|_| self.ticket(&request))
+            .collect();
+        let client = self.clone();
+        let output = output.map(Path::to_path_buf);
+        async move {
+            let turn = |ticket, request| client.generate_with(ticket, request);
+            batch::run(tickets, request, output.as_deref(), if_exists, turn).await
         }
     }
 
