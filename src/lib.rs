@@ -64,7 +64,6 @@ pub use http::{
 pub use image::{Alpha, Fit, IfExists, ImageFormat, Key, OutputFormat, PreviewSpec};
 #[cfg(feature = "mcp")]
 pub use mcp::{serve as serve_mcp, serve_stdio as serve_mcp_stdio, McpOptions};
-pub use session::preflight::{Check, PreflightReport, Status, Window};
 pub use types::error::{Category, Error, Result};
 pub use types::hints::{Aspect, Background, Hints, Quality, Size};
 pub use types::limits::{
@@ -72,6 +71,7 @@ pub use types::limits::{
 };
 pub use types::options::{OptionError, Options, Plan, MAX_N};
 pub use types::output::{CodexIds, GeneratedImage, Timings, TimingsMs};
+pub use types::preflight::{Check, CheckName, PreflightReport, Status, Window};
 pub use types::progress::{Phase, Progress};
 pub use types::recovery::Recovery;
 pub use types::request::{GenerateRequest, ImageSource};

@@ -17,7 +17,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use bundle::Bundle;
-use codex_img::{Check, Client, Error, GenerateRequest, Status};
+use codex_img::{Check, CheckName, Client, Error, GenerateRequest, Status};
 use common::World;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
@@ -61,7 +61,7 @@ fn known_limit_check(resets_at: i64) -> Check {
         refused_locally: false,
     };
     Check {
-        name: "known_limit",
+        name: CheckName::KnownLimit,
         status: Status::Fail,
         detail: refusal.to_string(),
         code: Some("runtime/usage_limit"),
@@ -74,7 +74,10 @@ fn known_limit_check(resets_at: i64) -> Check {
 /// The `known_limit` check `doctor` shows now, if any.
 async fn known_limit(client: &Client) -> Option<Check> {
     let report = client.preflight().await;
-    report.checks.into_iter().find(|c| c.name == "known_limit")
+    report
+        .checks
+        .into_iter()
+        .find(|c| c.name == CheckName::KnownLimit)
 }
 
 fn outcome<T>(result: &Result<T, Error>) -> Result<(), (&'static str, Option<i64>)> {
@@ -238,7 +241,7 @@ async fn a_spent_window_in_an_update_refuses_the_next_generation_without_a_turn(
     let quota = report
         .checks
         .iter()
-        .find(|c| c.name == "quota")
+        .find(|c| c.name.as_str() == "quota")
         .map(|c| c.status);
     assert_eq!(quota, Some(Status::Pass));
 
@@ -370,7 +373,10 @@ async fn a_429_fails_the_queued_requests_at_once_and_nothing_is_retried() {
         .expect("an image");
     let report = client.preflight().await;
     client.shutdown().await;
-    assert!(!report.checks.iter().any(|c| c.name == "known_limit"));
+    assert!(!report
+        .checks
+        .iter()
+        .any(|c| c.name == CheckName::KnownLimit));
     assert_eq!(
         prompts(&world),
         vec!["busy [fake:too-many-requests]", "a minute later"]

@@ -212,7 +212,7 @@ async fn after_shutdown_nothing_starts_a_process() {
         let app_server = report
             .checks
             .iter()
-            .find(|c| c.name == "app_server")
+            .find(|c| c.name.as_str() == "app_server")
             .map(|c| (c.status, c.code));
         assert_eq!(
             (

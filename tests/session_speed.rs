@@ -248,7 +248,7 @@ async fn a_usage_limit_fails_the_queue_and_refuses_until_the_reset() {
     let line = report
         .checks
         .iter()
-        .find(|c| c.name == "known_limit")
+        .find(|c| c.name == codex_img::CheckName::KnownLimit)
         .expect("a known_limit check");
     assert_eq!(
         (line.status, line.code),

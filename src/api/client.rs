@@ -12,8 +12,9 @@ use semver::Version;
 use crate::session::config::Config;
 use crate::session::generation;
 use crate::session::manager::Manager;
-use crate::session::preflight::{self, PreflightReport};
+use crate::session::preflight;
 use crate::session::queue::{Queue, Ticket};
+use crate::types::preflight::PreflightReport;
 use std::future::Future;
 use std::path::Path;
 

@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::api::batch::BatchOutcome;
 use crate::image::{Alpha, Fit, ImageFormat};
-use crate::session::preflight::PreflightReport;
 use crate::types::error::Error;
 use crate::types::hints::Size;
 use crate::types::output::{CodexIds, GeneratedImage, TimingsMs};
+use crate::types::preflight::PreflightReport;
 
 /// A generated image: what it is, where it was saved, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -9,6 +9,7 @@ pub(crate) mod hints;
 pub(crate) mod limits;
 pub(crate) mod options;
 pub(crate) mod output;
+pub(crate) mod preflight;
 pub(crate) mod progress;
 pub(crate) mod recovery;
 pub(crate) mod request;

@@ -121,7 +121,11 @@ async fn text_to_image(version: String) {
     // What `codex-img doctor` shows for this working setup: every check passes, and it spends nothing.
     let model_requests = rig.backend.model_requests().len();
     let report = rig.client.preflight().await;
-    let statuses: Vec<(&str, Status)> = report.checks.iter().map(|c| (c.name, c.status)).collect();
+    let statuses: Vec<(&str, Status)> = report
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.status))
+        .collect();
     assert_eq!(
         statuses,
         vec![
