@@ -97,8 +97,9 @@ impl Client {
         async move {
             let plan = request.image_plan()?;
             let requested = request.hints.size;
-            let image = generation::generate(&inner.manager, &inner.queue, ticket, request).await?;
-            crate::session::postprocess::finish(image, &plan, requested).await
+            let made = generation::generate(&inner.manager, &inner.queue, ticket, request).await?;
+            let recovery_dir = inner.manager.config().recovery_dir.clone();
+            crate::session::postprocess::finish(made, &plan, requested, recovery_dir).await
         }
     }
     /// Generates `request.options.n` images (one turn each, within the concurrency limit) and saves

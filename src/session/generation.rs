@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::image;
 use crate::protocol::request::TurnStart;
 use crate::protocol::{ErrorCode, ServerNotification, ThreadItem, TurnError, TurnStatus};
 use crate::rpc::transport::{Event, RpcError};
@@ -26,7 +25,7 @@ use crate::session::queue::{Permit, Queue, Ticket};
 use crate::session::thread;
 use crate::types::check::Checked;
 use crate::types::error::{Error, Result};
-use crate::types::output::{CodexIds, GeneratedImage, Timings};
+use crate::types::output::{CodexIds, Timings};
 use crate::types::progress::{Phase, Progress, ProgressFn};
 use crate::types::request::GenerateRequest;
 
@@ -54,23 +53,34 @@ impl Reporter {
     }
 }
 
+/// What a turn produced: the image exactly as Codex returned it (checked by its magic bytes, measured
+/// from its header), and where it came from. Post-processing ([`super::postprocess`]) makes the
+/// delivered [`GeneratedImage`] from it.
+pub(crate) struct Made {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) info: crate::image::ImageInfo,
+    pub(crate) revised_prompt: Option<String>,
+    pub(crate) ids: CodexIds,
+    pub(crate) timings: Timings,
+    pub(crate) codex_version: String,
+}
+
 /// Generates one image. `ticket` is the request's place in `queue`, taken when it was called.
 pub(crate) async fn generate(
     manager: &Arc<Manager>,
     queue: &Queue,
     ticket: Ticket,
     request: GenerateRequest,
-) -> Result<GeneratedImage> {
+) -> Result<Made> {
     // Declared first, so dropped last: the turn's cleanup is counted before shutdown stops waiting.
     let _running = manager.begin()?;
-    let started = Instant::now();
     let deadline = request.timeout.unwrap_or(manager.config().request_timeout);
     let ignore_limit = request
         .ignore_known_usage_limit
         .unwrap_or(manager.config().ignore_known_usage_limit);
     let reporter = Reporter {
         f: request.progress.clone(),
-        started,
+        started: Instant::now(),
         phase: Mutex::new(Phase::Queued),
     };
     let checked = crate::types::check::check(&request).await?;
@@ -80,10 +90,55 @@ pub(crate) async fn generate(
         }
     }
     reporter.enter(Phase::Queued);
+    let got = within_deadline(manager, ticket, checked, &reporter, ignore_limit, deadline).await?;
+    let Got {
+        guard,
+        outcome,
+        live,
+        thread_id,
+        turn_id,
+        timings,
+        permit,
+        _active,
+    } = got;
+    // The answer does not wait for the turn's end: the interrupt and the cleanup run on a counted task.
+    guard.finish_in_background();
+    let outcome = with_reset(outcome, manager, &live).await;
+    tell_the_queue(manager, queue, &outcome);
+    drop(permit);
+    let found = outcome?;
+    manager.note_success().await;
+    reporter.enter(Phase::Done);
+    Ok(Made {
+        bytes: found.bytes,
+        info: found.info,
+        revised_prompt: found.revised_prompt,
+        ids: CodexIds {
+            thread_id,
+            turn_id,
+            item_id: found.item_id,
+        },
+        timings: Timings {
+            total: reporter.started.elapsed(),
+            ..timings
+        },
+        codex_version: live.version.to_string(),
+    })
+}
+
+/// [`until_image`] within the request's deadline, and ended early by shutdown. The deadline ends when
+/// the image is in hand: the cleanup after it is bounded by its own grace, and an image already paid
+/// for is never turned into a timeout by it.
+async fn within_deadline(
+    manager: &Arc<Manager>,
+    ticket: Ticket,
+    checked: Checked,
+    reporter: &Reporter,
+    ignore_limit: bool,
+    deadline: Duration,
+) -> Result<Got> {
     let until = tokio::time::Instant::now() + deadline;
-    // The deadline ends when the image is in hand: the cleanup after it is bounded by its own grace, and
-    // an image already paid for is never turned into a timeout by it.
-    let until_image = until_image(manager, ticket, checked, &reporter, ignore_limit);
+    let until_image = until_image(manager, ticket, checked, reporter, ignore_limit);
     // Shutdown drops the wait, which hands the turn to its cleanup (`turn/interrupt`). An image already
     // in hand wins the race: it was paid for.
     let until_image = async {
@@ -98,41 +153,30 @@ pub(crate) async fn generate(
             }),
         }
     };
-    let got = match tokio::time::timeout_at(until, until_image).await {
-        Ok(got) => got?,
-        Err(_) => {
-            return Err(Error::Timeout {
-                after: deadline,
-                phase: match reporter.phase() {
-                    Phase::Queued => "waiting for a free slot",
-                    Phase::StartingProcess => "starting the Codex app-server",
-                    Phase::ThreadStarted => "starting the turn",
-                    _ => "generating",
-                },
-            })
-        }
-    };
-    let Got {
-        guard,
-        outcome,
-        live,
-        thread_id,
-        turn_id,
-        timings,
-        permit,
-        _active,
-    } = got;
-    // The answer does not wait for the turn's end: the interrupt and the cleanup run on a counted task.
-    guard.finish_in_background();
-    // A turn's usage-limit error words its reset into the message only: ask Codex for a spent window,
-    // else take the reset it announced in `account/rateLimits/updated` (read by the known limit).
-    let outcome = match outcome {
+    match tokio::time::timeout_at(until, until_image).await {
+        Ok(got) => got,
+        Err(_) => Err(Error::Timeout {
+            after: deadline,
+            phase: match reporter.phase() {
+                Phase::Queued => "waiting for a free slot",
+                Phase::StartingProcess => "starting the Codex app-server",
+                Phase::ThreadStarted => "starting the turn",
+                _ => "generating",
+            },
+        }),
+    }
+}
+
+/// A turn's usage-limit error words its reset into the message only: ask Codex for a spent window,
+/// else take the reset it announced in `account/rateLimits/updated` (read by the known limit).
+async fn with_reset(outcome: Result<Found>, manager: &Manager, live: &Live) -> Result<Found> {
+    match outcome {
         Err(Error::UsageLimit {
             resets_at: None,
             message,
             refused_locally,
         }) => Err(Error::UsageLimit {
-            resets_at: spent_window(&live)
+            resets_at: spent_window(live)
                 .await
                 .flatten()
                 .or_else(|| manager.limit.until(now_unix())),
@@ -140,8 +184,12 @@ pub(crate) async fn generate(
             refused_locally,
         }),
         other => other,
-    };
-    match &outcome {
+    }
+}
+
+/// After a usage limit or a 429, the requests still queued fail with it, without a turn.
+fn tell_the_queue(manager: &Manager, queue: &Queue, outcome: &Result<Found>) {
+    match outcome {
         Err(Error::UsageLimit { resets_at, .. }) => stop_the_queue(manager, queue, *resets_at),
         Err(Error::RateLimited { .. }) => {
             let told = queue.fail_waiting(|| Error::RateLimited {
@@ -154,35 +202,6 @@ pub(crate) async fn generate(
         }
         _ => {}
     }
-    drop(permit);
-    let found = outcome?;
-    manager.note_success().await;
-    let image = GeneratedImage {
-        sha256: image::sha256_hex(&found.bytes),
-        bytes: found.bytes,
-        format: found.info.format,
-        width: found.info.width,
-        height: found.info.height,
-        revised_prompt: found.revised_prompt,
-        ids: CodexIds {
-            thread_id,
-            turn_id,
-            item_id: found.item_id,
-        },
-        timings: Timings {
-            total: reporter.started.elapsed(),
-            ..timings
-        },
-        codex_version: live.version.to_string(),
-        recovery_dir: manager.config().recovery_dir.clone(),
-        // As measured and changed by post-processing, which runs next (`crate::session::postprocess`).
-        alpha: crate::image::Alpha::None,
-        requested: None,
-        fit: None,
-        original: None,
-    };
-    reporter.enter(Phase::Done);
-    Ok(image)
 }
 
 /// A usage limit: remember its reset (new requests are refused until then), and fail every request
@@ -259,7 +278,7 @@ async fn until_image(
             thread_start,
         } = ready;
         let thread_id = fresh.thread_id.clone();
-        let mut guard = TurnGuard::new(
+        let guard = TurnGuard::new(
             live.clone(),
             thread_id.clone(),
             fresh.events,
@@ -295,50 +314,13 @@ async fn until_image(
             });
         }
         let turn_began = Instant::now();
-        guard.turn_may_run = true;
-        let turn = live
-            .conn
-            .request::<TurnStart>(&params::turn_start(&thread_id, &text, &paths))
-            .await;
-        live.pool().refill();
-        let turn = match turn {
-            Ok(turn) => turn.turn,
-            Err(e) => {
-                // An error answer, or a request never written, means the turn never started.
-                guard.turn_may_run = !matches!(e, RpcError::Server(_) | RpcError::NotSent);
-                if e == RpcError::NotSent {
-                    // The process stopped reading (or died) before the request was written whole:
-                    // nothing was spent, so this request may try a new process, which the next
-                    // `acquire` starts (the connection now says it cannot be written).
-                    guard.finish_in_background();
-                    if attempt < THREAD_ATTEMPTS {
-                        tracing::info!(
-                            "`turn/start` could not be written; trying a new app-server"
-                        );
-                        continue;
-                    }
-                    return Err(live.exited_error(false).await);
-                }
-                if thread::is_thread_not_found(&e) && attempt < THREAD_ATTEMPTS {
-                    tracing::info!(thread = %thread_id, "the thread was gone before its turn; taking another");
-                    guard.finish_in_background();
-                    continue;
-                }
-                let error = match e {
-                    RpcError::Exited => live.exited_error(true).await,
-                    RpcError::Server(obj) if obj.code == ErrorCode::SERVER_OVERLOADED => {
-                        Error::Overloaded { attempts: 1 }
-                    }
-                    other if thread::is_thread_not_found(&other) => thread::lost(attempt, &other),
-                    other => Error::InvalidMessage {
-                        detail: format!("`turn/start` failed: {other}"),
-                    },
-                };
-                guard.finish_in_background();
-                return Err(error);
-            }
-        };
-        guard.turn_id = Some(turn.id.clone());
+        let (turn, mut guard) =
+            match start_turn(guard, &live, &thread_id, &text, &paths, attempt).await {
+                Started::Turn(started) => *started,
+                Started::TryAgain => continue,
+                Started::Failed(e) => return Err(e),
+            };
+        guard.turn_id = Some(turn.clone());
         reporter.enter(Phase::Generating);
 
         let outcome = wait_for_image(&mut guard, &live).await;
@@ -351,7 +333,7 @@ async fn until_image(
             outcome,
             live,
             thread_id,
-            turn_id: turn.id,
+            turn_id: turn,
             timings: Timings {
                 queue_wait,
                 process_start,
@@ -363,6 +345,65 @@ async fn until_image(
             _active,
         });
     }
+}
+
+/// How `turn/start` went.
+enum Started {
+    /// The turn runs (its id): quota may be spent from here on. The guard comes back for the rest of it.
+    Turn(Box<(String, TurnGuard)>),
+    /// It never started (its thread was gone, or the request was never written whole): nothing was
+    /// spent, and the request may try another thread or process.
+    TryAgain,
+    /// It failed; the guard has been handed its cleanup.
+    Failed(Error),
+}
+
+/// Writes `turn/start`. From the moment it is written the turn may run and spend quota, so the guard
+/// is told first; an error answer, or a request never written, means it never started.
+async fn start_turn(
+    mut guard: TurnGuard,
+    live: &Live,
+    thread_id: &str,
+    text: &str,
+    paths: &[&Path],
+    attempt: u32,
+) -> Started {
+    guard.turn_may_run = true;
+    let turn = live
+        .conn
+        .request::<TurnStart>(&params::turn_start(thread_id, text, paths))
+        .await;
+    live.pool().refill();
+    let e = match turn {
+        Ok(turn) => return Started::Turn(Box::new((turn.turn.id, guard))),
+        Err(e) => e,
+    };
+    guard.turn_may_run = !matches!(e, RpcError::Server(_) | RpcError::NotSent);
+    guard.finish_in_background();
+    if e == RpcError::NotSent {
+        // The process stopped reading (or died) before the request was written whole: nothing was
+        // spent, so this request may try a new process, which the next `acquire` starts (the
+        // connection now says it cannot be written).
+        if attempt < THREAD_ATTEMPTS {
+            tracing::info!("`turn/start` could not be written; trying a new app-server");
+            return Started::TryAgain;
+        }
+        return Started::Failed(live.exited_error(false).await);
+    }
+    if thread::is_thread_not_found(&e) && attempt < THREAD_ATTEMPTS {
+        tracing::info!(thread = %thread_id, "the thread was gone before its turn; taking another");
+        return Started::TryAgain;
+    }
+    Started::Failed(match e {
+        RpcError::Exited => live.exited_error(true).await,
+        RpcError::Server(obj) if obj.code == ErrorCode::SERVER_OVERLOADED => {
+            Error::Overloaded { attempts: 1 }
+        }
+        other if thread::is_thread_not_found(&other) => thread::lost(attempt, &other),
+        other => Error::InvalidMessage {
+            detail: format!("`turn/start` failed: {other}"),
+        },
+    })
 }
 
 /// A thread ready for its turn, on a live process.

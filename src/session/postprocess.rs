@@ -7,28 +7,34 @@
 //! `alpha`, `requested`, `fit` and `original` say how it got there. Without `fit`, nothing is resized;
 //! with nothing to do, the bytes are Codex's own, untouched.
 
-use crate::image;
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use crate::image::key::Keyed;
+use crate::image::{self, Alpha};
+use crate::session::generation::Made;
 use crate::types::error::{Error, Result};
 use crate::types::hints::Size;
 use crate::types::options::Plan;
 use crate::types::output::GeneratedImage;
 
-/// Applies `plan` to the image Codex returned. `requested` is the size hint, reported as asked.
+/// Makes the delivered image from the one Codex returned: applies `plan`, and says how it got there.
+/// `requested` is the size hint, reported as asked; `recovery_dir` is where the image is kept should
+/// saving it fail.
 ///
 /// A failure here comes after the turn, so the image was paid for: the error carries it back untouched
 /// ([`Error::ProcessFailed`]) for the caller to keep.
 pub(crate) async fn finish(
-    mut image: GeneratedImage,
+    made: Made,
     plan: &Plan,
     requested: Option<Size>,
+    recovery_dir: Option<PathBuf>,
 ) -> Result<GeneratedImage> {
-    image.requested = requested;
     let started = std::time::Instant::now();
     let processing = plan.processing;
     // Shared, not copied, with the blocking task: an image is megabytes, and several can finish at once.
     // Once the task is over (done, panicked or never run) its handle is gone and the bytes come back.
-    let bytes = std::sync::Arc::new(std::mem::take(&mut image.bytes));
+    let bytes = Arc::new(made.bytes);
     let shared = bytes.clone();
     let processed = tokio::task::spawn_blocking(move || image::process(&shared, &processing))
         .await
@@ -36,7 +42,24 @@ pub(crate) async fn finish(
             reason: format!("the processing task failed: {e}"),
         })
         .and_then(|r| r);
-    image.bytes = std::sync::Arc::try_unwrap(bytes).unwrap_or_else(|bytes| bytes.to_vec());
+    let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|bytes| bytes.to_vec());
+    let mut image = GeneratedImage {
+        sha256: image::sha256_hex(&bytes),
+        bytes,
+        format: made.info.format,
+        width: made.info.width,
+        height: made.info.height,
+        revised_prompt: made.revised_prompt,
+        ids: made.ids,
+        timings: made.timings,
+        codex_version: made.codex_version,
+        recovery_dir,
+        // Not measured: the image is as Codex returned it.
+        alpha: Alpha::None,
+        requested,
+        fit: None,
+        original: None,
+    };
     let processed = match processed {
         Ok(p) => p,
         Err(error) => {
