@@ -56,6 +56,9 @@ pub use bridge::{
     serve as serve_bridge, serve_stdio as serve_bridge_stdio, BridgeOptions,
     MAX_LINE as BRIDGE_MAX_LINE,
 };
+pub use face::answer::{Answer, Failure};
+pub use face::image_input::ImageInput;
+pub use face::params::{GenerateParams, Job, Refusal, Rules};
 #[cfg(feature = "http")]
 pub use http::{
     default_key_file, ApiKey, HttpError, HttpOptions, HttpServer, KeyError, KeySource,
@@ -76,3 +79,4 @@ pub use types::progress::{Phase, Progress};
 pub use types::recovery::Recovery;
 pub use types::request::{GenerateRequest, ImageSource};
 pub use types::save::precheck_target;
+pub use types::words::Words;

@@ -175,7 +175,7 @@ async fn failures_are_application_errors_with_the_cli_codes() {
         vec![
             error(-32005, "output/exists", format!("{} already exists; choose another path or ask to overwrite", existing.display())),
             error(-32002, "request/invalid_prompt", "invalid prompt: the prompt is empty; describe the image to generate".into()),
-            error(-32002, "request/invalid_image", "invalid image input image: `base64` is not valid standard base64 (Invalid symbol 32, offset 3.)".into()),
+            error(-32002, "request/invalid_image", "invalid image input image: its base64 has a line break or a space (at character 4); send it on one line".into()),
             error(-32005, "output/invalid_target", format!("cannot write to {}: the directory {} does not exist; create it first", dir.path().join("missing/x.png").display(), dir.path().join("missing").display())),
             error(-32005, "output/invalid_target", "cannot write to : the path is empty; give a file path".into()),
         ]

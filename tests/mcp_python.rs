@@ -94,6 +94,7 @@ fn the_handshake_and_the_tool_list_describe_both_tools_truthfully() {
         [
             "aspect",
             "background",
+            "compression",
             "fit",
             "format",
             "ignore_known_usage_limit",
@@ -106,6 +107,7 @@ fn the_handshake_and_the_tool_list_describe_both_tools_truthfully() {
             "prompt",
             "quality",
             "references",
+            "sidecar",
             "size"
         ]
     );

@@ -9,18 +9,17 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::image::IfExists;
 use crate::protocol::envelope::RequestId;
 use crate::types::error::Error;
-use crate::types::hints::{Aspect, Background, Hints, Quality, Size};
-use crate::types::options::{Fit, Key, Options, OutputFormat};
+use crate::types::hints::{Aspect, Background, Quality, Size};
+use crate::types::options::{Fit, Key, OutputFormat};
 use crate::types::progress::{Phase, Progress};
-use crate::types::request::{GenerateRequest, ImageSource};
 
+use crate::face::image_input::ImageInput;
+use crate::face::params;
 use crate::face::root::Root;
 
 pub(crate) const GENERATE: &str = "image/generate";
@@ -215,23 +214,30 @@ impl From<Error> for Refusal {
     }
 }
 
+impl From<params::Refusal> for Refusal {
+    fn from(r: params::Refusal) -> Self {
+        match r {
+            params::Refusal::Arguments(m) => {
+                Self::Params(format!("invalid params for {GENERATE}: {m}"))
+            }
+            params::Refusal::App(e) => Self::App(e),
+        }
+    }
+}
+
 /// A generate ready to run: the library request, where to save, what to return.
 #[derive(Debug)]
 pub(crate) struct Job {
-    pub request: GenerateRequest,
-    /// The target as checked (a file, or an existing folder).
-    pub output: Option<PathBuf>,
-    pub return_bytes: bool,
-    /// What saving does when the target file exists.
-    pub if_exists: IfExists,
+    pub(crate) job: params::Job,
+    pub(crate) return_bytes: bool,
 }
 
 impl GenerateParams {
-    /// Checks what can be checked before anything runs, so a bad target or input costs no quota.
+    /// Reads the bridge's params into the vocabulary every face shares, and checks them there.
     pub(crate) fn into_job(self, root: Option<&Root>) -> Result<Job, Refusal> {
-        let params = |m: &str| Refusal::Params(format!("invalid params for {GENERATE}: {m}"));
+        let invalid = |m: &str| Refusal::Params(format!("invalid params for {GENERATE}: {m}"));
         if self.output.is_none() && !self.return_bytes {
-            return Err(params(
+            return Err(invalid(
                 "give `output` (a file, or a folder to write into) or `returnBytes: true`, or both",
             ));
         }
@@ -239,92 +245,56 @@ impl GenerateParams {
             None => None,
             Some(secs) => match Duration::try_from_secs_f64(secs) {
                 Ok(d) if secs > 0.0 => Some(d),
-                _ => return Err(params("`timeoutSecs` must be a positive number of seconds")),
+                _ => {
+                    return Err(invalid(
+                        "`timeoutSecs` must be a positive number of seconds",
+                    ))
+                }
             },
         };
-        // Empty and NUL-bearing prompts cost nothing to refuse here, with the library's own error.
-        crate::types::check::check_prompt(&self.prompt)?;
-        let options = Options {
+        let image = self
+            .image
+            .map(|i| i.into_input("input image"))
+            .transpose()?;
+        let references = self
+            .references
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| r.into_input(&format!("reference {}", i + 1)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let shared = params::GenerateParams {
+            prompt: self.prompt,
+            output: self.output.map(PathBuf::from),
+            image,
+            references,
+            size: self.size,
+            aspect: self.aspect,
+            quality: self.quality,
+            background: self.background,
             format: self.format,
             compression: self.compression,
             fit: self.fit,
             key: self.key,
-            n: self.n.unwrap_or(1),
+            n: self.n,
             sidecar: self.sidecar,
+            overwrite: self.overwrite,
+            timeout,
+            ignore_known_usage_limit: self.ignore_known_usage_limit,
         };
-        let mut request = GenerateRequest::new(self.prompt)
-            .hints(Hints {
-                size: self.size,
-                aspect: self.aspect,
-                quality: self.quality,
-                background: self.background,
-            })
-            .options(options);
-        if let Some(timeout) = timeout {
-            request = request.timeout(timeout);
-        }
-        if let Some(ignore) = self.ignore_known_usage_limit {
-            request = request.ignore_known_usage_limit(ignore);
-        }
-        if let Some(image) = self.image {
-            request = request.image(image.into_source("input image", root)?);
-        }
-        let max = crate::types::limits::MAX_REFERENCES;
-        if self.references.len() > max {
-            return Err(Refusal::App(Error::InvalidImage {
-                which: "references".to_owned(),
-                reason: format!(
-                    "{} reference images given; at most {max} are allowed",
-                    self.references.len()
-                ),
-            }));
-        }
-        for (i, reference) in self.references.into_iter().enumerate() {
-            request =
-                request.reference(reference.into_source(&format!("reference {}", i + 1), root)?);
-        }
-        let if_exists = if self.overwrite {
-            IfExists::Replace
-        } else {
-            IfExists::Fail
-        };
-        let output = match self.output {
-            None => None,
-            Some(raw) => {
-                let target = match root {
-                    Some(root) => root.output_target(&raw)?,
-                    None => crate::face::root::plain_target(&raw)?,
-                };
-                Some(target)
-            }
-        };
-        // The options and every target the job writes are checked by `Client::generate_batch` before
-        // its first turn.
+        let job = shared.into_job(params::Rules { root, paths: true })?;
         Ok(Job {
-            request,
-            output,
+            job,
             return_bytes: self.return_bytes,
-            if_exists,
         })
     }
 }
 
 impl ImageParam {
-    fn into_source(self, role: &str, root: Option<&Root>) -> Result<ImageSource, Refusal> {
+    /// `{"path"}` or `{"base64"}`, exactly one.
+    fn into_input(self, role: &str) -> Result<ImageInput, Refusal> {
         match (self.path, self.base64) {
-            (Some(path), None) => Ok(ImageSource::Path(match root {
-                Some(root) => root.input_image(&path, role)?,
-                None => PathBuf::from(path),
-            })),
-            (None, Some(text)) => base64::engine::general_purpose::STANDARD
-                .decode(text.as_bytes())
-                .map(ImageSource::Bytes)
-                .map_err(|e| {
-                    Refusal::App(Error::InvalidImage {
-                        which: role.to_owned(),
-                        reason: format!("`base64` is not valid standard base64 ({e})"),
-                    })
-                }),
+            (Some(path), None) => Ok(ImageInput::Path(PathBuf::from(path))),
+            (None, Some(text)) => Ok(ImageInput::Base64(text)),
             _ => Err(Refusal::Params(format!(
                 "invalid params for {GENERATE}: the {role} needs exactly one of `path` and `base64`"
             ))),

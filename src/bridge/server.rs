@@ -33,6 +33,8 @@ use crate::types::error::{Category, Error};
 
 use super::methods::{self, CancelParams, GenerateParams, Job, Method, NoParams, Refusal};
 use super::wire::{self, codes, Incoming, Rejection};
+use crate::face::answer::Answer;
+use crate::face::params;
 use crate::face::root::Root;
 
 const RUNNING: u8 = 0;
@@ -301,10 +303,13 @@ impl Server {
             }
         };
         let Job {
-            request,
-            output,
+            job:
+                params::Job {
+                    request,
+                    target,
+                    if_exists,
+                },
             return_bytes,
-            if_exists,
         } = job;
         let request = request.on_progress(progress);
         let client = self.client.clone();
@@ -313,45 +318,20 @@ impl Server {
         let n = request.options.n;
         // Called here, in the read loop, so the request takes its places in the queue in arrival
         // order; the spawned tasks may first run in any order.
-        let generating = client.generate_batch(request, output.as_deref(), if_exists);
+        let generating = client.generate_batch(request, target.as_deref(), if_exists);
         let abort = self.tasks.spawn(async move {
             let generated = generating.await;
             if !commit(&task_state) {
                 return (task_id, None);
             }
-            let line = match generated {
-                Err(e) => app_error_line(&task_id, &e),
-                // Several images: one batch object, whatever failed.
-                Ok(outcome) if n > 1 => {
-                    wire::result_line(&task_id, &BatchReport::new(&outcome, return_bytes))
-                }
-                // One image: its report, or its error, as before batches existed.
-                Ok(outcome) => match (outcome.failed.first(), outcome.delivered.first()) {
-                    // A host that asked for the bytes gets them even when the file failed: the
-                    // image still in memory when no copy could be kept, else the recovered copy,
-                    // written whole.
-                    (Some(failed), _) if return_bytes => {
-                        let read;
-                        let bytes = match failed.error.unsaved_image() {
-                            Some(image) => Some(image.bytes.as_slice()),
-                            None => {
-                                read = failed
-                                    .error
-                                    .recovered_path()
-                                    .and_then(|kept| std::fs::read(kept).ok());
-                                read.as_deref()
-                            }
-                        };
-                        match bytes {
-                            Some(bytes) => {
-                                let report = ErrorReport::from(&failed.error).with_bytes(bytes);
-                                report_error_line(&task_id, app_code(&failed.error), &report)
-                            }
-                            None => app_error_line(&task_id, &failed.error),
-                        }
+            let line = match &generated {
+                Err(e) => app_error_line(&task_id, e),
+                Ok(outcome) => match Answer::of(outcome, n) {
+                    // Several images: one batch object, whatever failed.
+                    Answer::Batch(outcome) => {
+                        wire::result_line(&task_id, &BatchReport::new(outcome, return_bytes))
                     }
-                    (Some(failed), _) => app_error_line(&task_id, &failed.error),
-                    (None, Some(done)) => {
+                    Answer::Image(done) => {
                         let report = ImageReport::new(&done.image, done.path.as_deref());
                         let report = if return_bytes {
                             report.with_base64(&done.image)
@@ -360,12 +340,18 @@ impl Server {
                         };
                         wire::result_line(&task_id, &report)
                     }
-                    (None, None) => app_error_line(
-                        &task_id,
-                        &Error::NoImage {
-                            detail: "the batch ran no turn".to_owned(),
-                        },
-                    ),
+                    // A host that asked for the bytes gets them even when the file failed: the
+                    // image still in memory when no copy could be kept, else the recovered copy,
+                    // written whole.
+                    Answer::Failed(failed) => {
+                        match return_bytes.then(|| paid_for(&failed)).flatten() {
+                            Some(bytes) => {
+                                let report = ErrorReport::from(&*failed).with_bytes(&bytes);
+                                report_error_line(&task_id, app_code(&failed), &report)
+                            }
+                            None => app_error_line(&task_id, &failed),
+                        }
+                    }
                 },
             };
             (task_id, Some(line))
@@ -446,6 +432,16 @@ impl Server {
 }
 
 /// Claims the right to answer: false when a cancel got there first.
+/// The bytes of an image a failure still carries (not saved anywhere) or kept (the recovery copy).
+fn paid_for(error: &Error) -> Option<Vec<u8>> {
+    match error.unsaved_image() {
+        Some(image) => Some(image.bytes.clone()),
+        None => error
+            .recovered_path()
+            .and_then(|kept| std::fs::read(kept).ok()),
+    }
+}
+
 fn commit(state: &AtomicU8) -> bool {
     state
         .compare_exchange(RUNNING, COMMITTED, Ordering::SeqCst, Ordering::SeqCst)

@@ -3,14 +3,18 @@
 //!
 //! Hosts hand over images as a `data:image/<type>;base64,<data>` URI (the OpenAI Images API's
 //! `image_url`, Open Design's edits), as bare standard base64, or, where the face allows it, as a path.
-//! [`parse`] accepts exactly those and refuses everything else with `request/invalid_image`, naming the
-//! field: it never guesses. A `data:` URI must say `;base64` and name an image type; base64 is the
-//! standard alphabet (padding optional, ASCII whitespace ignored, as MIME allows) and must decode to
-//! bytes whose magic marks a PNG, JPEG, WebP or GIF; a URL (`http:`, `https:`, `file:`, ...) is refused
-//! rather than fetched. A string is read as a path only when the caller passed
-//! [`PathPolicy::Under`], and then only inside that root, and only when it is not an image in base64.
-//! The type a `data:` URI declares is a claim: the format is decided by the decoded bytes, and the
-//! library checks them again before anything reaches Codex. Nothing here spends quota.
+//! Each face says which it got ([`ImageInput`]): text that may be any of them, a path, the image itself,
+//! or bare base64. [`read`] accepts exactly those and refuses everything else with
+//! `request/invalid_image`, naming the field: it never guesses. A `data:` URI must say `;base64` and name
+//! an image type; base64 is the standard alphabet on one line (padding optional; a line break or a space
+//! inside is refused, the strictest rule any face had) and must decode to bytes whose magic marks a PNG,
+//! JPEG, WebP or GIF; a URL (`http:`, `https:`, `file:`, ...) is refused rather than fetched. Text is
+//! read as a path only where the face allows paths ([`PathPolicy`]), only inside the root when there
+//! is one, and only when it is not an image in base64. The type a `data:` URI declares is a claim: the
+//! format is decided by the decoded bytes, and the library checks them again before anything reaches
+//! Codex. Nothing here spends quota.
+
+use std::path::PathBuf;
 
 use base64::Engine as _;
 
@@ -20,19 +24,91 @@ use crate::types::error::Error;
 use crate::types::limits::MAX_IMAGE_BYTES;
 use crate::types::request::ImageSource;
 
+/// An input image as a face received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageInput {
+    /// A path, a data URI or base64: [`read`] tells which (the MCP server's strings, the Images
+    /// API's multipart parts).
+    Text(String),
+    /// A file path, never read as base64 (the CLI's `--image`, `{"path": ...}` on the bridge and MCP).
+    Path(PathBuf),
+    /// The image itself, a data URI or base64, never a path (MCP's `data`, `b64_json`, `url`).
+    Inline(String),
+    /// Bare standard base64, never a data URI (the bridge's `{"base64": ...}`).
+    Base64(String),
+}
+
 /// Whether a host may name an image by path.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum PathPolicy<'a> {
-    /// Only `data:` URIs and base64 (network faces).
+    /// Only `data:` URIs and base64 (the Images API without a root).
     Refuse,
     /// Also paths, confined to this root.
     Under(&'a Root),
+    /// Also paths, anywhere this process may read (a face run by its own user, without a root).
+    Anywhere,
 }
 
-/// The longest base64 text accepted: a [`MAX_IMAGE_BYTES`] image, plus line breaks and padding.
-const MAX_BASE64_CHARS: usize = MAX_IMAGE_BYTES / 3 * 4 + 4 + MAX_IMAGE_BYTES / 38;
+/// The longest base64 text accepted: a [`MAX_IMAGE_BYTES`] image and its padding.
+const MAX_BASE64_CHARS: usize = MAX_IMAGE_BYTES / 3 * 4 + 4;
 
-/// Reads one host-supplied image. `which` names it in errors (`images[0].image_url`, `image`).
+/// Reads one input image. `which` names it in errors (`images[0].image_url`, `input image`).
+pub(crate) fn read(
+    input: ImageInput,
+    which: &str,
+    paths: PathPolicy<'_>,
+) -> Result<ImageSource, Error> {
+    let invalid = |reason: String| Error::InvalidImage {
+        which: which.to_owned(),
+        reason,
+    };
+    match input {
+        ImageInput::Text(text) => parse(&text, which, paths),
+        ImageInput::Inline(text) => parse(&text, which, PathPolicy::Refuse),
+        ImageInput::Path(file) => match (file.to_str(), paths) {
+            (Some(text), _) => path(text.trim(), which, paths),
+            // Only a root reads paths as text; elsewhere the OS takes any path.
+            (None, PathPolicy::Anywhere) => Ok(ImageSource::Path(file)),
+            (None, _) => Err(invalid("the path is not valid UTF-8".to_owned())),
+        },
+        ImageInput::Base64(text) => {
+            let text = text.trim();
+            if strip_prefix_ignore_case(text, "data:").is_some() {
+                return Err(invalid(
+                    "`base64` holds bare base64, not a data: URI; send the part after the comma"
+                        .to_owned(),
+                ));
+            }
+            let bytes = decode_base64(text).map_err(invalid)?;
+            if image::sniff(&bytes).is_none() {
+                return Err(invalid(
+                    "its base64 does not decode to a PNG, JPEG, WebP or GIF image".to_owned(),
+                ));
+            }
+            Ok(ImageSource::Bytes(bytes))
+        }
+    }
+}
+
+/// A path under `paths`.
+fn path(raw: &str, which: &str, paths: PathPolicy<'_>) -> Result<ImageSource, Error> {
+    let invalid = |reason: &str| Error::InvalidImage {
+        which: which.to_owned(),
+        reason: reason.to_owned(),
+    };
+    match paths {
+        PathPolicy::Refuse => Err(invalid(
+            "paths are not accepted here; send the image itself as a data:image/...;base64,... URI",
+        )),
+        PathPolicy::Under(root) => root.input_image(raw, which).map(ImageSource::Path),
+        PathPolicy::Anywhere if raw.is_empty() => Err(invalid(
+            "it is empty; give the path of an image file, or the image as a data:image/...;base64,... URI",
+        )),
+        PathPolicy::Anywhere => Ok(ImageSource::Path(PathBuf::from(raw))),
+    }
+}
+
+/// Reads text that may be a data URI, base64 or (where allowed) a path.
 pub(crate) fn parse(raw: &str, which: &str, paths: PathPolicy<'_>) -> Result<ImageSource, Error> {
     let invalid = |reason: String| Error::InvalidImage {
         which: which.to_owned(),
@@ -40,9 +116,12 @@ pub(crate) fn parse(raw: &str, which: &str, paths: PathPolicy<'_>) -> Result<Ima
     };
     let text = raw.trim();
     if text.is_empty() {
-        return Err(invalid(
-            "it is empty; send a data:image/...;base64,... URI".to_owned(),
-        ));
+        return match paths {
+            PathPolicy::Refuse => Err(invalid(
+                "it is empty; send a data:image/...;base64,... URI".to_owned(),
+            )),
+            _ => path(text, which, paths),
+        };
     }
     if let Some(rest) = strip_prefix_ignore_case(text, "data:") {
         return data_uri(rest).map(ImageSource::Bytes).map_err(invalid);
@@ -59,6 +138,9 @@ pub(crate) fn parse(raw: &str, which: &str, paths: PathPolicy<'_>) -> Result<Ima
                 "its base64 does not decode to a PNG, JPEG, WebP or GIF image".to_owned(),
             ))
         }
+        Err(reason) if matches!(paths, PathPolicy::Refuse) && looks_like_base64(text) => {
+            return Err(invalid(reason))
+        }
         _ => {}
     }
     match paths {
@@ -66,8 +148,16 @@ pub(crate) fn parse(raw: &str, which: &str, paths: PathPolicy<'_>) -> Result<Ima
             "it is neither a data:image/...;base64,... URI nor base64; paths are not accepted here"
                 .to_owned(),
         )),
-        PathPolicy::Under(root) => root.input_image(text, which).map(ImageSource::Path),
+        _ => path(text, which, paths),
     }
+}
+
+/// Text made of base64's alphabet and whitespace only, as base64 with line breaks would be.
+fn looks_like_base64(text: &str) -> bool {
+    text.len() >= 16
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b) || b.is_ascii_whitespace())
 }
 
 /// The bytes of `data:` URI text after the scheme.
@@ -101,7 +191,7 @@ fn data_uri(rest: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// Standard base64, padding optional, ASCII whitespace ignored; bounded before it is decoded.
+/// Standard base64 on one line, padding optional; bounded before it is decoded.
 fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
     if text.len() > MAX_BASE64_CHARS {
         return Err(format!(
@@ -109,16 +199,21 @@ fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
             text.len()
         ));
     }
-    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if compact.is_empty() {
+    if text.is_empty() {
         return Err("its data is empty".to_owned());
+    }
+    if let Some(at) = text.bytes().position(|b| b.is_ascii_whitespace()) {
+        return Err(format!(
+            "its base64 has a line break or a space (at character {}); send it on one line",
+            at + 1
+        ));
     }
     base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new()
             .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
     )
-    .decode(&compact)
+    .decode(text)
     .map_err(|e| format!("its data is not valid base64 ({e})"))
 }
 
@@ -166,7 +261,6 @@ mod tests {
         let png = png();
         let encoded = b64(&png);
         let unpadded = encoded.trim_end_matches('=').to_owned();
-        let wrapped = format!("{}\n{}", &encoded[..10], &encoded[10..]);
         for raw in [
             format!("data:image/png;base64,{encoded}"),
             format!("DATA:Image/PNG;base64,{encoded}"),
@@ -175,7 +269,6 @@ mod tests {
             format!("data:image/png;charset=x;base64,{unpadded}"),
             format!("  {encoded}\n"),
             unpadded.clone(),
-            wrapped,
         ] {
             assert_eq!(
                 reason(parse(&raw, "image", PathPolicy::Refuse)),
@@ -253,6 +346,71 @@ mod tests {
             bad.as_ref()
                 .is_err_and(|e| e.starts_with("image: its data is not valid base64")),
             "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn base64_with_a_line_break_inside_is_refused_on_every_path() {
+        let encoded = b64(&png());
+        let wrapped = format!("{}\n{}", &encoded[..10], &encoded[10..]);
+        let want = Err(
+            "image: its base64 has a line break or a space (at character 11); send it on one line"
+                .to_owned(),
+        );
+        assert_eq!(reason(parse(&wrapped, "image", PathPolicy::Refuse)), want);
+        assert_eq!(
+            reason(parse(
+                &format!("data:image/png;base64,{wrapped}"),
+                "image",
+                PathPolicy::Refuse
+            )),
+            want
+        );
+        assert_eq!(
+            reason(read(
+                ImageInput::Base64(wrapped),
+                "image",
+                PathPolicy::Anywhere
+            )),
+            want
+        );
+    }
+
+    #[test]
+    fn each_kind_of_input_takes_only_its_own_shapes() {
+        let encoded = b64(&png());
+        let uri = format!("data:image/png;base64,{encoded}");
+        let bytes = Ok(ImageSource::Bytes(png()));
+        let kinds = |input: ImageInput| reason(read(input, "image", PathPolicy::Anywhere));
+        assert_eq!(kinds(ImageInput::Base64(encoded.clone())), bytes);
+        assert_eq!(
+            kinds(ImageInput::Base64(uri.clone())),
+            Err(
+                "image: `base64` holds bare base64, not a data: URI; send the part after the comma"
+                    .to_owned()
+            )
+        );
+        assert_eq!(kinds(ImageInput::Inline(uri.clone())), bytes);
+        assert_eq!(kinds(ImageInput::Text(uri)), bytes);
+        assert_eq!(
+            kinds(ImageInput::Inline("cat.png".into())),
+            Err("image: it is neither a data:image/...;base64,... URI nor base64; paths are not accepted here".to_owned())
+        );
+        assert_eq!(
+            kinds(ImageInput::Path(encoded.clone().into())),
+            Ok(ImageSource::Path(PathBuf::from(encoded)))
+        );
+        assert_eq!(
+            kinds(ImageInput::Text("cat.png".into())),
+            Ok(ImageSource::Path(PathBuf::from("cat.png")))
+        );
+        assert_eq!(
+            kinds(ImageInput::Path("  ".into())),
+            Err("image: it is empty; give the path of an image file, or the image as a data:image/...;base64,... URI".to_owned())
+        );
+        assert_eq!(
+            reason(read(ImageInput::Path("cat.png".into()), "image", PathPolicy::Refuse)),
+            Err("image: paths are not accepted here; send the image itself as a data:image/...;base64,... URI".to_owned())
         );
     }
 

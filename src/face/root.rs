@@ -165,14 +165,14 @@ fn windows_shaped(raw: &str) -> Option<String> {
 
 /// The target for a host's `output` without `--root`: the path as given, relative to the face's
 /// working directory.
-pub(crate) fn plain_target(raw: &str) -> Result<PathBuf, Error> {
-    if raw.is_empty() {
+pub(crate) fn plain_target(raw: &Path) -> Result<PathBuf, Error> {
+    if raw.as_os_str().is_empty() {
         return Err(Error::OutputInvalidTarget {
             path: PathBuf::new(),
             reason: "the path is empty; give a file path".to_owned(),
         });
     }
-    Ok(PathBuf::from(raw))
+    Ok(raw.to_path_buf())
 }
 
 #[cfg(test)]

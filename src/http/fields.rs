@@ -2,8 +2,8 @@
 //! `size`, `quality` and `background` are hints (any `WxH` is a hint, including the aspect sizes apps
 //! send, such as `1792x1024`), `model` is accepted whatever it is and echoed, and a field codex-img cannot
 //! honour is refused with a 400 that says what is supported, never silently ignored. `n`,
-//! `output_format`, `output_compression` and codex-img's own `fit` and `key` become the library's
-//! [`Options`] under its own types; the library checks their combination before any turn. codex-img's
+//! `output_format`, `output_compression` and codex-img's own `fit` and `key` become the parameters every
+//! face shares ([`GenerateParams`]); the library checks their combination before any turn. codex-img's
 //! own `ignore_known_usage_limit` (the OpenAI SDKs send it through `extra_body`) is the library's
 //! option of that name.
 //!
@@ -15,20 +15,19 @@
 use serde_json::{Map, Value};
 
 use super::errors::ApiError;
-use crate::types::hints::{Background, Hints, Quality, Size};
-use crate::types::options::{Fit, Key, Options, OutputFormat};
+use crate::face::params::GenerateParams;
+use crate::image::{Fit, Key, OutputFormat};
+use crate::types::hints::{Background, Quality, Size};
 
-/// What one generation or edit asks for, once checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one generation or edit asks for, once read: the model to echo, and the parameters in the
+/// vocabulary every face shares (the images of an edit are read by `edits`).
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Fields {
-    pub prompt: String,
     /// Echoed in the answer.
-    pub model: String,
-    pub hints: Hints,
-    pub options: Options,
-    /// codex-img's own `ignore_known_usage_limit`: try even while a usage limit Codex reported has not
-    /// reset. `None` follows the client (refuse with 429 and no turn).
-    pub ignore_known_usage_limit: Option<bool>,
+    pub(crate) model: String,
+    /// The generation's parameters; `ignore_known_usage_limit` is codex-img's own field (the OpenAI
+    /// SDKs send it through `extra_body`).
+    pub(crate) params: GenerateParams,
 }
 
 /// The model echoed when the request names none.
@@ -90,9 +89,7 @@ fn boolean(name: &str, value: &Value) -> Result<Option<bool>, ApiError> {
 pub(crate) fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
     let mut prompt = None;
     let mut model = None;
-    let mut hints = Hints::default();
-    let mut options = Options::default();
-    let mut ignore_known_usage_limit = None;
+    let mut params = GenerateParams::default();
     for (name, value) in fields {
         let name = name.as_str();
         match name {
@@ -101,7 +98,7 @@ pub(crate) fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
             "n" => {
                 if let Some(n) = integer(name, value)? {
                     // Out of range is the library's to say (`request/invalid_option`).
-                    options.n = u32::try_from(n).unwrap_or(0);
+                    params.n = Some(u32::try_from(n).unwrap_or(0));
                 }
             }
             "size" => match text(name, value)? {
@@ -111,29 +108,29 @@ pub(crate) fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
                     let size: Size = s
                         .parse()
                         .map_err(|e: String| invalid(name, format!("{e}, or auto")))?;
-                    hints.size = Some(size);
+                    params.size = Some(size);
                 }
             },
             "quality" => {
-                hints.quality = match text(name, value)?.map(str::to_ascii_lowercase).as_deref() {
+                params.quality = match text(name, value)?.map(str::to_ascii_lowercase).as_deref() {
                     None => None,
                     // The names of older models: `hd` asks for the most detail.
                     Some("standard") => Some(Quality::Medium),
                     Some("hd") => Some(Quality::High),
                     Some(q) => Some(q.parse().map_err(|e: String| {
-                        invalid(name, format!("{e}(or standard, hd)"))
+                        invalid(name, format!("{e} (or standard, hd)"))
                     })?),
                 }
             }
             "background" => {
-                hints.background = match text(name, value)? {
+                params.background = match text(name, value)? {
                     None => None,
                     Some(b) => Some(b.parse::<Background>().map_err(|e| invalid(name, e))?),
                 }
             }
             "output_format" => {
                 if let Some(f) = text(name, value)? {
-                    options.format = Some(
+                    params.format = Some(
                         f.parse::<OutputFormat>()
                             .map_err(|e| invalid(name, e))?,
                     );
@@ -141,22 +138,22 @@ pub(crate) fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
             }
             "output_compression" => {
                 if let Some(c) = integer(name, value)? {
-                    options.compression = Some(u8::try_from(c).ok().filter(|c| *c <= 100).ok_or_else(
+                    params.compression = Some(u8::try_from(c).ok().filter(|c| *c <= 100).ok_or_else(
                         || invalid(name, format!("output_compression {c} is out of range; use 0 to 100")),
                     )?);
                 }
             }
             "fit" => {
                 if let Some(f) = text(name, value)? {
-                    options.fit = Some(f.parse::<Fit>().map_err(|e| invalid(name, e))?);
+                    params.fit = Some(f.parse::<Fit>().map_err(|e| invalid(name, e))?);
                 }
             }
             "key" => {
                 if let Some(k) = text(name, value)? {
-                    options.key = Some(k.parse::<Key>().map_err(|e| invalid(name, e))?);
+                    params.key = Some(k.parse::<Key>().map_err(|e| invalid(name, e))?);
                 }
             }
-            "ignore_known_usage_limit" => ignore_known_usage_limit = boolean(name, value)?,
+            "ignore_known_usage_limit" => params.ignore_known_usage_limit = boolean(name, value)?,
             "response_format" => match text(name, value)? {
                 None | Some("b64_json") => {}
                 Some("url") => {
@@ -227,15 +224,13 @@ pub(crate) fn map(fields: &Map<String, Value>) -> Result<Fields, ApiError> {
             ))
         }
     };
+    params.prompt = prompt;
     Ok(Fields {
-        prompt,
         model: model
             .filter(|m| !m.trim().is_empty())
             .unwrap_or(DEFAULT_MODEL)
             .to_owned(),
-        hints,
-        options,
-        ignore_known_usage_limit,
+        params,
     })
 }
 
@@ -264,17 +259,16 @@ mod tests {
             assert_eq!(
                 fields(json!({"prompt": "a fox", "model": "gpt-image-1", "n": 1, "size": size})),
                 Ok(Fields {
-                    prompt: "a fox".into(),
                     model: "gpt-image-1".into(),
-                    hints: Hints {
+                    params: GenerateParams {
+                        prompt: "a fox".into(),
+                        n: Some(1),
                         size: Some(Size {
                             width: w,
                             height: h
                         }),
-                        ..Hints::default()
+                        ..GenerateParams::default()
                     },
-                    options: Options::default(),
-                    ignore_known_usage_limit: None,
                 })
             );
         }
@@ -289,18 +283,15 @@ mod tests {
                           "output_format": "png", "stream": "false", "moderation": "auto", "user": "u1"})
             ),
             Ok(Fields {
-                prompt: "x".into(),
                 model: DEFAULT_MODEL.into(),
-                hints: Hints {
+                params: GenerateParams {
+                    prompt: "x".into(),
+                    n: Some(1),
                     quality: Some(Quality::High),
                     background: Some(Background::Transparent),
-                    ..Hints::default()
-                },
-                options: Options {
                     format: Some(OutputFormat::Png),
-                    ..Options::default()
+                    ..GenerateParams::default()
                 },
-                ignore_known_usage_limit: None,
             })
         );
     }
@@ -312,18 +303,17 @@ mod tests {
                 json!({"prompt": "x", "n": 3, "output_format": "webp", "fit": "cover",
                           "key": "#00ff00", "size": "512x512"})
             )
-            .map(|f| f.options),
-            Ok(Options {
-                n: 3,
-                format: Some(OutputFormat::Webp),
-                fit: Some(Fit::Cover),
-                key: Some(Key::Rgb([0, 255, 0])),
-                ..Options::default()
-            })
+            .map(|f| (f.params.n, f.params.format, f.params.fit, f.params.key)),
+            Ok((
+                Some(3),
+                Some(OutputFormat::Webp),
+                Some(Fit::Cover),
+                Some(Key::Rgb([0, 255, 0]))
+            ))
         );
         assert_eq!(
             fields(json!({"prompt": "x", "output_format": "jpeg", "output_compression": "80"}))
-                .map(|f| (f.options.format, f.options.compression)),
+                .map(|f| (f.params.format, f.params.compression)),
             Ok((Some(OutputFormat::Jpeg), Some(80)))
         );
     }
@@ -336,7 +326,7 @@ mod tests {
             json!({"prompt": "x"}),
         ]
         .into_iter()
-        .map(|v| fields(v).map(|f| f.ignore_known_usage_limit))
+        .map(|v| fields(v).map(|f| f.params.ignore_known_usage_limit))
         .collect();
         assert_eq!(got, vec![Ok(Some(true)), Ok(Some(false)), Ok(None)]);
         assert_eq!(

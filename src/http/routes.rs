@@ -28,11 +28,12 @@ use super::security::{self, Hosts};
 use crate::api::batch::{BatchOutcome, Delivered, Failed};
 use crate::api::client::Client;
 use crate::api::report::BatchReport;
+use crate::face::params::{Refusal, Rules};
 use crate::face::root::Root;
 use crate::image::IfExists;
 use crate::types::error::Error;
 use crate::types::output::GeneratedImage;
-use crate::types::request::{GenerateRequest, ImageSource};
+use crate::types::request::ImageSource;
 
 /// What every handler shares.
 pub(crate) struct AppState {
@@ -191,14 +192,21 @@ async fn edits(State(state): State<Arc<AppState>>, request: Request) -> Response
 
 /// Runs the generation (`n` turns) and answers it; the image to edit first, then references.
 async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) -> Response {
+    let Fields { model, params } = fields;
+    // The shared rules: nothing here names a file, and the images were read by `edits`.
+    let job = match params.into_job(Rules {
+        root: None,
+        paths: false,
+    }) {
+        Ok(job) => job,
+        Err(Refusal::Arguments(message)) => {
+            return ApiError::bad_request("request/invalid_field", None, message).into_response()
+        }
+        Err(Refusal::App(e)) => return failure(&e),
+    };
     // A usage limit Codex reported earlier is the library's to enforce: until its reset the request
     // fails with `runtime/usage_limit` (429 with `Retry-After`) and starts no turn.
-    let mut request = GenerateRequest::new(fields.prompt)
-        .hints(fields.hints)
-        .options(fields.options);
-    if let Some(ignore) = fields.ignore_known_usage_limit {
-        request = request.ignore_known_usage_limit(ignore);
-    }
+    let mut request = job.request;
     let mut images = images.into_iter();
     if let Some(first) = images.next() {
         request = request.image(first);
@@ -249,14 +257,12 @@ async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) ->
     }
     delivered.sort_by_key(|(index, _)| *index);
     let images: Vec<&GeneratedImage> = delivered.into_iter().map(|(_, image)| image).collect();
-    match ImagesResponse::new(&images, errors, &fields.model, now()) {
+    match ImagesResponse::new(&images, errors, &model, now()) {
         Some(answer) => Json(answer).into_response(),
         // Nothing finished: the first failure is the answer.
         None => match outcome.failed.first() {
             Some(failed) => failure(&failed.error),
-            None => failure(&Error::NoImage {
-                detail: "no image came back".to_owned(),
-            }),
+            None => failure(&crate::face::answer::nothing()),
         },
     }
 }

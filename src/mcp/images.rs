@@ -1,8 +1,8 @@
 //! The `image` and `references` arguments of `generate_image`: what an agent may pass for an input
-//! image, and how it becomes the library's [`ImageSource`].
+//! image, and which [`ImageInput`] of the shared vocabulary it is.
 //!
 //! An image is a string or an object. A string is a file path, a `data:image/...;base64,...` URI or
-//! bare base64, told apart by [`image_input::parse`], the parser every face shares: a data URI or an
+//! bare base64, told apart by the rules every face shares (`face::image_input`): a data URI or an
 //! image in base64 is taken as bytes, a URL is refused rather than fetched, and anything else is a path
 //! (inside `--root` when the server has one). An object says what its string is: `{"path"}`,
 //! `{"data"}` (a data URI or base64, as in MCP's own image content), `{"b64_json"}` (as the OpenAI
@@ -10,16 +10,11 @@
 //! A wrong shape is `request/invalid_arguments`; an image that is not one, or a path outside the root,
 //! is `request/invalid_image`. Nothing here spends quota.
 
-use std::path::PathBuf;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::face::image_input::{self, PathPolicy};
-use crate::face::root::Root;
-use crate::types::error::Error;
-use crate::types::request::ImageSource;
+use crate::face::image_input::ImageInput;
 
 /// The keys an image object may have, exactly one at a time.
 const KEYS: [&str; 4] = ["path", "data", "b64_json", "url"];
@@ -126,55 +121,26 @@ impl<'de> Deserialize<'de> for ImageArg {
 }
 
 impl ImageArg {
-    /// The image to send, or why it is refused. `which` names it in errors ("input image").
-    pub(crate) fn into_source(
-        self,
-        which: &str,
-        root: Option<&Root>,
-    ) -> Result<ImageSource, Error> {
+    /// The input image in the vocabulary every face shares: the shared rules read it.
+    pub(crate) fn into_input(self) -> ImageInput {
         match self {
-            Self::Text(text) => match root {
-                Some(root) => image_input::parse(&text, which, PathPolicy::Under(root)),
-                None => match image_input::parse(&text, which, PathPolicy::Refuse) {
-                    Ok(source) => Ok(source),
-                    // A data URI or a URL that is refused stays refused; anything else is a path.
-                    Err(e) if names_inline(&text) => Err(e),
-                    Err(_) => path(text.trim(), which, None),
-                },
-            },
-            Self::Path(text) => path(&text, which, root),
-            Self::Inline(text) => image_input::parse(&text, which, PathPolicy::Refuse),
+            Self::Text(text) => ImageInput::Text(text),
+            Self::Path(text) => ImageInput::Path(text.into()),
+            Self::Inline(text) => ImageInput::Inline(text),
         }
-    }
-}
-
-/// Text that is meant as the image itself or as a URL, never as a path.
-fn names_inline(text: &str) -> bool {
-    let text = text.trim_start();
-    text.get(..5)
-        .is_some_and(|head| head.eq_ignore_ascii_case("data:"))
-        || text.contains("://")
-}
-
-fn path(raw: &str, which: &str, root: Option<&Root>) -> Result<ImageSource, Error> {
-    match root {
-        Some(root) => root.input_image(raw, which).map(ImageSource::Path),
-        None if raw.is_empty() => Err(Error::InvalidImage {
-            which: which.to_owned(),
-            reason: "it is empty; give the path of an image file, or the image as a \
-                     data:image/...;base64,... URI"
-                .to_owned(),
-        }),
-        None => Ok(ImageSource::Path(PathBuf::from(raw))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::face::image_input::{read, PathPolicy};
+    use crate::face::root::Root;
+    use crate::types::request::ImageSource;
     use base64::Engine as _;
     use pretty_assertions::assert_eq;
     use serde_json::json;
+    use std::path::PathBuf;
 
     fn png() -> Vec<u8> {
         let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
@@ -186,9 +152,10 @@ mod tests {
         serde_json::from_value(v).map_err(|e| e.to_string())
     }
 
+    /// What the shared rules make of an argument, as the MCP server reads it.
     fn source(v: Value, root: Option<&Root>) -> Result<ImageSource, String> {
-        decode(v)?
-            .into_source("input image", root)
+        let paths = root.map_or(PathPolicy::Anywhere, PathPolicy::Under);
+        read(decode(v)?.into_input(), "input image", paths)
             .map_err(|e| format!("{}: {e}", e.code()))
     }
 

@@ -16,99 +16,118 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::api::report::ErrorReport;
+use crate::face::params;
 use crate::face::root::Root;
-use crate::image::IfExists;
+use crate::image::{Fit, IfExists, Key, OutputFormat};
 use crate::types::error::Error;
-use crate::types::hints::{Aspect, Background, Hints, Quality, Size};
-use crate::types::options::{Fit, Key, Options, OutputFormat};
+use crate::types::hints::{Aspect, Background, Quality, Size};
 use crate::types::request::GenerateRequest;
+use crate::types::words::Words;
 
 use super::images::ImageArg;
 
 /// The code of arguments that do not fit the tool's schema (the bridge's `-32602`).
 pub(crate) const INVALID_ARGUMENTS: &str = "request/invalid_arguments";
 
-/// `generate_image` arguments.
+/// `generate_image` arguments: the vocabulary every face shares ([`params::GenerateParams`]), as an
+/// agent writes it. The value lists of the schema are the types' own ([`Words`]).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GenerateImageArgs {
     /// What to draw (or, with `image`, how to change it). At most 32,000 characters.
     #[schemars(length(min = 1, max = 32000))]
-    pub prompt: String,
+    pub(crate) prompt: String,
     /// Where to save: a file path, or an existing folder to write `codex-img-<sha12>.<ext>` into.
     /// Relative to the server's root (--root) or working directory. An existing file is an error
     /// unless `overwrite` is true. Without it the image is saved in the root, or else in the user's
     /// cache folder (~/.cache/codex-img/images), and the result gives the path.
     #[serde(default)]
     #[schemars(with = "String")]
-    pub output: Option<String>,
+    pub(crate) output: Option<String>,
     /// The image to edit (image-to-image): a PNG, JPEG, WebP or GIF file path, a
     /// data:image/...;base64,... URI, or base64; or an object with exactly one of `path`, `data`,
     /// `b64_json`, `url` (a data URI; URLs are not fetched). Up to 20 MiB.
     #[serde(default)]
     #[schemars(with = "ImageArg")]
-    pub image: Option<ImageArg>,
+    pub(crate) image: Option<ImageArg>,
     /// Reference images, in the same forms as `image`, used in the order given; at most 4.
     #[serde(default)]
     #[schemars(length(max = 4))]
-    pub references: Vec<ImageArg>,
+    pub(crate) references: Vec<ImageArg>,
     /// A size hint in pixels, like "1024x1536". Not with `aspect`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "parsed")]
     #[schemars(with = "String", regex(pattern = r"^[0-9]+[xX][0-9]+$"))]
-    pub size: Option<String>,
+    pub(crate) size: Option<Size>,
     /// An aspect-ratio hint, like "16:9". Not with `size`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "parsed")]
     #[schemars(with = "String", regex(pattern = r"^[0-9]+:[0-9]+$"))]
-    pub aspect: Option<String>,
+    pub(crate) aspect: Option<Aspect>,
     /// A quality hint.
-    #[serde(default)]
-    #[schemars(with = "String", extend("enum" = ["low", "medium", "high", "auto"]))]
-    pub quality: Option<String>,
-    /// A background hint. The image tool cannot guarantee real transparency.
-    #[serde(default)]
-    #[schemars(with = "String", extend("enum" = ["transparent", "opaque", "auto"]))]
-    pub background: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    #[schemars(with = "String", extend("enum" = Quality::words()))]
+    pub(crate) quality: Option<Quality>,
+    /// A background hint. `transparent` asks the image tool for real transparency; the result's
+    /// alpha says what came back.
+    #[serde(default, deserialize_with = "parsed")]
+    #[schemars(with = "String", extend("enum" = Background::words()))]
+    pub(crate) background: Option<Background>,
     /// Replace an existing `output` file instead of failing with output/exists.
     #[serde(default)]
-    pub overwrite: bool,
-    /// Return the image itself (up to 2 MiB in all) so you can see it. False returns only a link to
-    /// the saved file, which keeps your context small; larger images always come as a link.
+    pub(crate) overwrite: bool,
+    /// Attach a preview of each image so you can see it (default true). False attaches nothing and
+    /// links each saved file instead.
     #[serde(default = "yes")]
-    pub inline: bool,
-    /// The file format to deliver, converted by codex-img: png, jpeg or webp. Must agree with the
-    /// extension of `output`; by default the extension decides, else PNG as Codex returns it.
+    pub(crate) inline: bool,
+    /// The file format to deliver, converted by codex-img. Must agree with the extension of `output`;
+    /// by default the extension decides, else PNG as Codex returns it.
+    #[serde(default, deserialize_with = "parsed")]
+    #[schemars(with = "String", extend("enum" = OutputFormat::words()))]
+    pub(crate) format: Option<OutputFormat>,
+    /// JPEG quality, 0-100 (default 90); PNG and WebP are lossless and take none.
     #[serde(default)]
-    #[schemars(with = "String", extend("enum" = ["png", "jpeg", "webp"]))]
-    pub format: Option<OutputFormat>,
+    #[schemars(with = "u8", range(min = 0, max = 100))]
+    pub(crate) compression: Option<u8>,
     /// Make the image exactly `size` (or `aspect`): cover (scale and crop), contain (scale and pad)
     /// or fill (stretch). Without it the image is never resized.
-    #[serde(default)]
-    #[schemars(with = "String", extend("enum" = ["cover", "contain", "fill"]))]
-    pub fit: Option<Fit>,
+    #[serde(default, deserialize_with = "parsed")]
+    #[schemars(with = "String", extend("enum" = Fit::words()))]
+    pub(crate) fit: Option<Fit>,
     /// Remove a flat background of this colour if Codex cannot make the image transparent: "auto"
     /// (the border's colour) or "#RRGGBB". Implies a transparent background, so not with JPEG.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "parsed")]
     #[schemars(with = "String", regex(pattern = r"^(auto|AUTO|#?[0-9a-fA-F]{6})$"))]
-    pub key: Option<Key>,
+    pub(crate) key: Option<Key>,
     /// How many images, each from its own turn, each spending quota: 1 to 8. With more than one, a
     /// file `output` such as cat.png gives cat-1.png ... cat-N.png.
-    #[serde(default = "one")]
-    #[schemars(range(min = 1, max = 8))]
-    pub n: u32,
+    #[serde(default)]
+    #[schemars(with = "u32", range(min = 1, max = 8))]
+    pub(crate) n: Option<u32>,
+    /// Also write `<image>.json` beside each saved image: the prompt, the revised prompt, sha256, size
+    /// and where it came from.
+    #[serde(default)]
+    pub(crate) sidecar: bool,
     /// Only when the user asks to try anyway: send the request to Codex even though it reported a
     /// usage limit that has not reset yet (normally such a call is refused with runtime/usage_limit
     /// and spends nothing; trying anyway may spend a model request for nothing).
     #[serde(default)]
     #[schemars(with = "bool")]
-    pub ignore_known_usage_limit: Option<bool>,
+    pub(crate) ignore_known_usage_limit: Option<bool>,
+}
+
+/// A value parsed by its type's own parser, so a bad word is refused with the list of good ones.
+fn parsed<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr<Err = String>,
+{
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 fn yes() -> bool {
     true
-}
-
-fn one() -> u32 {
-    1
 }
 
 /// `codex_status` takes no arguments.
@@ -167,13 +186,13 @@ pub(crate) fn status_schema() -> Arc<JsonObject> {
 #[derive(Debug)]
 pub(crate) struct Job {
     /// The library request, without its progress callback.
-    pub request: GenerateRequest,
+    pub(crate) request: GenerateRequest,
     /// Absolute: the file to write, or the folder to name it in.
-    pub target: PathBuf,
+    pub(crate) target: PathBuf,
     /// What saving does when the file exists (`overwrite`).
-    pub if_exists: IfExists,
-    /// Attach the images (while they fit) rather than only link to the files.
-    pub inline: bool,
+    pub(crate) if_exists: IfExists,
+    /// Attach previews rather than only link to the files.
+    pub(crate) inline: bool,
 }
 
 /// Why a call was refused before it ran.
@@ -188,6 +207,17 @@ pub(crate) enum Refusal {
 impl From<Error> for Refusal {
     fn from(e: Error) -> Self {
         Self::App(e)
+    }
+}
+
+impl From<params::Refusal> for Refusal {
+    fn from(r: params::Refusal) -> Self {
+        match r {
+            params::Refusal::Arguments(m) => {
+                Self::Arguments(format!("invalid arguments for generate_image: {m}"))
+            }
+            params::Refusal::App(e) => Self::App(e),
+        }
     }
 }
 
@@ -210,64 +240,41 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
         .map_err(|e| Refusal::Arguments(format!("invalid arguments for {tool}: {e}")))
 }
 
-fn hint<T: std::str::FromStr<Err = String>>(raw: Option<&str>) -> Result<Option<T>, Refusal> {
-    raw.map(|s| {
-        s.parse()
-            .map_err(|e| Refusal::Arguments(format!("invalid arguments for generate_image: {e}")))
-    })
-    .transpose()
-}
-
 impl GenerateImageArgs {
-    /// Checks the arguments, the hints and every path against the root, so a bad call costs no quota.
-    /// `Client::generate_batch` then checks the options, the prompt, the input images and every
-    /// output target, also before its first turn.
+    /// Reads the arguments into the vocabulary every face shares and checks them there, so a bad call
+    /// costs no quota; a call without `output` gets this server's default folder.
+    /// `Client::generate_batch` then checks the options, the input images and every output target, also
+    /// before its first turn.
     pub(crate) fn into_job(self, root: Option<&Root>) -> Result<Job, Refusal> {
-        let size: Option<Size> = hint(self.size.as_deref())?;
-        let aspect: Option<Aspect> = hint(self.aspect.as_deref())?;
-        let quality: Option<Quality> = hint(self.quality.as_deref())?;
-        let background: Option<Background> = hint(self.background.as_deref())?;
-        if size.is_some() && aspect.is_some() {
-            return Err(Refusal::Arguments(
-                "invalid arguments for generate_image: give `size` or `aspect`, not both"
-                    .to_owned(),
-            ));
-        }
-        let options = Options {
+        let shared = params::GenerateParams {
+            prompt: self.prompt,
+            output: self.output.map(PathBuf::from),
+            image: self.image.map(ImageArg::into_input),
+            references: self
+                .references
+                .into_iter()
+                .map(ImageArg::into_input)
+                .collect(),
+            size: self.size,
+            aspect: self.aspect,
+            quality: self.quality,
+            background: self.background,
             format: self.format,
+            compression: self.compression,
             fit: self.fit,
             key: self.key,
             n: self.n,
-            ..Options::default()
+            sidecar: self.sidecar,
+            overwrite: self.overwrite,
+            timeout: None,
+            ignore_known_usage_limit: self.ignore_known_usage_limit,
         };
-        let mut request = GenerateRequest::new(self.prompt)
-            .hints(Hints {
-                size,
-                aspect,
-                quality,
-                background,
-            })
-            .options(options);
-        if let Some(ignore) = self.ignore_known_usage_limit {
-            request = request.ignore_known_usage_limit(ignore);
-        }
-        if let Some(image) = self.image {
-            request = request.image(image.into_source("input image", root)?);
-        }
-        for (i, reference) in self.references.into_iter().enumerate() {
-            request =
-                request.reference(reference.into_source(&format!("reference {}", i + 1), root)?);
-        }
-        let if_exists = if self.overwrite {
-            IfExists::Replace
-        } else {
-            IfExists::Fail
-        };
-        let target = super::target::resolve(self.output.as_deref(), root)?;
+        let job = shared.into_job(params::Rules { root, paths: true })?;
+        let target = super::target::resolve(job.target, root)?;
         Ok(Job {
-            request,
+            request: job.request,
             target,
-            if_exists,
+            if_exists: job.if_exists,
             inline: self.inline,
         })
     }
@@ -302,15 +309,17 @@ mod tests {
                 overwrite: false,
                 inline: true,
                 format: None,
+                compression: None,
                 fit: None,
                 key: None,
-                n: 1,
+                n: None,
+                sidecar: false,
                 ignore_known_usage_limit: None,
             })
         );
         assert_eq!(
             args(json!({"prompt": "x", "outptu": "a.png"})),
-            Err("invalid arguments for generate_image: unknown field `outptu`, expected one of `prompt`, `output`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `overwrite`, `inline`, `format`, `fit`, `key`, `n`, `ignore_known_usage_limit`".to_owned())
+            Err("invalid arguments for generate_image: unknown field `outptu`, expected one of `prompt`, `output`, `image`, `references`, `size`, `aspect`, `quality`, `background`, `overwrite`, `inline`, `format`, `compression`, `fit`, `key`, `n`, `sidecar`, `ignore_known_usage_limit`".to_owned())
         );
         assert_eq!(
             args(json!({"output": "a.png"})),
@@ -361,10 +370,15 @@ mod tests {
 
     #[test]
     fn hints_are_parsed_by_the_library_before_anything_runs() {
+        // A word the type does not know is refused as the arguments are decoded; the shared rules
+        // refuse the rest.
         let refused = |value: serde_json::Value| -> String {
-            match args(value).expect("decodes").into_job(None) {
-                Ok(job) => panic!("accepted: {job:?}"),
-                Err(r) => format!("{}: {}", r.report().code, r.report().message),
+            match args(value) {
+                Err(message) => format!("{INVALID_ARGUMENTS}: {message}"),
+                Ok(args) => match args.into_job(None) {
+                    Ok(job) => panic!("accepted: {job:?}"),
+                    Err(r) => format!("{}: {}", r.report().code, r.report().message),
+                },
             }
         };
         assert_eq!(
@@ -373,7 +387,7 @@ mod tests {
         );
         assert_eq!(
             refused(json!({"prompt": "x", "quality": "ultra"})),
-            "request/invalid_arguments: invalid arguments for generate_image: unknown quality `ultra`; use one of: low medium high auto "
+            "request/invalid_arguments: invalid arguments for generate_image: unknown quality `ultra`; use one of: low medium high auto"
         );
         assert_eq!(
             refused(json!({"prompt": "x", "size": "10x10", "aspect": "1:1"})),

@@ -17,6 +17,7 @@ use rmcp::model::{CallToolResult, ContentBlock, Resource};
 use serde_json::Value;
 
 use crate::api::report::{BatchReport, DoctorReport, ErrorReport, ImageReport};
+use crate::face::answer::Answer;
 use crate::image::{Preview, PreviewSpec};
 use crate::types::error::Error;
 use crate::types::output::GeneratedImage;
@@ -43,21 +44,23 @@ pub(crate) struct Shape {
 /// What `generate_image` made: with `n = 1` the image (or its error), with more every image and every
 /// failure. A batch is `isError` only when no image was delivered.
 pub(crate) async fn batch(outcome: &BatchOutcome, n: u32, shape: Shape) -> CallToolResult {
-    if n <= 1 {
-        return match (outcome.delivered.first(), outcome.failed.first()) {
-            (Some(d), _) => {
-                let (text, block) = delivered(&d.image, d.path.as_deref(), shape).await;
-                let mut result = CallToolResult::success(vec![ContentBlock::text(text), block]);
-                if shape.structured {
-                    result.structured_content =
-                        Some(to_value(&ImageReport::new(&d.image, d.path.as_deref())));
-                }
-                result
+    match Answer::of(outcome, n) {
+        Answer::Image(d) => {
+            let (text, block) = delivered(&d.image, d.path.as_deref(), shape).await;
+            let mut result = CallToolResult::success(vec![ContentBlock::text(text), block]);
+            if shape.structured {
+                result.structured_content =
+                    Some(to_value(&ImageReport::new(&d.image, d.path.as_deref())));
             }
-            (None, Some(f)) => app_error(&f.error, shape.structured),
-            (None, None) => app_error(&Error::Cancelled, shape.structured),
-        };
+            result
+        }
+        Answer::Failed(failed) => app_error(&failed, shape.structured),
+        Answer::Batch(outcome) => several(outcome, n, shape).await,
     }
+}
+
+/// Several images: a line each, and each one's preview in turn.
+async fn several(outcome: &BatchOutcome, n: u32, shape: Shape) -> CallToolResult {
     let mut lines = vec![format!("Made {} of {n} images.", outcome.delivered.len())];
     let mut blocks = Vec::new();
     for d in &outcome.delivered {

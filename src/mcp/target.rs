@@ -26,13 +26,13 @@ pub(crate) fn default_folder() -> PathBuf {
     cache.join("codex-img").join("images")
 }
 
-/// Resolves where a call's images will be saved: a file (numbered `-1`, `-2`, ... for several), or a
-/// folder the files will be named in; confined under the root. Returns an absolute path. Whether the
-/// target can be written is checked by `Client::generate_batch`, before any quota is spent.
-pub(crate) fn resolve(output: Option<&str>, root: Option<&Root>) -> Result<PathBuf, Error> {
-    let target = match (output, root) {
-        (Some(raw), Some(root)) => root.output_target(raw)?,
-        (Some(raw), None) => crate::face::root::plain_target(raw)?,
+/// Where a call's images will be saved: `named`, the call's own `output` as the shared rules confined
+/// it, or else the root, or else the user's cache folder (created if need be). Returns an absolute
+/// path. Whether the target can be written is checked by `Client::generate_batch`, before any quota is
+/// spent.
+pub(crate) fn resolve(named: Option<PathBuf>, root: Option<&Root>) -> Result<PathBuf, Error> {
+    let target = match (named, root) {
+        (Some(target), _) => target,
         (None, Some(root)) => root.path().to_path_buf(),
         (None, None) => {
             let folder = default_folder();

@@ -5,6 +5,7 @@
 use std::str::FromStr;
 
 use super::limits::MAX_IMAGE_SIDE;
+use super::words::Words;
 
 /// A requested size in pixels (a hint), also how reports write dimensions: `{"width", "height"}`.
 ///
@@ -64,28 +65,42 @@ pub struct Hints {
     pub background: Option<Background>,
 }
 
-macro_rules! word_enum {
-    ($ty:ident, $what:literal, { $($variant:ident => $word:literal),* }) => {
-        impl $ty {
-            /// The word for this value, as the CLI and the bridge spell it.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $word),* }
-            }
+impl Quality {
+    /// The word for this value, as every face spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Auto => "auto",
         }
-        impl FromStr for $ty {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s.to_ascii_lowercase().as_str() {
-                    $($word => Ok(Self::$variant),)*
-                    _ => Err(format!(concat!("unknown ", $what, " `{}`; use one of: ", $($word, " "),*), s)),
-                }
-            }
-        }
-    };
+    }
 }
 
-word_enum!(Quality, "quality", { Low => "low", Medium => "medium", High => "high", Auto => "auto" });
-word_enum!(Background, "background", { Transparent => "transparent", Opaque => "opaque", Auto => "auto" });
+impl Background {
+    /// The word for this value, as every face spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Transparent => "transparent",
+            Self::Opaque => "opaque",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+impl FromStr for Quality {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse_word(s)
+    }
+}
+
+impl FromStr for Background {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse_word(s)
+    }
+}
 
 fn two_numbers(s: &str, sep: char, what: &str, example: &str) -> Result<(u32, u32), String> {
     let bad = || format!("invalid {what} `{s}`; write it like {example}");
@@ -145,7 +160,7 @@ mod tests {
         assert_eq!("HIGH".parse::<Quality>(), Ok(Quality::High));
         assert_eq!(
             "clear".parse::<Background>(),
-            Err("unknown background `clear`; use one of: transparent opaque auto ".to_owned())
+            Err("unknown background `clear`; use one of: transparent opaque auto".to_owned())
         );
     }
 }

@@ -15,3 +15,4 @@ pub(crate) mod recovery;
 pub(crate) mod request;
 pub(crate) mod save;
 pub(crate) mod time;
+pub(crate) mod words;

@@ -10,16 +10,18 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::Args;
 use codex_img::{
-    Aspect, Background, BatchOutcome, Client, Error, Fit, GenerateRequest, Hints, IfExists, Key,
-    Options, OutputFormat, Quality, Size,
+    Answer, Aspect, Background, BatchOutcome, Client, Error, Fit, GenerateParams, ImageInput, Key,
+    OptionError, OutputFormat, Quality, Refusal, Rules, Size,
 };
 use codex_img::{BatchReport, ErrorReport, ImageReport};
 
+use crate::words::words;
+
 use crate::exit;
 use crate::progress::Progress;
+use crate::shared::ConcurrencyArg;
 use crate::{print_error, print_json, print_stdout, Interrupted};
 
 #[derive(Debug, Args)]
@@ -52,22 +54,19 @@ pub struct GenerateArgs {
 
     /// Quality hint.
     #[arg(long, value_name = "LEVEL",
-          value_parser = PossibleValuesParser::new(["low", "medium", "high", "auto"])
-              .try_map(|s| s.parse::<Quality>()))]
+          value_parser = words::<Quality>())]
     pub quality: Option<Quality>,
 
     /// Background. `transparent` asks the image tool for real transparency (Codex 0.150+); the
     /// result's `alpha` says what came back.
     #[arg(long, value_name = "KIND",
-          value_parser = PossibleValuesParser::new(["transparent", "opaque", "auto"])
-              .try_map(|s| s.parse::<Background>()))]
+          value_parser = words::<Background>())]
     pub background: Option<Background>,
 
     /// Output format; taken from OUT's extension (.png, .jpg/.jpeg, .webp) when not given, and must
     /// agree with it. Needed to convert into a directory target.
     #[arg(long, value_name = "FMT",
-          value_parser = PossibleValuesParser::new(["png", "jpeg", "jpg", "webp"])
-              .try_map(|s| s.parse::<OutputFormat>()))]
+          value_parser = words::<OutputFormat>())]
     pub format: Option<OutputFormat>,
 
     /// JPEG quality, 0-100 (default 90). PNG and WebP are written lossless and take none.
@@ -77,8 +76,7 @@ pub struct GenerateArgs {
     /// Make the image exactly --size (or --aspect): cover = scale and centre-crop, contain = scale and
     /// pad (transparent in PNG/WebP, white in JPEG), fill = stretch. Without it nothing is resized.
     #[arg(long, value_name = "MODE",
-          value_parser = PossibleValuesParser::new(["cover", "contain", "fill"])
-              .try_map(|s| s.parse::<Fit>()))]
+          value_parser = words::<Fit>())]
     pub fit: Option<Fit>,
 
     /// Key colour, `auto` or `#RRGGBB`: implies a transparent background; when Codex cannot make one,
@@ -117,50 +115,37 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub ignore_known_usage_limit: bool,
 
-    /// How many generations run at once when several are asked for (default 4; the rest wait in
-    /// order). Each one spends quota.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub concurrency: Option<u16>,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArg,
 }
 
 impl GenerateArgs {
-    fn if_exists(&self) -> IfExists {
-        if self.overwrite {
-            IfExists::Replace
-        } else {
-            IfExists::Fail
+    /// The arguments in the vocabulary every face shares.
+    fn params(&self) -> GenerateParams {
+        GenerateParams {
+            prompt: self.prompt.clone(),
+            output: Some(self.output.clone()),
+            image: self.image.clone().map(ImageInput::Path),
+            references: self
+                .references
+                .iter()
+                .cloned()
+                .map(ImageInput::Path)
+                .collect(),
+            size: self.size,
+            aspect: self.aspect,
+            quality: self.quality,
+            background: self.background,
+            format: self.format,
+            compression: self.compression,
+            fit: self.fit,
+            key: self.key,
+            n: Some(self.n),
+            sidecar: self.sidecar,
+            overwrite: self.overwrite,
+            timeout: self.timeout.map(Duration::from_secs),
+            ignore_known_usage_limit: self.ignore_known_usage_limit.then_some(true),
         }
-    }
-
-    fn request(&self) -> GenerateRequest {
-        let mut request = GenerateRequest::new(self.prompt.clone())
-            .hints(Hints {
-                size: self.size,
-                aspect: self.aspect,
-                quality: self.quality,
-                background: self.background,
-            })
-            .options(Options {
-                format: self.format,
-                compression: self.compression,
-                fit: self.fit,
-                key: self.key,
-                n: self.n,
-                sidecar: self.sidecar,
-            });
-        if let Some(image) = &self.image {
-            request = request.image(image.clone());
-        }
-        for reference in &self.references {
-            request = request.reference(reference.clone());
-        }
-        if let Some(secs) = self.timeout {
-            request = request.timeout(Duration::from_secs(secs));
-        }
-        if self.ignore_known_usage_limit {
-            request = request.ignore_known_usage_limit(true);
-        }
-        request
     }
 }
 
@@ -189,19 +174,17 @@ pub async fn run(
             return code_if_failed.unwrap_or_else(|| exit::for_error(&error));
         }
     };
-    if args.n > 1 {
-        return report_batch(args, &outcome);
-    }
-    match (outcome.failed.first(), outcome.delivered.first()) {
-        (Some(failed), _) => {
+    match Answer::of(&outcome, args.n) {
+        Answer::Batch(outcome) => report_batch(args, outcome),
+        Answer::Failed(failed) => {
             if args.json {
-                print_json(&ErrorReport::from(&failed.error));
+                print_json(&ErrorReport::from(&*failed));
             } else {
-                print_error(&failed.error);
+                print_error(&failed);
             }
-            exit::for_error(&failed.error)
+            exit::for_error(&failed)
         }
-        (None, Some(done)) => {
+        Answer::Image(done) => {
             let report = ImageReport::new(&done.image, done.path.as_deref());
             if args.json {
                 print_json(&report);
@@ -209,13 +192,6 @@ pub async fn run(
                 print_stdout(&summary(&report, &done.image));
             }
             exit::SUCCESS
-        }
-        (None, None) => {
-            let error = Error::NoImage {
-                detail: "no turn ran".to_owned(),
-            };
-            print_error(&error);
-            exit::for_error(&error)
         }
     }
 }
@@ -267,10 +243,18 @@ fn summary(report: &ImageReport, image: &codex_img::GeneratedImage) -> String {
 }
 
 async fn generate_and_save(client: &Client, args: &GenerateArgs) -> Result<BatchOutcome, Error> {
+    let job = match args.params().into_job(Rules::local()) {
+        Ok(job) => job,
+        // clap already refused what the arguments themselves get wrong (`--size` with `--aspect`).
+        Err(Refusal::Arguments(message)) => {
+            return Err(Error::Option(OptionError::Conflict(message)))
+        }
+        Err(Refusal::App(e)) => return Err(e),
+    };
     let progress = Progress::start(std::io::stderr().is_terminal());
-    let request = args.request().on_progress(progress.callback());
+    let request = job.request.on_progress(progress.callback());
     let outcome = client
-        .generate_batch(request, Some(&args.output), args.if_exists())
+        .generate_batch(request, job.target.as_deref(), job.if_exists)
         .await;
     drop(progress);
     outcome

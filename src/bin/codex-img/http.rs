@@ -9,6 +9,7 @@ use clap::Args;
 use codex_img::ClientBuilder;
 use codex_img::{ApiKey, HttpOptions, HttpServer, DEFAULT_LISTEN, DEFAULT_RECEIVE_TIMEOUT};
 
+use crate::shared::{ConcurrencyArg, RootArg};
 use crate::{exit, Interrupted};
 
 pub const HELP: &str = "\
@@ -38,13 +39,11 @@ pub struct HttpArgs {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
-    /// Let an edit's image_url also be a path inside this directory.
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub root: RootArg,
 
-    /// How many generations run at once; more wait in a queue.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub concurrency: Option<u16>,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArg,
 
     /// Seconds a client gets to send a whole request (headers and body).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_RECEIVE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -66,15 +65,13 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     }
 }
 
-/// Serves until a signal; the caller's builder gets the concurrency.
+/// Serves until a signal, with a client of its own made from `builder` (the caller applied the
+/// concurrency).
 pub async fn run(
-    mut builder: ClientBuilder,
+    builder: ClientBuilder,
     args: &HttpArgs,
     interrupted: impl std::future::Future<Output = Interrupted>,
 ) -> u8 {
-    if let Some(n) = args.concurrency {
-        builder = builder.concurrency(usize::from(n));
-    }
     let client = builder.build();
     let (key, source) = match ApiKey::resolve(
         std::env::var(codex_img::TOKEN_ENV).ok(),
@@ -90,7 +87,7 @@ pub async fn run(
         listen: args.listen,
         allow_remote: args.allow_remote,
         key,
-        root: args.root.clone(),
+        root: args.root.root.clone(),
         receive_timeout: Duration::from_secs(args.receive_timeout),
     };
     let server = match HttpServer::bind(options).await {

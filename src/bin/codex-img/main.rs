@@ -17,7 +17,9 @@ mod mcp_add;
 mod print;
 mod progress;
 mod serve;
+mod shared;
 mod signal;
+mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -168,13 +170,17 @@ fn parse_override(s: &str) -> Result<String, String> {
 }
 
 impl Command {
-    /// The subcommand's `--concurrency`, if it has one and it was given.
-    fn concurrency(&self) -> Option<u16> {
+    /// The client this subcommand runs on: the global options, then the subcommand's own
+    /// (`--concurrency`, serve-mcp's `--timeout`), applied here for every subcommand alike.
+    fn configure(&self, builder: ClientBuilder) -> ClientBuilder {
         match self {
-            Command::Generate(args) => args.concurrency,
-            Command::ServeStdio(args) => args.concurrency,
-            // serve-mcp and serve-http apply their own `--concurrency` to the builder.
-            _ => None,
+            Command::Generate(args) => args.concurrency.apply(builder),
+            Command::ServeStdio(args) => args.concurrency.apply(builder),
+            #[cfg(feature = "mcp")]
+            Command::ServeMcp(args) => args.configure(builder),
+            #[cfg(feature = "http")]
+            Command::ServeHttp(args) => args.concurrency.apply(builder),
+            _ => builder,
         }
     }
 }
@@ -212,21 +218,13 @@ async fn run(cli: Cli) -> u8 {
         // It changes a file; no Codex is started.
         return mcp_add::run(command, cli.global.codex_home.as_deref());
     }
+    let builder = cli.command.configure(cli.global.builder());
     #[cfg(feature = "http")]
     if let Command::ServeHttp(args) = &cli.command {
-        // It builds its own client (with --concurrency) and stops it itself.
-        return http::run(cli.global.builder(), args, interrupted()).await;
+        // It builds its client once its key and address are settled, and stops it itself.
+        return http::run(builder, args, interrupted()).await;
     }
-    let builder = cli.global.builder();
-    let client = match &cli.command {
-        #[cfg(feature = "mcp")]
-        Command::ServeMcp(args) => args.configure(builder),
-        command => match command.concurrency() {
-            Some(n) => builder.concurrency(usize::from(n)),
-            None => builder,
-        },
-    }
-    .build();
+    let client = builder.build();
     let code = match &cli.command {
         Command::Generate(args) => generate::run(&client, args, interrupted()).await,
         Command::Doctor(args) => doctor::run(&client, args, interrupted()).await,
@@ -330,30 +328,33 @@ mod tests {
     }
 
     #[test]
-    fn concurrency_is_taken_from_generate_and_serve_stdio() {
-        let parsed = |args: &[&str]| {
+    fn every_command_that_generates_takes_concurrency_the_same_way() {
+        // The builder's own Debug shows what reached it.
+        let configured = |args: &[&str]| {
             Cli::try_parse_from(args)
-                .map(|cli| cli.command.concurrency())
+                .map(|cli| format!("{:?}", cli.command.configure(Client::builder())))
                 .map_err(|e| e.kind())
         };
-        assert_eq!(
-            parsed(&["codex-img", "serve-stdio", "--concurrency", "3"]),
-            Ok(Some(3))
-        );
-        assert_eq!(
-            parsed(&[
-                "codex-img",
-                "generate",
-                "x",
-                "-o",
-                "a.png",
-                "--concurrency",
-                "8"
-            ]),
-            Ok(Some(8))
-        );
-        assert_eq!(parsed(&["codex-img", "serve-stdio"]), Ok(None));
-        assert!(parsed(&["codex-img", "serve-stdio", "--concurrency", "0"]).is_err());
-        assert!(parsed(&["codex-img", "doctor", "--concurrency", "2"]).is_err());
+        let base = ["codex-img"];
+        for command in [
+            &["generate", "x", "-o", "a.png"][..],
+            &["serve-stdio"],
+            &["serve-mcp"],
+            &["serve-http"],
+        ] {
+            let with = |extra: &[&str]| {
+                let args: Vec<&str> = base.iter().chain(command).chain(extra).copied().collect();
+                configured(&args)
+            };
+            let three = with(&["--concurrency", "3"]).expect("parses");
+            assert!(three.contains("concurrency: 3,"), "{command:?}: {three}");
+            let default = with(&[]).expect("parses");
+            assert!(
+                default.contains("concurrency: 4,"),
+                "{command:?}: {default}"
+            );
+            assert!(with(&["--concurrency", "0"]).is_err(), "{command:?}");
+        }
+        assert!(configured(&["codex-img", "doctor", "--concurrency", "2"]).is_err());
     }
 }

@@ -1,7 +1,6 @@
 //! `codex-img serve-mcp`: hands the process's stdin and stdout to the MCP server. Nothing else writes
 //! to stdout in this mode; logs and the final error go to stderr.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -9,6 +8,7 @@ use codex_img::image::PreviewSpec;
 use codex_img::{serve_mcp_stdio, McpOptions};
 use codex_img::{Client, ClientBuilder};
 
+use crate::shared::{ConcurrencyArg, RootArg};
 use crate::signal::serve_until;
 use crate::{exit, Interrupted};
 
@@ -31,13 +31,11 @@ Exit code: 0 when stdin closed, 130 on Ctrl-C, 143 on SIGTERM, 1 otherwise.
 
 #[derive(Debug, Args)]
 pub struct McpArgs {
-    /// Confine output targets and input images to this directory, and save images there by default.
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub root: RootArg,
 
-    /// How many images are generated at once; more calls wait in a queue (default 4).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub concurrency: Option<u16>,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArg,
 
     /// The deadline for one image, queue included (default 300). Keep it below the agent's own tool
     /// timeout, so a slow image ends as a clear runtime/timeout rather than a vanished call.
@@ -64,10 +62,8 @@ pub struct McpArgs {
 
 impl McpArgs {
     /// Applies `--concurrency` and `--timeout` to the client.
-    pub fn configure(&self, mut builder: ClientBuilder) -> ClientBuilder {
-        if let Some(n) = self.concurrency {
-            builder = builder.concurrency(usize::from(n));
-        }
+    pub fn configure(&self, builder: ClientBuilder) -> ClientBuilder {
+        let mut builder = self.concurrency.apply(builder);
         if let Some(timeout) = self.timeout {
             builder = builder.request_timeout(Duration::from_secs(timeout));
         }
@@ -82,7 +78,7 @@ pub async fn run(
     interrupted: impl std::future::Future<Output = Interrupted>,
 ) -> u8 {
     let options = McpOptions {
-        root: args.root.clone(),
+        root: args.root.root.clone(),
         structured: args.structured,
         preview: PreviewSpec {
             max_side: args.preview_size,

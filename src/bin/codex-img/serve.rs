@@ -1,25 +1,21 @@
 //! `codex-img serve-stdio`: hands the process's stdin and stdout to the JSON-RPC bridge. Nothing else
 //! writes to stdout in this mode; logs and the final error go to stderr.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use codex_img::Client;
 use codex_img::{serve_bridge_stdio, BridgeOptions};
 
+use crate::shared::{ConcurrencyArg, RootArg};
 use crate::signal::serve_until;
 use crate::{exit, Interrupted};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Confine output targets and input images to this directory.
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub root: RootArg,
 
-    /// How many generations run at once (default 4); later requests wait in the order they arrived.
-    /// Each one spends quota.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub concurrency: Option<u16>,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArg,
 }
 
 /// Serves until stdin closes, a host asks `bridge/shutdown`, or a signal (see [`serve_until`]). The
@@ -30,7 +26,7 @@ pub async fn run(
     interrupted: impl std::future::Future<Output = Interrupted>,
 ) -> u8 {
     let options = BridgeOptions {
-        root: args.root.clone(),
+        root: args.root.root.clone(),
     };
     match serve_until(
         client,

@@ -158,7 +158,7 @@ proptest! {
         };
         match job {
             Ok(job) => {
-                if let Some(target) = &job.output {
+                if let Some(target) = &job.job.target {
                     prop_assert!(target.starts_with(root.path()), "{}", target.display());
                 }
             }
