@@ -50,9 +50,16 @@ declared = sorted(t["name"] for t in manifest["tools"])
 problems = []
 if served != declared:
     problems.append(f"the server offers {served}, the manifest declares {declared}")
-if status["result"].get("structuredContent", {}).get("ready") is not True:
+# The bundle runs serve-mcp as Claude Desktop does, with the shape made for agents: everything is in the
+# text (no structuredContent), so that is what is read here.
+def text(step):
+    return "\n".join(b.get("text", "") for b in step["result"].get("content", []) if b.get("type") == "text")
+
+if not text(status).rstrip().endswith("Ready: generate_image can make images with this Codex."):
     problems.append(f"codex_status is not ready: {status}")
-saved = image["result"].get("structuredContent", {}).get("path", "")
+first = text(image).split("\n", 1)[0]
+prefix = "Saved the image to "
+saved = first[len(prefix):].split(": ", 1)[0] if first.startswith(prefix) else ""
 if not saved.startswith(os.path.realpath(output_dir) + os.sep) or not os.path.isfile(saved):
     problems.append(f"the image was not saved in the output folder {output_dir}: {image}")
 for p in problems:
