@@ -45,10 +45,12 @@ struct Inner {
 }
 
 impl Client {
-    /// A builder with every setting at its default.
+    /// A builder with every setting at its default, except what the environment sets: `CODEX_BIN`,
+    /// `CODEX_HOME`, and a host's Codex version policy (`CODEX_IMG_MIN_VERSION`,
+    /// `CODEX_IMG_ALLOWED_VERSIONS`). The builder's own methods override them.
     pub fn builder() -> ClientBuilder {
         ClientBuilder {
-            config: Config::default(),
+            config: Config::from_env(),
         }
     }
 

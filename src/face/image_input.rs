@@ -27,7 +27,7 @@ use crate::types::request::ImageSource;
 /// An input image as a face received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageInput {
-    /// A path, a data URI or base64: [`read`] tells which (the MCP server's strings, the Images
+    /// A path, a data URI or base64: the shared rules tell which (the MCP server's strings, the Images
     /// API's multipart parts).
     Text(String),
     /// A file path, never read as base64 (the CLI's `--image`, `{"path": ...}` on the bridge and MCP).

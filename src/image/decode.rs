@@ -88,16 +88,12 @@ mod tests {
             .map(|(w, h)| {
                 decode_rgba(&png_claiming(w, h))
                     .map(|_| ())
-                    .map_err(|e| e.code())
+                    .map_err(|e| e.variant())
             })
             .collect();
         assert_eq!(
             codes,
-            vec![
-                Err("image_too_large"),
-                Err("image_too_large"),
-                Err("image_decode_failed"),
-            ]
+            vec![Err("TooLarge"), Err("TooLarge"), Err("Decode"),]
         );
     }
 
@@ -115,8 +111,8 @@ mod tests {
         assert_eq!(
             decode_rgba(b"not an image")
                 .map(|_| ())
-                .map_err(|e| e.code()),
-            Err("image_decode_failed")
+                .map_err(|e| e.variant()),
+            Err("Decode")
         );
     }
 }

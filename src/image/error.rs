@@ -31,12 +31,14 @@ pub enum ImageError {
 }
 
 impl ImageError {
-    /// A stable identifier for this kind of failure, for logs and machine-readable output.
-    pub fn code(&self) -> &'static str {
+    /// The variant's name, for tests that compare kinds of failure. The codes users see are the
+    /// library's own (`output/exists`, `request/invalid_image`, ...), made from these in `Error`.
+    #[cfg(test)]
+    pub(crate) fn variant(&self) -> &'static str {
         match self {
-            Self::Unrecognized => "image_unrecognized",
-            Self::Truncated { .. } => "image_truncated",
-            Self::Malformed { .. } => "image_malformed",
+            Self::Unrecognized => "Unrecognized",
+            Self::Truncated { .. } => "Truncated",
+            Self::Malformed { .. } => "Malformed",
         }
     }
 }
@@ -71,12 +73,14 @@ pub enum SaveError {
 }
 
 impl SaveError {
-    /// A stable identifier for this kind of failure, for logs and machine-readable output.
-    pub fn code(&self) -> &'static str {
+    /// The variant's name, for tests that compare kinds of failure. The codes users see are the
+    /// library's own (`output/exists`, `request/invalid_image`, ...), made from these in `Error`.
+    #[cfg(test)]
+    pub(crate) fn variant(&self) -> &'static str {
         match self {
-            Self::Exists { .. } => "save_exists",
-            Self::InvalidTarget { .. } => "save_invalid_target",
-            Self::WriteFailed { .. } => "save_write_failed",
+            Self::Exists { .. } => "Exists",
+            Self::InvalidTarget { .. } => "InvalidTarget",
+            Self::WriteFailed { .. } => "WriteFailed",
         }
     }
 

@@ -343,17 +343,10 @@ mod tests {
         .map(|t| {
             fit(&pattern(), Fit::Cover, t, CLEAR)
                 .map(|_| ())
-                .map_err(|e| e.code())
+                .map_err(|e| e.variant())
         })
         .collect();
-        assert_eq!(
-            codes,
-            vec![
-                Err("image_fit_failed"),
-                Err("image_too_large"),
-                Err("image_fit_failed")
-            ]
-        );
+        assert_eq!(codes, vec![Err("Fit"), Err("TooLarge"), Err("Fit")]);
         assert_eq!("CONTAIN".parse::<Fit>(), Ok(Fit::Contain));
         assert!("crop".parse::<Fit>().is_err());
     }

@@ -152,20 +152,23 @@ mod tests {
                 reason: "first chunk is not IHDR",
             },
         ];
-        let rows: Vec<_> = errors.iter().map(|e| (e.code(), e.to_string())).collect();
+        let rows: Vec<_> = errors
+            .iter()
+            .map(|e| (e.variant(), e.to_string()))
+            .collect();
         assert_eq!(
             rows,
             vec![
                 (
-                    "image_unrecognized",
+                    "Unrecognized",
                     "unrecognized image data: not a PNG, JPEG, WebP or GIF file".to_string()
                 ),
                 (
-                    "image_truncated",
+                    "Truncated",
                     "truncated JPEG image: the data ends inside its header".to_string()
                 ),
                 (
-                    "image_malformed",
+                    "Malformed",
                     "malformed PNG image: first chunk is not IHDR".to_string()
                 ),
             ]

@@ -196,7 +196,7 @@ mod tests {
 
     /// A comparable summary of a save result: the error code and path, or the path written.
     fn outcome(result: Result<PathBuf, SaveError>) -> Result<PathBuf, (&'static str, PathBuf)> {
-        result.map_err(|e| (e.code(), e.path().to_path_buf()))
+        result.map_err(|e| (e.variant(), e.path().to_path_buf()))
     }
 
     #[test]
@@ -239,7 +239,7 @@ mod tests {
         let target = dir.path().join("cat.png");
         fs::write(&target, b"original").expect("write");
         let err = save_atomic(b"new", &target, IfExists::Fail);
-        assert_eq!(outcome(err), Err(("save_exists", target.clone())));
+        assert_eq!(outcome(err), Err(("Exists", target.clone())));
         assert_eq!(fs::read(&target).expect("read"), b"original");
         assert_eq!(listing(dir.path()), vec!["cat.png"]);
     }
@@ -251,7 +251,7 @@ mod tests {
         let target = dir.path().join("cat.png");
         fs::write(&target, b"original").expect("write");
         let err = write_and_persist(b"new", dir.path(), &target, IfExists::Fail);
-        assert_eq!(err.map_err(|e| e.code()), Err("save_exists"));
+        assert_eq!(err.map_err(|e| e.variant()), Err("Exists"));
         assert_eq!(fs::read(&target).expect("read"), b"original");
         assert_eq!(listing(dir.path()), vec!["cat.png"]);
     }
@@ -261,7 +261,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let target = dir.path().join("missing").join("cat.png");
         let err = write_and_persist(b"new", dir.path(), &target, OVERWRITE);
-        assert_eq!(err.map_err(|e| e.code()), Err("save_write_failed"));
+        assert_eq!(err.map_err(|e| e.variant()), Err("WriteFailed"));
         assert_eq!(listing(dir.path()), Vec::<String>::new());
     }
 
@@ -297,10 +297,10 @@ mod tests {
         assert_eq!(
             results,
             vec![
-                Err(("save_invalid_target", link.clone())),
-                Err(("save_invalid_target", link.clone())),
-                Err(("save_invalid_target", dangling.clone())),
-                Err(("save_invalid_target", dangling.clone())),
+                Err(("InvalidTarget", link.clone())),
+                Err(("InvalidTarget", link.clone())),
+                Err(("InvalidTarget", dangling.clone())),
+                Err(("InvalidTarget", dangling.clone())),
             ]
         );
         assert_eq!(fs::read(&real).expect("read"), b"original");
@@ -335,7 +335,7 @@ mod tests {
                 .collect();
             let want: Vec<_> = cases
                 .iter()
-                .map(|path| Err(("save_invalid_target", path.clone())))
+                .map(|path| Err(("InvalidTarget", path.clone())))
                 .collect();
             assert_eq!(got, want);
         }
@@ -347,7 +347,7 @@ mod tests {
     fn relative_target_in_current_directory_has_a_parent() {
         assert_eq!(
             check_target(Path::new("codex-img-never-created.png"), IfExists::Fail)
-                .map_err(|e| e.code()),
+                .map_err(|e| e.variant()),
             Ok(Path::new("."))
         );
     }

@@ -38,32 +38,92 @@ pub struct MethodEntry {
     pub response: &'static str,
 }
 
-macro_rules! client_requests {
-    ($($marker:ident => $method:literal, $params:ty, $response:ty;)*) => {
-        /// Marker types for the requests codex-img sends.
-        pub mod request {
+/// Marker types, one per method, each tying its method string to its params and response types.
+macro_rules! method_markers {
+    ($module:ident, $doc:literal, $trait:ident; $($marker:ident => $method:literal, $params:ty, $response:ty;)*) => {
+        #[doc = $doc]
+        pub mod $module {
             #[allow(unused_imports)]
             use super::*;
             $(
                 #[doc = concat!("`", $method, "`")]
                 #[derive(Debug)]
                 pub enum $marker {}
-                impl $crate::protocol::ClientRequest for $marker {
+                impl $crate::protocol::$trait for $marker {
                     const METHOD: &'static str = $method;
                     type Params = $params;
                     type Response = $response;
                 }
             )*
         }
+    };
+}
 
-        /// Every request codex-img sends: method, params type, response type.
-        pub const CLIENT_REQUESTS: &[$crate::protocol::MethodEntry] = &[
+/// A table of methods: method, params type, response type.
+macro_rules! method_table {
+    ($name:ident, $doc:literal; $($method:literal, $params:ty, $response:ty;)*) => {
+        #[doc = $doc]
+        pub const $name: &[$crate::protocol::MethodEntry] = &[
             $($crate::protocol::MethodEntry {
                 method: $method,
                 params: stringify!($params),
                 response: stringify!($response),
             },)*
         ];
+    };
+}
+
+/// A message the app-server sends, as an enum with one variant per method and an `Unrecognized`
+/// fallback that keeps the method and the raw params; with the list of modelled methods, decoding by
+/// method, and the method of a value.
+macro_rules! incoming_enum {
+    ($name:ident, $doc:literal, $unrecognized:literal; $($variant:ident => $method:literal, $params:ty;)*) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum $name {
+            $(#[doc = concat!("`", $method, "`")] $variant($params),)*
+            #[doc = $unrecognized]
+            Unrecognized {
+                /// The method name, as sent.
+                method: String,
+                /// The params, as sent.
+                params: serde_json::Value,
+            },
+        }
+
+        impl $name {
+            /// The methods decoded into typed variants.
+            pub const MODELLED: &'static [&'static str] = &[$($method),*];
+
+            /// Decodes the params by the method.
+            pub fn decode(method: &str, params: serde_json::Value) -> Result<Self, serde_json::Error> {
+                match method {
+                    $($method => serde_json::from_value(params).map(Self::$variant),)*
+                    _ => Ok(Self::Unrecognized { method: method.to_owned(), params }),
+                }
+            }
+
+            /// The method name on the wire.
+            pub fn method(&self) -> &str {
+                match self {
+                    $(Self::$variant(_) => $method,)*
+                    Self::Unrecognized { method, .. } => method,
+                }
+            }
+        }
+    };
+}
+
+macro_rules! client_requests {
+    ($($marker:ident => $method:literal, $params:ty, $response:ty;)*) => {
+        $crate::protocol::methods::method_markers! {
+            request, "Marker types for the requests codex-img sends.", ClientRequest;
+            $($marker => $method, $params, $response;)*
+        }
+        $crate::protocol::methods::method_table! {
+            CLIENT_REQUESTS, "Every request codex-img sends: method, params type, response type.";
+            $($method, $params, $response;)*
+        }
     };
 }
 
@@ -81,39 +141,14 @@ macro_rules! client_notifications {
 
 macro_rules! server_notifications {
     ($($variant:ident => $method:literal, $params:ty;)*) => {
-        /// A notification from the app-server.
-        #[derive(Debug, Clone, PartialEq)]
-        pub enum ServerNotification {
-            $(#[doc = concat!("`", $method, "`")] $variant($params),)*
-            /// A method codex-img does not model (see [`IGNORED_SERVER_NOTIFICATIONS`]) or does not know.
-            Unrecognized {
-                /// The method name, as sent.
-                method: String,
-                /// The params, as sent.
-                params: serde_json::Value,
-            },
+        $crate::protocol::methods::incoming_enum! {
+            ServerNotification,
+            "A notification from the app-server.",
+            "A method codex-img does not model (see [`IGNORED_SERVER_NOTIFICATIONS`]) or does not know.";
+            $($variant => $method, $params;)*
         }
 
         impl ServerNotification {
-            /// The methods decoded into typed variants.
-            pub const MODELLED: &'static [&'static str] = &[$($method),*];
-
-            /// Decodes a notification's params by its method.
-            pub fn decode(method: &str, params: serde_json::Value) -> Result<Self, serde_json::Error> {
-                match method {
-                    $($method => serde_json::from_value(params).map(Self::$variant),)*
-                    _ => Ok(Self::Unrecognized { method: method.to_owned(), params }),
-                }
-            }
-
-            /// The method name on the wire.
-            pub fn method(&self) -> &str {
-                match self {
-                    $(Self::$variant(_) => $method,)*
-                    Self::Unrecognized { method, .. } => method,
-                }
-            }
-
             /// The params as JSON (for writing the notification).
             pub fn params(&self) -> Result<serde_json::Value, serde_json::Error> {
                 match self {
@@ -127,65 +162,26 @@ macro_rules! server_notifications {
 
 macro_rules! server_requests {
     ($($variant:ident => $method:literal, $params:ty, $response:ty;)*) => {
-        /// A request from the app-server. Every one must be answered, or the turn waiting on it hangs.
-        #[derive(Debug, Clone, PartialEq)]
-        pub enum ServerRequest {
-            $(#[doc = concat!("`", $method, "`")] $variant($params),)*
-            /// A method this codex-img does not know: it is answered with -32601.
-            Unrecognized {
-                /// The method name, as sent.
-                method: String,
-                /// The params, as sent.
-                params: serde_json::Value,
-            },
+        $crate::protocol::methods::incoming_enum! {
+            ServerRequest,
+            "A request from the app-server. Every one must be answered, or the turn waiting on it hangs.",
+            "A method this codex-img does not know: it is answered with -32601.";
+            $($variant => $method, $params;)*
         }
-
-        impl ServerRequest {
-            /// Every server request method in the pinned bundle.
-            pub const MODELLED: &'static [&'static str] = &[$($method),*];
-
-            /// Decodes a request's params by its method.
-            pub fn decode(method: &str, params: serde_json::Value) -> Result<Self, serde_json::Error> {
-                match method {
-                    $($method => serde_json::from_value(params).map(Self::$variant),)*
-                    _ => Ok(Self::Unrecognized { method: method.to_owned(), params }),
-                }
-            }
-
-            /// The method name on the wire.
-            pub fn method(&self) -> &str {
-                match self {
-                    $(Self::$variant(_) => $method,)*
-                    Self::Unrecognized { method, .. } => method,
-                }
-            }
+        $crate::protocol::methods::method_markers! {
+            server_request,
+            "Marker types for the requests the app-server sends, tying each to its response type.",
+            ServerRequestMethod;
+            $($variant => $method, $params, $response;)*
         }
-
-        /// Marker types for the requests the app-server sends, tying each to its response type.
-        pub mod server_request {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[doc = concat!("`", $method, "`")]
-                #[derive(Debug)]
-                pub enum $variant {}
-                impl $crate::protocol::ServerRequestMethod for $variant {
-                    const METHOD: &'static str = $method;
-                    type Params = $params;
-                    type Response = $response;
-                }
-            )*
+        $crate::protocol::methods::method_table! {
+            SERVER_REQUESTS, "Every server request: method, params type, response type.";
+            $($method, $params, $response;)*
         }
-
-        /// Every server request: method, params type, response type.
-        pub const SERVER_REQUESTS: &[$crate::protocol::MethodEntry] = &[
-            $($crate::protocol::MethodEntry {
-                method: $method,
-                params: stringify!($params),
-                response: stringify!($response),
-            },)*
-        ];
     };
 }
 
-pub(crate) use {client_notifications, client_requests, server_notifications, server_requests};
+pub(crate) use {
+    client_notifications, client_requests, incoming_enum, method_markers, method_table,
+    server_notifications, server_requests,
+};

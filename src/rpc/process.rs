@@ -14,13 +14,32 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::watch;
 
 const TAIL_LINES: usize = 40;
 const TAIL_LINE_BYTES: usize = 1024;
+/// How long an exit's error waits for the last lines of stderr.
+pub(crate) const STDERR_SETTLE: Duration = Duration::from_millis(250);
 
-/// The last lines the child wrote to stderr.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct StderrTail(Arc<Mutex<VecDeque<String>>>);
+/// The last lines the child wrote to stderr, and whether its stderr has ended.
+#[derive(Debug, Clone)]
+pub(crate) struct StderrTail(Arc<Tail>);
+
+#[derive(Debug)]
+struct Tail {
+    lines: Mutex<VecDeque<String>>,
+    /// Set once the reader saw the end of stderr: every line is in `lines`.
+    ended: watch::Sender<bool>,
+}
+
+impl Default for StderrTail {
+    fn default() -> Self {
+        Self(Arc::new(Tail {
+            lines: Mutex::default(),
+            ended: watch::Sender::new(false),
+        }))
+    }
+}
 
 /// Codex's log lines are quoted in error messages; anything shaped like an email address, a JWT or a
 /// bearer token is masked first, so no message codex-img prints carries one.
@@ -60,7 +79,7 @@ impl StderrTail {
             line.truncate(cut);
             line.push('…');
         }
-        if let Ok(mut tail) = self.0.lock() {
+        if let Ok(mut tail) = self.0.lines.lock() {
             if tail.len() == TAIL_LINES {
                 tail.pop_front();
             }
@@ -68,8 +87,16 @@ impl StderrTail {
         }
     }
 
+    /// Waits, at most `within`, until the child's stderr has ended, so a message about its exit quotes
+    /// its last words. Helpers that outlive it may hold stderr open; hence the bound.
+    pub(crate) async fn settled(&self, within: Duration) {
+        let mut ended = self.0.ended.subscribe();
+        let _ = tokio::time::timeout(within, ended.wait_for(|ended| *ended)).await;
+    }
+
     pub(crate) fn text(&self) -> String {
         self.0
+            .lines
             .lock()
             .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
             .unwrap_or_default()
@@ -132,6 +159,7 @@ pub(crate) fn start(
             sink.push(&line);
             tracing::debug!(target: "codex_img::app_server", "{}", redact(&line));
         }
+        sink.0.ended.send_replace(true);
     });
     tracing::info!(pid, bin = %shown, "started codex app-server");
     Ok(Spawned {

@@ -156,37 +156,17 @@ pub(crate) fn parse_version_list(text: &str) -> std::result::Result<Vec<Version>
 }
 
 impl Default for Config {
+    /// Every setting at its default; nothing is read from the environment (that is
+    /// [`Config::from_env`]'s).
     fn default() -> Self {
-        let mut version_env_errors = Vec::new();
-        let min_version = match env_value(MIN_VERSION_ENV).map(|v| Version::parse(&v)) {
-            Some(Ok(v)) => v,
-            Some(Err(e)) => {
-                version_env_errors.push((MIN_VERSION_ENV, format!("not a version X.Y.Z ({e})")));
-                MIN_CODEX_VERSION
-            }
-            None => MIN_CODEX_VERSION,
-        };
-        let allowed_versions = match env_value(ALLOWED_VERSIONS_ENV).map(|v| parse_version_list(&v))
-        {
-            Some(Ok(list)) if !list.is_empty() => Some(list),
-            Some(Ok(_)) | None => None,
-            Some(Err(e)) => {
-                version_env_errors.push((ALLOWED_VERSIONS_ENV, e));
-                None
-            }
-        };
         Self {
-            codex_bin: std::env::var_os("CODEX_BIN")
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| "codex".into()),
-            codex_home: std::env::var_os("CODEX_HOME")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
+            codex_bin: "codex".into(),
+            codex_home: None,
             overrides: Vec::new(),
             env: Vec::new(),
-            min_version,
-            allowed_versions,
-            version_env_errors,
+            min_version: MIN_CODEX_VERSION,
+            allowed_versions: None,
+            version_env_errors: Vec::new(),
             concurrency: DEFAULT_CONCURRENCY,
             pool_size: DEFAULT_POOL_SIZE,
             pool_refresh_after: DEFAULT_POOL_REFRESH,
@@ -199,6 +179,34 @@ impl Default for Config {
             recovery_dir: crate::types::recovery::default_dir(),
             lean: true,
         }
+    }
+}
+
+impl Config {
+    /// The defaults, then what the environment sets: `CODEX_BIN`, `CODEX_HOME`, and a host's version
+    /// policy (`CODEX_IMG_MIN_VERSION`, `CODEX_IMG_ALLOWED_VERSIONS`; a value that is not a version is
+    /// kept as an error for the first request to report).
+    pub(crate) fn from_env() -> Self {
+        let mut config = Self::default();
+        if let Some(bin) = std::env::var_os("CODEX_BIN").filter(|v| !v.is_empty()) {
+            config.codex_bin = bin;
+        }
+        config.codex_home = std::env::var_os("CODEX_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        match env_value(MIN_VERSION_ENV).map(|v| Version::parse(&v)) {
+            Some(Ok(v)) => config.min_version = v,
+            Some(Err(e)) => config
+                .version_env_errors
+                .push((MIN_VERSION_ENV, format!("not a version X.Y.Z ({e})"))),
+            None => {}
+        }
+        match env_value(ALLOWED_VERSIONS_ENV).map(|v| parse_version_list(&v)) {
+            Some(Ok(list)) if !list.is_empty() => config.allowed_versions = Some(list),
+            Some(Ok(_)) | None => {}
+            Some(Err(e)) => config.version_env_errors.push((ALLOWED_VERSIONS_ENV, e)),
+        }
+        config
     }
 }
 

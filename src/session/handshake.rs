@@ -9,7 +9,7 @@ use crate::protocol::{
     notification, ErrorCode, InitializeResponse, ModelProviderCapabilitiesReadParams,
 };
 use crate::rpc::codec::DEFAULT_MAX_LINE;
-use crate::rpc::process::ChildProcess;
+use crate::rpc::process::{ChildProcess, STDERR_SETTLE};
 use crate::rpc::transport::{Connection, RpcError};
 use crate::session::config::Config;
 use crate::session::live::{Handshaken, Live};
@@ -84,8 +84,7 @@ async fn initialize(
     match tokio::time::timeout(within, conn.request::<Initialize>(&params)).await {
         Ok(Ok(init)) => Ok(init),
         Ok(Err(RpcError::Exited | RpcError::NotSent)) => {
-            // The stderr reader may lag the exit by a moment; let it capture the last words.
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            process.tail().settled(STDERR_SETTLE).await;
             Err(Error::AppServerExited {
                 status: process.exit_status(),
                 stderr_tail: process.tail().text(),

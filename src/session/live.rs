@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use semver::Version;
 use tokio::sync::Mutex;
 
-use crate::rpc::process::{ChildProcess, StderrTail};
+use crate::rpc::process::{ChildProcess, StderrTail, STDERR_SETTLE};
 use crate::rpc::transport::Connection;
 use crate::session::login::AccountCheck;
 use crate::session::pool::Pool;
@@ -181,8 +181,7 @@ impl Live {
 
     /// The error for a generation whose process went away.
     pub(crate) async fn exited_error(&self, turn_started: bool) -> Error {
-        // The stderr reader may lag the exit by a moment; give it a chance to capture the last words.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.tail.settled(STDERR_SETTLE).await;
         Error::AppServerExited {
             status: self.exit_status().await,
             stderr_tail: self.stderr_tail(),

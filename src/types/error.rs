@@ -311,49 +311,55 @@ pub enum Category {
 impl Error {
     /// The stable code, such as `runtime/usage_limit`.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::CodexMissing { .. } => "preflight/codex_missing",
-            Self::UnsupportedVersion { .. } | Self::VersionNotAllowed { .. } => {
-                "preflight/unsupported_version"
-            }
-            Self::InvalidVersionPolicy { .. } => "preflight/invalid_version_policy",
-            Self::NotSignedIn => "preflight/not_signed_in",
-            Self::ApiKeyLogin => "preflight/api_key_login",
-            Self::ImageGenerationUnavailable { .. } => "preflight/image_generation_unavailable",
-            Self::BackendUnreachable { .. } => "preflight/backend_unreachable",
-            Self::InvalidPrompt { .. } => "request/invalid_prompt",
-            Self::InvalidImage { .. } => "request/invalid_image",
-            Self::UsageLimit { .. } => "runtime/usage_limit",
-            Self::RateLimited { .. } => "runtime/rate_limited",
-            Self::Refused { .. } => "runtime/refused",
-            Self::NoImage { .. } => "runtime/no_image",
-            Self::Timeout { .. } => "runtime/timeout",
-            Self::Cancelled => "runtime/cancelled",
-            Self::ShuttingDown { .. } => "runtime/shutting_down",
-            Self::ThreadLost { .. } => "runtime/thread_lost",
-            Self::AppServerExited { .. } => "runtime/app_server_exited",
-            Self::StartTimeout { .. } => "runtime/start_timeout",
-            Self::WorkdirUnavailable { .. } => "runtime/workdir_unavailable",
-            Self::StagingFailed { .. } => "runtime/staging_failed",
-            Self::Overloaded { .. } => "runtime/overloaded",
-            Self::InvalidMessage { .. } => "protocol/invalid_message",
-            Self::OutputExists { .. } => "output/exists",
-            Self::OutputInvalidTarget { .. } => "output/invalid_target",
-            Self::OutputWriteFailed { .. } => "output/write_failed",
-            Self::NotSaved { source, .. } => source.code(),
-            Self::Option(e) => e.code(),
-            Self::ProcessFailed { .. } => "output/process_failed",
-        }
+        self.classified().1
     }
 
     /// The family of [`code`](Self::code).
     pub fn category(&self) -> Category {
-        match self.code().split('/').next() {
-            Some("preflight") => Category::Preflight,
-            Some("request") => Category::Request,
-            Some("protocol") => Category::Protocol,
-            Some("output") => Category::Output,
-            _ => Category::Runtime,
+        self.classified().0
+    }
+
+    /// The family and the code, side by side, so they are written once per variant.
+    fn classified(&self) -> (Category, &'static str) {
+        match self {
+            Self::CodexMissing { .. } => (Category::Preflight, "preflight/codex_missing"),
+            Self::UnsupportedVersion { .. } | Self::VersionNotAllowed { .. } => {
+                (Category::Preflight, "preflight/unsupported_version")
+            }
+            Self::InvalidVersionPolicy { .. } => {
+                (Category::Preflight, "preflight/invalid_version_policy")
+            }
+            Self::NotSignedIn => (Category::Preflight, "preflight/not_signed_in"),
+            Self::ApiKeyLogin => (Category::Preflight, "preflight/api_key_login"),
+            Self::ImageGenerationUnavailable { .. } => (
+                Category::Preflight,
+                "preflight/image_generation_unavailable",
+            ),
+            Self::BackendUnreachable { .. } => {
+                (Category::Preflight, "preflight/backend_unreachable")
+            }
+            Self::InvalidPrompt { .. } => (Category::Request, "request/invalid_prompt"),
+            Self::InvalidImage { .. } => (Category::Request, "request/invalid_image"),
+            Self::UsageLimit { .. } => (Category::Runtime, "runtime/usage_limit"),
+            Self::RateLimited { .. } => (Category::Runtime, "runtime/rate_limited"),
+            Self::Refused { .. } => (Category::Runtime, "runtime/refused"),
+            Self::NoImage { .. } => (Category::Runtime, "runtime/no_image"),
+            Self::Timeout { .. } => (Category::Runtime, "runtime/timeout"),
+            Self::Cancelled => (Category::Runtime, "runtime/cancelled"),
+            Self::ShuttingDown { .. } => (Category::Runtime, "runtime/shutting_down"),
+            Self::ThreadLost { .. } => (Category::Runtime, "runtime/thread_lost"),
+            Self::AppServerExited { .. } => (Category::Runtime, "runtime/app_server_exited"),
+            Self::StartTimeout { .. } => (Category::Runtime, "runtime/start_timeout"),
+            Self::WorkdirUnavailable { .. } => (Category::Runtime, "runtime/workdir_unavailable"),
+            Self::StagingFailed { .. } => (Category::Runtime, "runtime/staging_failed"),
+            Self::Overloaded { .. } => (Category::Runtime, "runtime/overloaded"),
+            Self::InvalidMessage { .. } => (Category::Protocol, "protocol/invalid_message"),
+            Self::OutputExists { .. } => (Category::Output, "output/exists"),
+            Self::OutputInvalidTarget { .. } => (Category::Output, "output/invalid_target"),
+            Self::OutputWriteFailed { .. } => (Category::Output, "output/write_failed"),
+            Self::NotSaved { source, .. } => source.classified(),
+            Self::Option(e) => (Category::Request, e.code()),
+            Self::ProcessFailed { .. } => (Category::Output, "output/process_failed"),
         }
     }
 

@@ -57,7 +57,7 @@ says what came back (native, keyed or none). Format, fit and key are done locall
 nothing is resized. With -n, a failed image never loses the others, and the exit code is non-zero when
 any failed.
 
-Exit codes: 0 success, 3 preflight, 4 request, 5 runtime, 6 output, 7 protocol, 130 Ctrl-C
+Exit codes: 0 success, 3 preflight, 4 request, 5 runtime, 6 output, 7 protocol, 130 Ctrl-C, 143 SIGTERM
 (see `codex-img --help`).
 ";
 
