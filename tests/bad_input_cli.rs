@@ -232,16 +232,16 @@ fn bad_input_is_refused_with_its_code_and_starts_no_turn() {
             "request/unsupported_format",
         ),
         (
-            "option: -n 0 (the parser's range)",
+            "option: -n 0 (the library's range, as on every face)",
             vec!["-o", target, "-n", "0"],
-            2,
-            "-",
+            4,
+            "request/invalid_option",
         ),
         (
-            "option: -n 9 (the parser's range)",
+            "option: -n 9 (the library's range, as on every face)",
             vec!["-o", target, "-n", "9"],
-            2,
-            "-",
+            4,
+            "request/invalid_option",
         ),
         (
             "option: --fit without a size or aspect",

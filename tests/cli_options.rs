@@ -279,12 +279,19 @@ fn option_mistakes_have_their_own_codes_and_start_nothing() {
         );
         assert_eq!(world.server_pids(), Vec::<i32>::new(), "{args:?}");
     }
-    // Out-of-range values are usage errors of the argument parser (exit 2).
-    for args in [["-n", "9"], ["--compression", "101"], ["--key", "green"]] {
+    // Out-of-range numbers are the library's to refuse, with its code, as on every face; a value
+    // that is not one at all is the argument parser's usage error (exit 2).
+    for (args, exit) in [
+        (["-n", "9"], 4),
+        (["--compression", "101"], 4),
+        (["--compression", "300"], 2),
+        (["--key", "green"], 2),
+    ] {
         let world = World::new();
-        let mut all = vec!["generate", "an icon", "-o", "out.png"];
+        let mut all = vec!["generate", "an icon", "-o", "out.jpg"];
         all.extend(args);
-        assert_eq!(run(&world, &all).code, 2, "{args:?}");
+        assert_eq!(run(&world, &all).code, exit, "{args:?}");
+        assert_eq!(world.server_pids(), Vec::<i32>::new(), "{args:?}");
     }
 }
 

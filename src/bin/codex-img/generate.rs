@@ -70,7 +70,8 @@ pub struct GenerateArgs {
     pub format: Option<OutputFormat>,
 
     /// JPEG quality, 0-100 (default 90). PNG and WebP are written lossless and take none.
-    #[arg(long, value_name = "0-100", value_parser = clap::value_parser!(u8).range(0..=100))]
+    // Out of range is the library's `request/invalid_option`, as on every face; so is `-n`'s.
+    #[arg(long, value_name = "0-100")]
     pub compression: Option<u8>,
 
     /// Make the image exactly --size (or --aspect): cover = scale and centre-crop, contain = scale and
@@ -87,7 +88,7 @@ pub struct GenerateArgs {
     /// How many images, 1-8, each from its own turn. A file OUT `cat.png` gives `cat-1.png` ...
     /// `cat-N.png`; a directory gets hash-named files.
     #[arg(short = 'n', value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u32).range(1..=8))]
+          value_parser = clap::value_parser!(u32))]
     pub n: u32,
 
     /// Also write `<image>.json` next to each image: prompt, revised prompt, sha256, format, size,
