@@ -261,6 +261,22 @@ impl ClientBuilder {
         self
     }
 
+    /// Replace the app-server, while nothing runs on it and no request waits, once it has made this
+    /// many images (default 100; `None` never does). Codex's process tree keeps about 1 MiB for every
+    /// image it made, and a new process with its threads started ahead is as warm as the old one.
+    pub fn recycle_after_images(mut self, images: Option<u64>) -> Self {
+        self.config.recycle_after_images = images.filter(|n| *n > 0);
+        self
+    }
+
+    /// Replace the app-server, while nothing runs on it and no request waits, once its process tree
+    /// holds more than this many bytes of memory (default 512 MiB; `None` never does; read from `/proc`,
+    /// so Linux only).
+    pub fn recycle_above_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.config.recycle_above_bytes = bytes.filter(|n| *n > 0);
+        self
+    }
+
     /// How long to wait for the turn to end after interrupting it (default 3 s).
     pub fn interrupt_grace(mut self, grace: Duration) -> Self {
         self.config.interrupt_grace = grace;
@@ -294,11 +310,12 @@ impl ClientBuilder {
 
     /// Builds the client. Nothing is started until the first request.
     pub fn build(self) -> Client {
-        let queue = Queue::new(self.config.concurrency);
+        // One queue, the manager's: a recycle waits until no request waits in it.
+        let manager = Manager::new(Arc::new(self.config));
         Client {
             inner: Arc::new(Inner {
-                manager: Manager::new(Arc::new(self.config)),
-                queue,
+                queue: manager.queue.clone(),
+                manager,
             }),
         }
     }

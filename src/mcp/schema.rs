@@ -131,10 +131,22 @@ pub(crate) fn status_report() -> Arc<JsonObject> {
             "blocking": {"anyOf": [{"type": "null"}, error_report()], "description": "The first blocking problem, as the error a generation would give."},
             "binary": text_or_null,
             "version": text_or_null,
+            "previous_version": {"type": ["string", "null"], "description": "The Codex version that ran before, when Codex changed while codex-img ran."},
             "min_version": {"type": "string"},
             "login": text_or_null,
             "plan": text_or_null,
             "image_generation": {"type": ["boolean", "null"]},
+            "app_server": {
+                "anyOf": [{"type": "null"}, {
+                    "type": "object",
+                    "properties": {
+                        "images": {"type": "integer", "description": "Images made on the process serving now."},
+                        "tree_rss_bytes": {"type": ["integer", "null"], "description": "The memory its process tree holds."},
+                        "recycles": {"type": "integer", "description": "Idle app-servers replaced so far."}
+                    },
+                    "required": ["images", "tree_rss_bytes", "recycles"]
+                }]
+            },
             "rate_limits": {
                 "type": "array",
                 "items": {
@@ -162,7 +174,7 @@ pub(crate) fn status_report() -> Arc<JsonObject> {
                 }
             }
         },
-        "required": ["ready", "blocking", "binary", "version", "min_version", "login", "plan", "image_generation", "rate_limits", "checks"]
+        "required": ["ready", "blocking", "binary", "version", "previous_version", "min_version", "login", "plan", "image_generation", "app_server", "rate_limits", "checks"]
     }))
 }
 

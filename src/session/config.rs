@@ -26,6 +26,12 @@ pub(crate) const DEFAULT_POOL_SIZE: usize = 2;
 pub(crate) const DEFAULT_POOL_REFRESH: Duration = Duration::from_secs(300);
 pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+/// An idle process is replaced after this many images: Codex's process tree grows by about 1 MiB an
+/// image and keeps it (measured on 0.171.0: 266 MiB after 20 images, about 730 MiB after 500; see
+/// BENCHMARKS.md, "A server that runs for weeks"), and a new process starts in well under a second.
+pub(crate) const DEFAULT_RECYCLE_AFTER_IMAGES: u64 = 100;
+/// An idle process is replaced when its tree holds more than this, whatever the count (Linux).
+pub(crate) const DEFAULT_RECYCLE_ABOVE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Overrides that keep the app-server's start and every image turn lean: no user MCP servers, and
 /// everything the image path does not use switched off (apps and their connector, plugins, tool
@@ -134,6 +140,10 @@ pub(crate) struct Config {
     pub interrupt_grace: Duration,
     /// Where an image that cannot be saved as asked is kept (see [`crate::types::recovery`]).
     pub recovery_dir: Option<PathBuf>,
+    /// Replace an idle process after this many images; `None` never does.
+    pub(crate) recycle_after_images: Option<u64>,
+    /// Replace an idle process whose tree holds more than this many bytes; `None` never does.
+    pub(crate) recycle_above_bytes: Option<u64>,
     /// Whether the lean set ([`LEAN_OVERRIDES`] and the short base instructions) is sent. On by
     /// default; off only to measure what Codex's defaults cost.
     pub lean: bool,
@@ -177,6 +187,8 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(2),
             interrupt_grace: Duration::from_secs(3),
             recovery_dir: crate::types::recovery::default_dir(),
+            recycle_after_images: Some(DEFAULT_RECYCLE_AFTER_IMAGES),
+            recycle_above_bytes: Some(DEFAULT_RECYCLE_ABOVE_BYTES),
             lean: true,
         }
     }
@@ -211,6 +223,16 @@ impl Config {
 }
 
 impl Config {
+    /// Where the app-server reads its login from: the configured `CODEX_HOME`, else Codex's default,
+    /// `~/.codex`.
+    pub(crate) fn login_home(&self) -> Option<PathBuf> {
+        self.codex_home.clone().or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".codex"))
+        })
+    }
+
     /// The environment every `codex` codex-img runs gets (`--version` and `app-server` alike, so the gate
     /// checks the binary the server will be): API keys removed, `CODEX_HOME` and the extra variables set.
     pub(crate) fn apply_env(&self, cmd: &mut tokio::process::Command) {

@@ -107,6 +107,7 @@ pub(crate) async fn generate(
     tell_the_queue(manager, queue, &outcome);
     drop(permit);
     let found = outcome?;
+    live.note_made();
     manager.note_success().await;
     reporter.enter(Phase::Done);
     Ok(Made {
@@ -418,9 +419,10 @@ struct Ready {
 
 /// Everything before `turn/start`: nothing here spends quota.
 async fn prepare(manager: &Arc<Manager>, reporter: &Reporter, use_pool: bool) -> Result<Ready> {
-    let (live, process_start) = manager
+    let (active, process_start) = manager
         .acquire(|| reporter.enter(Phase::StartingProcess))
         .await?;
+    let live = active.live().clone();
     if let Some(e) = live.account.blocking_error() {
         manager.retire(&live).await;
         return Err(e);
@@ -431,7 +433,6 @@ async fn prepare(manager: &Arc<Manager>, reporter: &Reporter, use_pool: bool) ->
                 .to_owned(),
         });
     }
-    let _active = live.enter();
     let thread_began = Instant::now();
     let pooled = if use_pool { live.pool().take() } else { None };
     let (fresh, thread_start) = match pooled {
@@ -441,7 +442,7 @@ async fn prepare(manager: &Arc<Manager>, reporter: &Reporter, use_pool: bool) ->
     Ok(Ready {
         live,
         process_start,
-        _active,
+        _active: active,
         fresh,
         thread_start,
     })

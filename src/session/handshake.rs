@@ -11,6 +11,7 @@ use crate::protocol::{
 use crate::rpc::codec::DEFAULT_MAX_LINE;
 use crate::rpc::process::{ChildProcess, STDERR_SETTLE};
 use crate::rpc::transport::{Connection, RpcError};
+use crate::session::auth_file::AuthFile;
 use crate::session::config::Config;
 use crate::session::live::{Handshaken, Live};
 use crate::session::login::AccountCheck;
@@ -25,6 +26,8 @@ const CLIENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub(crate) async fn start(config: &Config) -> Result<Live> {
     let cli_version = version::probe(config, Duration::from_secs(15)).await?;
     version::check(&cli_version, config)?;
+    // Read before the process reads it: a change after this is a change it did not see.
+    let auth = AuthFile::read(config.login_home().as_deref());
     let (spawned, workdir) = spawn::spawn(config)?;
     let conn = Connection::start(spawned.stdout, spawned.stdin, DEFAULT_MAX_LINE);
     let mut process = spawned.process;
@@ -61,6 +64,7 @@ pub(crate) async fn start(config: &Config) -> Result<Live> {
             user_agent: init.user_agent,
             account,
             image_generation_offered,
+            auth,
         },
     )
     .with_pool(Pool::new(config.pool_size, config.pool_refresh_after))

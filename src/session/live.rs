@@ -2,7 +2,7 @@
 //! counts that say whether it is in use (generations) or finishing work (cleanups).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,7 @@ use tokio::sync::Mutex;
 
 use crate::rpc::process::{ChildProcess, StderrTail, STDERR_SETTLE};
 use crate::rpc::transport::Connection;
+use crate::session::auth_file::AuthFile;
 use crate::session::login::AccountCheck;
 use crate::session::pool::Pool;
 use crate::types::error::Error;
@@ -30,10 +31,17 @@ pub(crate) struct Live {
     pub account: AccountCheck,
     /// `modelProvider/capabilities/read`'s answer; `None` on releases without it.
     pub image_generation_offered: Option<bool>,
+    /// The login file as this process read it at start: a change means a new process is needed.
+    auth: AuthFile,
+    /// The process group, for the memory of its tree.
+    pgid: Option<i32>,
+    /// Images made on this process.
+    made: AtomicU64,
     process: Mutex<Option<ChildProcess>>,
     workdir: PathBuf,
     tail: StderrTail,
-    active: AtomicUsize,
+    /// Generations running on it.
+    active: tokio::sync::watch::Sender<usize>,
     last_used: StdMutex<Instant>,
     cleanups: tokio::sync::watch::Sender<usize>,
     pool: Arc<Pool>,
@@ -53,6 +61,8 @@ pub(crate) struct Handshaken {
     pub account: AccountCheck,
     /// See [`Live::image_generation_offered`].
     pub image_generation_offered: Option<bool>,
+    /// The login file as it was when the process started.
+    pub auth: AuthFile,
 }
 
 impl Live {
@@ -70,10 +80,13 @@ impl Live {
             user_agent: learned.user_agent,
             account: learned.account,
             image_generation_offered: learned.image_generation_offered,
+            auth: learned.auth,
+            pgid: process.pid(),
+            made: AtomicU64::new(0),
             workdir,
             tail: process.tail(),
             process: Mutex::new(Some(process)),
-            active: AtomicUsize::new(0),
+            active: tokio::sync::watch::Sender::new(0),
             last_used: StdMutex::new(Instant::now()),
             cleanups: tokio::sync::watch::Sender::new(0),
             pool: Pool::new(0, Duration::MAX),
@@ -106,6 +119,46 @@ impl Live {
     /// The private working directory the process runs in.
     pub(crate) fn workdir(&self) -> &Path {
         &self.workdir
+    }
+
+    /// Whether the login file changed since this process read it: its login is stale.
+    pub(crate) fn login_changed(&self) -> bool {
+        self.auth.changed()
+    }
+
+    /// Counts an image made on this process.
+    pub(crate) fn note_made(&self) {
+        self.made.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// How many images this process made.
+    pub(crate) fn made(&self) -> u64 {
+        self.made.load(Ordering::SeqCst)
+    }
+
+    /// The resident memory of the process's whole tree, where it can be read.
+    pub(crate) fn tree_rss(&self) -> Option<u64> {
+        self.pgid.and_then(crate::session::tree::rss_bytes)
+    }
+
+    /// No generation runs on it and no cleanup is pending.
+    pub(crate) fn is_quiet(&self) -> bool {
+        *self.active.borrow() == 0 && *self.cleanups.borrow() == 0
+    }
+
+    /// Waits, at most `within`, until no generation runs on it and no cleanup is pending.
+    pub(crate) async fn quiet(&self, within: Duration) -> bool {
+        let mut active = self.active.subscribe();
+        let mut cleanups = self.cleanups.subscribe();
+        let both = async {
+            // A cleanup starts as its generation ends, so the two are checked together once each
+            // reached zero.
+            while !self.is_quiet() {
+                let _ = active.wait_for(|n| *n == 0).await;
+                let _ = cleanups.wait_for(|n| *n == 0).await;
+            }
+        };
+        tokio::time::timeout(within, both).await.is_ok()
     }
 
     /// The last lines the process wrote to stderr.
@@ -164,13 +217,13 @@ impl Live {
 
     /// Marks one generation as using this process until the guard drops.
     pub(crate) fn enter(self: &Arc<Self>) -> ActiveGuard {
-        self.active.fetch_add(1, Ordering::SeqCst);
+        self.active.send_modify(|n| *n += 1);
         ActiveGuard(self.clone())
     }
 
     /// How long the process has been unused, or `None` while a generation uses it.
     pub(crate) fn idle_for(&self) -> Option<Duration> {
-        let unused = self.active.load(Ordering::SeqCst) == 0;
+        let unused = *self.active.borrow() == 0;
         let since = self
             .last_used
             .lock()
@@ -209,12 +262,19 @@ impl Live {
 /// Counts one generation as using a [`Live`]; see [`Live::enter`].
 pub(crate) struct ActiveGuard(Arc<Live>);
 
+impl ActiveGuard {
+    /// The process in use.
+    pub(crate) fn live(&self) -> &Arc<Live> {
+        &self.0
+    }
+}
+
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         if let Ok(mut t) = self.0.last_used.lock() {
             *t = Instant::now();
         }
-        self.0.active.fetch_sub(1, Ordering::SeqCst);
+        self.0.active.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
@@ -261,6 +321,7 @@ pub(crate) mod tests {
                 user_agent: String::new(),
                 account: AccountCheck::Failed(String::new()),
                 image_generation_offered: None,
+                auth: AuthFile::read(None),
             },
         ));
         let pid = live.pid().await.expect("a pid");

@@ -3,21 +3,31 @@
 //! request that needs it. Nothing in flight is re-run when it dies: those generations fail with
 //! `runtime/app_server_exited` and the caller decides.
 //!
+//! A process is also replaced while codex-img runs for weeks: when its login file changed (the next
+//! request gets a new process, which reads the new login before any turn), and when it is idle and has
+//! made many images or grown large ([`recycle`](super::recycle)). A replaced process drains: the turns
+//! still running on it finish, then it stops. Every start runs whatever Codex is installed now, through
+//! the same version gate, and the version before it is remembered for `doctor` to show.
+//!
 //! Shutdown is for good: it closes the manager first, so every generation in flight hands its turn to
 //! its cleanup (which sends `turn/interrupt`) and answers `runtime/shutting_down`, and no new generation
 //! or preflight can start a process; then it waits, bounded, for those hand-offs and their cleanups, and
 //! only then stops the process. A generation running on another task (a face's spawned request, an MCP
 //! tool call) is interrupted this way too, not only one whose future was dropped.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex as StdMutex, Weak};
 use std::time::{Duration, Instant};
+
+use semver::Version;
 
 use tokio::sync::{watch, Mutex};
 
 use crate::session::config::Config;
 use crate::session::handshake;
 use crate::session::limit::KnownLimit;
-use crate::session::live::Live;
+use crate::session::live::{ActiveGuard, Live};
+use crate::session::queue::Queue;
+use crate::session::recycle::Recycler;
 use crate::session::slot::Slot;
 use crate::session::thread;
 use crate::types::error::{Error, Result};
@@ -26,6 +36,14 @@ use crate::types::error::{Error, Result};
 pub(crate) struct Manager {
     config: Arc<Config>,
     slot: Mutex<Slot>,
+    /// The requests waiting for a place, in order.
+    pub(crate) queue: Arc<Queue>,
+    /// Replaced processes that still run turns; each stops once quiet, and shutdown stops them all.
+    draining: StdMutex<Vec<Arc<Live>>>,
+    /// The Codex versions of the last two starts that worked: `(previous, current)`.
+    versions: StdMutex<(Option<Version>, Option<Version>)>,
+    /// Replacing an idle process that grew.
+    pub(crate) recycler: Recycler,
     /// The usage limit Codex reported, shared by every process (it is the account's).
     pub limit: KnownLimit,
     /// Whether shutdown has begun, and how many generations are running; one value, so that a
@@ -56,8 +74,12 @@ impl Manager {
     /// A manager with no process yet.
     pub(crate) fn new(config: Arc<Config>) -> Arc<Self> {
         Arc::new(Self {
+            queue: Queue::new(config.concurrency),
             config,
             slot: Mutex::new(Slot::default()),
+            draining: StdMutex::new(Vec::new()),
+            versions: StdMutex::new((None, None)),
+            recycler: Recycler::default(),
             limit: KnownLimit::default(),
             state: watch::Sender::new(State::default()),
             stopping: Mutex::new(()),
@@ -103,10 +125,13 @@ impl Manager {
     /// The live process, started if needed; `on_start` is called before a start. Returns how long the
     /// start took when there was one. Once shutdown has begun it is `runtime/shutting_down`, and a
     /// start under way is abandoned (its process killed), so nothing outlives the shutdown.
+    ///
+    /// The process comes marked as in use ([`Live::enter`]) from inside the slot's lock, so a recycle,
+    /// which swaps processes under that lock, never stops one a request was just handed.
     pub(crate) async fn acquire(
         self: &Arc<Self>,
         on_start: impl FnOnce(),
-    ) -> Result<(Arc<Live>, Option<Duration>)> {
+    ) -> Result<(ActiveGuard, Option<Duration>)> {
         let refused = || Error::ShuttingDown {
             turn_started: false,
         };
@@ -122,7 +147,7 @@ impl Manager {
     async fn acquire_open(
         self: &Arc<Self>,
         on_start: impl FnOnce(),
-    ) -> Result<(Arc<Live>, Option<Duration>)> {
+    ) -> Result<(ActiveGuard, Option<Duration>)> {
         let mut slot = self.slot.lock().await;
         if self.is_closed() {
             // Shutdown began while this waited for the slot; it may already have emptied it.
@@ -134,15 +159,22 @@ impl Manager {
             slot.reaper_started = true;
             tokio::spawn(reap_when_idle(Arc::downgrade(self)));
         }
-        if let Some(live) = &slot.live {
-            if live.is_alive().await {
-                return Ok((live.clone(), None));
-            }
-            tracing::warn!("the app-server exited; a new one will be started");
-            let dead = slot.live.take();
-            slot.note_failure(Instant::now());
-            if let Some(dead) = dead {
-                tokio::spawn(async move { dead.stop(Duration::from_millis(100)).await });
+        if let Some(live) = slot.live.clone() {
+            if !live.is_alive().await {
+                tracing::warn!("the app-server exited; a new one will be started");
+                slot.live = None;
+                slot.note_failure(Instant::now());
+                tokio::spawn(async move { live.stop(Duration::from_millis(100)).await });
+            } else if live.login_changed() {
+                // The process keeps the login it read at start; a new one reads the new login, and
+                // is checked before any turn.
+                tracing::info!(
+                    "the Codex login changed since the app-server started; starting a new one"
+                );
+                slot.live = None;
+                self.drain(live);
+            } else {
+                return Ok((live.enter(), None));
             }
         }
         if let Some(wait) = slot.wait_before_start(Instant::now()) {
@@ -156,17 +188,10 @@ impl Manager {
         let began = Instant::now();
         match handshake::start(&self.config).await {
             Ok(live) => {
-                let live = Arc::new(live);
+                let live = self.started(live);
                 slot.live = Some(live.clone());
                 slot.retry_at = None;
-                watch_limits(&live, &self.limit);
-                // A process that cannot generate (no usable login, no image tool) gets no threads.
-                if live.account.blocking_error().is_none()
-                    && live.image_generation_offered != Some(false)
-                {
-                    thread::spawn_refill(&live);
-                }
-                Ok((live, Some(began.elapsed())))
+                Ok((live.enter(), Some(began.elapsed())))
             }
             Err(e) => {
                 if matches!(
@@ -182,6 +207,74 @@ impl Manager {
         }
     }
 
+    /// A process just handshaken, made ready to serve: its usage-limit updates watched, its version
+    /// remembered, its threads started ahead (unless it cannot generate: no usable login, no image
+    /// tool).
+    pub(crate) fn started(&self, live: Live) -> Arc<Live> {
+        let live = Arc::new(live);
+        watch_limits(&live, &self.limit);
+        {
+            let mut versions = lock(&self.versions);
+            if versions.1.as_ref() != Some(&live.version) {
+                if let Some(before) = &versions.1 {
+                    tracing::info!(before = %before, now = %live.version, "the Codex version changed");
+                }
+                *versions = (versions.1.take(), Some(live.version.clone()));
+            }
+        }
+        if live.account.blocking_error().is_none() && live.image_generation_offered != Some(false) {
+            thread::spawn_refill(&live);
+        }
+        live
+    }
+
+    /// The Codex versions of the last two starts that worked, `(before, last)`: `before` is `None`
+    /// until a start found another version than the one before it.
+    pub(crate) fn versions(&self) -> (Option<Version>, Option<Version>) {
+        lock(&self.versions).clone()
+    }
+
+    /// Puts `new` in the slot in place of `old`, which then drains; false (and `new` is not used) when
+    /// `old` is no longer the current process or shutdown began.
+    pub(crate) async fn replace(self: &Arc<Self>, old: &Arc<Live>, new: Arc<Live>) -> bool {
+        let mut slot = self.slot.lock().await;
+        let current = slot.live.as_ref().is_some_and(|c| Arc::ptr_eq(c, old));
+        if !current || self.is_closed() {
+            return false;
+        }
+        slot.live = Some(new);
+        drop(slot);
+        self.drain(old.clone());
+        true
+    }
+
+    /// The current process, with how many requests hold or wait for a place in the queue: what a
+    /// recycle decides on.
+    pub(crate) async fn current_and_busy(&self) -> Option<(Arc<Live>, usize)> {
+        let slot = self.slot.lock().await;
+        slot.live.clone().map(|live| (live, self.queue.busy()))
+    }
+
+    /// Stops `old` once the turns still running on it are done (each within its own deadline), so
+    /// nothing paid for is cut off; shutdown stops it sooner.
+    fn drain(self: &Arc<Self>, old: Arc<Live>) {
+        lock(&self.draining).push(old.clone());
+        let manager = Arc::downgrade(self);
+        let within = self.config.request_timeout + self.config.interrupt_grace * 2;
+        let grace = self.config.shutdown_grace;
+        tokio::spawn(async move {
+            if !old.quiet(within).await {
+                tracing::warn!(
+                    "a replaced app-server still ran turns after {within:?}; stopping it"
+                );
+            }
+            old.stop(grace).await;
+            if let Some(manager) = manager.upgrade() {
+                lock(&manager.draining).retain(|l| !Arc::ptr_eq(l, &old));
+            }
+        });
+    }
+
     /// A generation completed on a healthy process: forget earlier failures.
     pub(crate) async fn note_success(&self) {
         self.slot.lock().await.note_success();
@@ -189,7 +282,7 @@ impl Manager {
 
     /// Replaces `live` on the next request: its login was read at start, and a person who fixes their
     /// login (`codex login`) must not have to restart a long-running host to be seen.
-    pub(crate) async fn retire(&self, live: &Arc<Live>) {
+    pub(crate) async fn retire(self: &Arc<Self>, live: &Arc<Live>) {
         let mut slot = self.slot.lock().await;
         if slot
             .live
@@ -197,8 +290,8 @@ impl Manager {
             .is_some_and(|current| Arc::ptr_eq(current, live))
         {
             if let Some(old) = slot.live.take() {
-                let grace = self.config.shutdown_grace;
-                tokio::spawn(async move { old.stop(grace).await });
+                drop(slot);
+                self.drain(old);
             }
         }
     }
@@ -229,7 +322,8 @@ impl Manager {
             );
         }
         let live = self.slot.lock().await.live.take();
-        if let Some(live) = live {
+        let draining: Vec<Arc<Live>> = lock(&self.draining).drain(..).collect();
+        for live in live.into_iter().chain(draining) {
             // The cleanups interrupt their turns; each waits at most the grace for its turn's end.
             live.cleanups_done(grace * 2).await;
             live.stop(self.config.shutdown_grace).await;
@@ -246,14 +340,24 @@ fn watch_limits(live: &Live, limit: &KnownLimit) {
     limit.watch(rx);
 }
 
+/// Every lock here guards values that each operation leaves consistent, so a poisoned one is still good.
+fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The background task of a manager: stops the process once idle for the idle timeout, and replaces
+/// one that is quiet but made many images or grew ([`super::recycle`]).
 async fn reap_when_idle(manager: Weak<Manager>) {
     loop {
         let Some(m) = manager.upgrade() else { return };
         let idle = m.config.idle_timeout;
-        let tick = (idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+        let tick = (idle / 4).clamp(Duration::from_millis(50), super::recycle::CHECK_EVERY);
         drop(m);
         tokio::time::sleep(tick).await;
         let Some(m) = manager.upgrade() else { return };
+        super::recycle::check(&m).await;
         let mut slot = m.slot.lock().await;
         let idle_for = slot.live.as_ref().and_then(|live| live.idle_for());
         if idle_for.is_some_and(|since| since >= idle) {

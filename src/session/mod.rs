@@ -2,6 +2,7 @@
 //! the handshake, the version gate and the login check, the pre-started threads, the manager that keeps
 //! one process alive across requests, and a generation from `thread/start` to the image in hand.
 
+pub(crate) mod auth_file;
 mod cleanup;
 pub(crate) mod config;
 pub(crate) mod generation;
@@ -16,9 +17,11 @@ mod pool;
 pub(crate) mod postprocess;
 pub(crate) mod preflight;
 pub(crate) mod queue;
+mod recycle;
 mod slot;
 mod spawn;
 mod thread;
+mod tree;
 pub(crate) mod turn_text;
 pub(crate) mod version;
 mod workdir;

@@ -39,6 +39,8 @@ pub(crate) struct Pool {
     refresh_after: Duration,
     threads: Mutex<VecDeque<Fresh>>,
     wake: Notify,
+    /// Notified when a thread is added.
+    added: Notify,
     closed: AtomicBool,
 }
 
@@ -50,6 +52,7 @@ impl Pool {
             refresh_after,
             threads: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
+            added: Notify::new(),
             closed: AtomicBool::new(false),
         })
     }
@@ -88,6 +91,24 @@ impl Pool {
     /// Adds a thread just opened.
     pub(crate) fn push(&self, fresh: Fresh) {
         self.lock().push_back(fresh);
+        self.added.notify_waiters();
+    }
+
+    /// Waits, at most `within`, until at least one thread is ready (at once for a pool of none).
+    pub(crate) async fn first_ready(&self, within: Duration) -> bool {
+        let until = tokio::time::Instant::now() + within;
+        loop {
+            // Registered before the check, so a thread added in between is not missed.
+            let added = self.added.notified();
+            tokio::pin!(added);
+            added.as_mut().enable();
+            if self.size == 0 || self.ready() > 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(until, added).await.is_err() {
+                return false;
+            }
+        }
     }
 
     /// Resolves when the pool is asked to refill or closes.

@@ -17,8 +17,9 @@ use crate::session::limit;
 use crate::session::live::Live;
 use crate::session::login::{account_kind, AccountCheck};
 use crate::session::manager::Manager;
+use crate::session::version;
 use crate::types::error::Error;
-use crate::types::preflight::{CheckName, PreflightReport, Status, Window};
+use crate::types::preflight::{AppServerState, CheckName, PreflightReport, Status, Window};
 
 const INSTALL: &str =
     "install Codex: `npm install -g @openai/codex` (or set CODEX_BIN to its path)";
@@ -61,10 +62,12 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
     let mut report = PreflightReport {
         binary: resolve_binary(config),
         version: None,
+        previous_version: None,
         min_version: config.min_version.to_string(),
         login: None,
         plan: None,
         image_generation: None,
+        app_server: None,
         rate_limits: Vec::new(),
         checks: Vec::new(),
         blocking: None,
@@ -78,14 +81,26 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
             return report;
         }
     }
-    let live = match manager.acquire(|| {}).await {
-        Ok((live, _)) => live,
+    // Held to the end: the process is in use while it is checked, so no recycle stops it meanwhile.
+    let active = match manager.acquire(|| {}).await {
+        Ok((active, _)) => active,
         Err(e) => {
             not_started(&mut report, e);
+            // The last version that ran, when the one found now differs (or cannot run at all).
+            let (_, last) = manager.versions();
+            changed(&mut report, last.map(|v| v.to_string()));
             return report;
         }
     };
+    let live = active.live().clone();
     started(&mut report, &live, config);
+    report.app_server = Some(AppServerState {
+        images: live.made(),
+        tree_rss_bytes: live.tree_rss(),
+        recycles: manager.recycler.count(),
+    });
+    changed(&mut report, manager.versions().0.map(|v| v.to_string()));
+    installed_now(&mut report, &live, config).await;
     let signed_in = login(&mut report, &live);
     image_generation(&mut report, &live);
     if live.account.blocking_error().is_some() {
@@ -94,6 +109,56 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
     }
     backend_and_quota(&mut report, manager, &live, signed_in).await;
     report
+}
+
+/// Codex changed while codex-img ran: `before` ran until now, and the `version` check says so.
+fn changed(report: &mut PreflightReport, before: Option<String>) {
+    let Some(before) = before.filter(|b| report.version.as_ref() != Some(b)) else {
+        return;
+    };
+    if let Some(check) = report
+        .checks
+        .iter_mut()
+        .find(|c| c.name == CheckName::Version)
+    {
+        check.detail.push_str(&format!(
+            "; Codex changed while codex-img ran: {before} ran before"
+        ));
+    }
+    report.previous_version = Some(before);
+}
+
+/// The Codex installed now, when it is not what the running process runs: an upgrade, a downgrade or a
+/// removal underneath a long-running codex-img, which the next process (after a recycle, an idle exit,
+/// a crash) will meet. The running process keeps working meanwhile, so only a warning.
+async fn installed_now(report: &mut PreflightReport, live: &Live, config: &Config) {
+    let (status, note) = match version::probe(config, Duration::from_secs(15)).await {
+        Ok(now) if now == live.version => return,
+        Ok(now) => match version::check(&now, config) {
+            Ok(()) => (
+                None,
+                format!("; Codex {now} is installed now, and the next app-server will run it"),
+            ),
+            Err(e) => (
+                Some(Status::Warn),
+                format!("; the Codex installed now will not run ({e}); the running app-server works until it is replaced"),
+            ),
+        },
+        Err(e) => (
+            Some(Status::Warn),
+            format!("; the Codex installed now will not run ({e}); the running app-server works until it is replaced"),
+        ),
+    };
+    if let Some(check) = report
+        .checks
+        .iter_mut()
+        .find(|c| c.name == CheckName::Version)
+    {
+        check.detail.push_str(&note);
+        if let Some(status) = status {
+            check.status = status;
+        }
+    }
 }
 
 /// The app-server did not start: which check that fails, its fix, and the checks it leaves unrun.

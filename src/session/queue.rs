@@ -21,6 +21,7 @@ pub(crate) struct Queue {
 
 #[derive(Debug)]
 struct State {
+    slots: usize,
     free: usize,
     waiting: VecDeque<Waiter>,
 }
@@ -52,6 +53,7 @@ impl Queue {
     pub(crate) fn new(slots: usize) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(State {
+                slots: slots.max(1),
                 free: slots.max(1),
                 waiting: VecDeque::new(),
             }),
@@ -91,10 +93,17 @@ impl Queue {
         told
     }
 
-    /// How many requests wait for a slot (for tests and diagnostics).
+    /// How many requests wait for a slot.
     #[cfg(test)]
     pub(crate) fn waiting(&self) -> usize {
         self.lock().waiting.len()
+    }
+
+    /// How many requests hold a slot or wait for one: zero only when no generation is anywhere
+    /// between its call and its answer.
+    pub(crate) fn busy(&self) -> usize {
+        let state = self.lock();
+        state.waiting.len() + state.slots.saturating_sub(state.free)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -180,6 +189,24 @@ mod tests {
             order.push(n);
         }
         assert_eq!(order, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn busy_counts_places_held_and_waited_for_until_every_one_is_given_back() {
+        let queue = Queue::new(2);
+        assert_eq!(queue.busy(), 0);
+        let held: Vec<Permit> = vec![
+            queue.ticket(false).wait().await.expect("a free slot"),
+            queue.ticket(false).wait().await.expect("a free slot"),
+        ];
+        let waiting = queue.ticket(false);
+        assert_eq!((queue.busy(), queue.waiting()), (3, 1));
+        drop(held);
+        // The waiter now holds a slot it has not looked at yet: still busy.
+        assert_eq!((queue.busy(), queue.waiting()), (1, 0));
+        let permit = waiting.wait().await.expect("a slot");
+        drop(permit);
+        assert_eq!(queue.busy(), 0);
     }
 
     #[tokio::test]

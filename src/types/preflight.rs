@@ -97,6 +97,18 @@ pub struct Window {
     pub resets_at: Option<i64>,
 }
 
+/// The app-server serving now, as a long-running codex-img sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppServerState {
+    /// Images made on this process since it started.
+    pub images: u64,
+    /// The memory its whole process tree holds, in bytes, where it can be read (Linux).
+    pub tree_rss_bytes: Option<u64>,
+    /// How many idle app-servers this codex-img replaced so far because they made many images or
+    /// grew (see `ClientBuilder::recycle_after_images`).
+    pub recycles: u64,
+}
+
 /// Every check a generation depends on, run without spending quota, and what they found.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreflightReport {
@@ -104,6 +116,9 @@ pub struct PreflightReport {
     pub binary: Option<PathBuf>,
     /// Its version, if it could be read.
     pub version: Option<String>,
+    /// The version that ran before it, when Codex changed while this codex-img ran (an upgrade, a
+    /// downgrade, another binary); `None` otherwise.
+    pub previous_version: Option<String>,
     /// The oldest Codex release codex-img accepts.
     pub min_version: String,
     /// `chatgpt`, `apiKey`, `none`, or another provider's name.
@@ -112,6 +127,8 @@ pub struct PreflightReport {
     pub plan: Option<String>,
     /// Whether the model provider offers image generation, when it says.
     pub image_generation: Option<bool>,
+    /// The process serving now, once one answered.
+    pub app_server: Option<AppServerState>,
     /// The usage windows Codex reports.
     pub rate_limits: Vec<Window>,
     /// Each check, in the order run.

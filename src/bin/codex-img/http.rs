@@ -9,7 +9,7 @@ use clap::Args;
 use codex_img::ClientBuilder;
 use codex_img::{ApiKey, HttpOptions, HttpServer, DEFAULT_LISTEN, DEFAULT_RECEIVE_TIMEOUT};
 
-use crate::shared::{ConcurrencyArg, RootArg};
+use crate::shared::{ConcurrencyArg, RecycleArgs, RootArg};
 use crate::{exit, Interrupted};
 
 pub const HELP: &str = "\
@@ -44,6 +44,9 @@ pub struct HttpArgs {
 
     #[command(flatten)]
     pub concurrency: ConcurrencyArg,
+
+    #[command(flatten)]
+    pub recycle: RecycleArgs,
 
     /// Seconds a client gets to send a whole request (headers and body).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_RECEIVE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]

@@ -171,15 +171,16 @@ fn parse_override(s: &str) -> Result<String, String> {
 
 impl Command {
     /// The client this subcommand runs on: the global options, then the subcommand's own
-    /// (`--concurrency`, serve-mcp's `--timeout`), applied here for every subcommand alike.
+    /// (`--concurrency`, the servers' recycle bounds, serve-mcp's `--timeout`), applied here for every
+    /// subcommand alike.
     fn configure(&self, builder: ClientBuilder) -> ClientBuilder {
         match self {
             Command::Generate(args) => args.concurrency.apply(builder),
-            Command::ServeStdio(args) => args.concurrency.apply(builder),
+            Command::ServeStdio(args) => args.recycle.apply(args.concurrency.apply(builder)),
             #[cfg(feature = "mcp")]
             Command::ServeMcp(args) => args.configure(builder),
             #[cfg(feature = "http")]
-            Command::ServeHttp(args) => args.concurrency.apply(builder),
+            Command::ServeHttp(args) => args.recycle.apply(args.concurrency.apply(builder)),
             _ => builder,
         }
     }

@@ -8,7 +8,7 @@ use codex_img::image::PreviewSpec;
 use codex_img::{serve_mcp_stdio, McpOptions};
 use codex_img::{Client, ClientBuilder};
 
-use crate::shared::{ConcurrencyArg, RootArg};
+use crate::shared::{ConcurrencyArg, RecycleArgs, RootArg};
 use crate::signal::serve_until;
 use crate::{exit, Interrupted};
 
@@ -37,6 +37,9 @@ pub struct McpArgs {
     #[command(flatten)]
     pub concurrency: ConcurrencyArg,
 
+    #[command(flatten)]
+    pub recycle: RecycleArgs,
+
     /// The deadline for one image, queue included (default 300). Keep it below the agent's own tool
     /// timeout, so a slow image ends as a clear runtime/timeout rather than a vanished call.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -61,9 +64,9 @@ pub struct McpArgs {
 }
 
 impl McpArgs {
-    /// Applies `--concurrency` and `--timeout` to the client.
+    /// Applies `--concurrency`, the recycle bounds and `--timeout` to the client.
     pub fn configure(&self, builder: ClientBuilder) -> ClientBuilder {
-        let mut builder = self.concurrency.apply(builder);
+        let mut builder = self.recycle.apply(self.concurrency.apply(builder));
         if let Some(timeout) = self.timeout {
             builder = builder.request_timeout(Duration::from_secs(timeout));
         }

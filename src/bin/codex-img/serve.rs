@@ -5,7 +5,7 @@ use clap::Args;
 use codex_img::Client;
 use codex_img::{serve_bridge_stdio, BridgeOptions};
 
-use crate::shared::{ConcurrencyArg, RootArg};
+use crate::shared::{ConcurrencyArg, RecycleArgs, RootArg};
 use crate::signal::serve_until;
 use crate::{exit, Interrupted};
 
@@ -16,6 +16,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub concurrency: ConcurrencyArg,
+
+    #[command(flatten)]
+    pub recycle: RecycleArgs,
 }
 
 /// Serves until stdin closes, a host asks `bridge/shutdown`, or a signal (see [`serve_until`]). The

@@ -44,10 +44,37 @@ pub struct Config {
     pub codex_home: PathBuf,
 }
 
+/// The version to pretend: `FAKE_CODEX_VERSION_FILE`'s content when set (read at each start, so a
+/// test can "upgrade" Codex between two processes), else `FAKE_CODEX_VERSION`, else `0.169.0`.
+fn pretended_version() -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(file) = var("FAKE_CODEX_VERSION_FILE") {
+        return std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("fake-app-server: FAKE_CODEX_VERSION_FILE={file:?}: {e}"))
+            .trim()
+            .to_owned();
+    }
+    var("FAKE_CODEX_VERSION").unwrap_or_else(|| "0.169.0".to_string())
+}
+
+/// `FAKE_LOGIN=auth-file`: the login real Codex would read at start from `$CODEX_HOME/auth.json`
+/// (`auth_mode` `chatgpt` or `apikey`; no file is no login).
+fn login_from_auth_file(codex_home: &std::path::Path) -> String {
+    let Ok(text) = std::fs::read_to_string(codex_home.join("auth.json")) else {
+        return "none".to_string();
+    };
+    let auth: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    match auth["auth_mode"].as_str() {
+        Some("apikey") => "apikey".to_string(),
+        Some("chatgpt") => "chatgpt".to_string(),
+        _ => "none".to_string(),
+    }
+}
+
 impl Config {
     fn from_env() -> Config {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let version = var("FAKE_CODEX_VERSION").unwrap_or_else(|| "0.169.0".to_string());
+        let version = pretended_version();
         let version_triple = parse_version(&version).unwrap_or_else(|| {
             panic!("fake-app-server: FAKE_CODEX_VERSION={version:?} is not X.Y.Z")
         });
@@ -76,7 +103,11 @@ impl Config {
             user_agent_version: var("FAKE_USER_AGENT_VERSION").unwrap_or_else(|| version.clone()),
             version,
             version_triple,
-            login: var("FAKE_LOGIN").unwrap_or_else(|| "chatgpt".to_string()),
+            login: match var("FAKE_LOGIN").as_deref() {
+                Some("auth-file") => login_from_auth_file(&codex_home),
+                Some(other) => other.to_string(),
+                None => "chatgpt".to_string(),
+            },
             image_generation: var("FAKE_IMAGE_GENERATION").as_deref() != Some("0"),
             overload_thread_starts: number("FAKE_OVERLOAD_THREAD_STARTS", 0),
             forget_threads: number("FAKE_FORGET_THREADS", 0),
@@ -118,11 +149,7 @@ fn main() {
     if args.iter().any(|a| a == "app-server") {
         serve(&argv);
     } else if args.len() == 1 && (args[0] == "--version" || args[0] == "-V") {
-        let version = std::env::var("FAKE_CODEX_VERSION")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "0.169.0".to_string());
-        println!("codex-cli {version}");
+        println!("codex-cli {}", pretended_version());
     } else {
         eprintln!(
             "fake-app-server: unsupported arguments {args:?}; \
