@@ -1,7 +1,7 @@
 //! `codex-img mcp add` as a user runs it, against temporary homes: each agent's file gets the entry
 //! with its settings, a file's comments and other servers survive, the same entry twice changes
 //! nothing, a different one is refused (exit 8, file untouched) unless `--force`, `--dry-run` writes
-//! nothing, and Claude Code is changed through its own `claude mcp add`. The README's configuration
+//! nothing, and Claude Code is changed through its own `claude mcp add`. The configuration
 //! blocks for Codex and Claude Code are what the command prints, so the documentation cannot drift.
 
 use std::path::{Path, PathBuf};
@@ -282,14 +282,14 @@ fn claude_code_is_changed_through_its_own_command() {
     );
 }
 
-/// The fenced block after `<!-- mcp add AGENT -->` in the README.
+/// The fenced block after `<!-- mcp add AGENT -->` in docs/mcp.md.
 fn readme_block(agent: &str) -> String {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../docs/mcp.md");
     let marker = format!("<!-- mcp add {agent} -->\n");
     let after = readme
         .split(&marker)
         .nth(1)
-        .unwrap_or_else(|| panic!("the README has no {marker:?}"));
+        .unwrap_or_else(|| panic!("docs/mcp.md has no {marker:?}"));
     let body = after
         .split_once('\n')
         .map(|(_fence, rest)| rest)

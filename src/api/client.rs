@@ -299,7 +299,7 @@ impl ClientBuilder {
 
     /// Whether the lean turn is used (default `true`): Codex started with `-c` overrides that switch
     /// off everything the image path does not use (apps, plugins, the shell and exec tools, web search,
-    /// analytics, the environment and permissions text, ...; the list is in the README) and short base
+    /// analytics, the environment and permissions text, ...; the list is in docs/codex.md) and short base
     /// instructions on every thread. `false` keeps Codex's defaults (only
     /// `mcp_servers={}` is still sent); it exists to measure what the lean turn saves, and costs more
     /// input tokens per image.

@@ -170,7 +170,7 @@ impl BatchReport {
 pub struct ErrorReport {
     /// Always `false`: tells an error report from an [`ImageReport`] on the same stream.
     pub ok: bool,
-    /// The stable `category/name` code, as in the README's error table.
+    /// The stable `category/name` code, as in the error table of docs/errors.md.
     pub code: &'static str,
     /// What went wrong and what to do, for a person.
     pub message: String,

@@ -8,7 +8,7 @@
 //! | `server` | the loop that owns the table of requests in flight, the tasks, the writer |
 //!
 //! Methods: `image/generate`, `image/cancel`, `codex/doctor`, `bridge/shutdown`; the bridge sends
-//! `image/progress` notifications. The README's `serve-stdio` section has the method table, a wire
+//! `image/progress` notifications. docs/bridge.md has the method table, a wire
 //! transcript and the error table.
 
 mod methods;

@@ -14,7 +14,7 @@
 //! | `errors` | OpenAI-shaped errors, the statuses the SDKs map, `Retry-After`, `x-should-retry` |
 //! | `server` | binding, the accept loop, per-connection limits, graceful shutdown |
 //!
-//! The README's `serve-http` section documents the endpoints, the field mapping and the security rules.
+//! docs/http.md documents the endpoints, the field mapping and the security rules.
 
 mod answer;
 mod edits;

@@ -19,7 +19,7 @@ pub(crate) const INSTALL_HINT: &str = "npm install -g @openai/codex";
 /// Everything that can go wrong in codex-img, each with a stable [`code`](Error::code).
 ///
 /// New variants may be added (the enum is `#[non_exhaustive]`); a code, once published, never changes
-/// meaning. The README's "Error codes" table lists every code, and a test keeps the two in step.
+/// meaning. The "Error codes" table in docs/errors.md lists every code, and a test keeps the two in step.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -638,7 +638,7 @@ mod tests {
     }
 
     /// One sample of every variant (two where `retryable` depends on a field). The match below stops
-    /// compiling when a variant is added, so the README check cannot miss it.
+    /// compiling when a variant is added, so the docs check cannot miss it.
     fn samples() -> Vec<Error> {
         let all = vec![
             Error::CodexMissing {
@@ -812,12 +812,12 @@ mod tests {
         }
     }
 
-    /// The cells of the table rows in the README section `heading`, up to the next heading.
+    /// The cells of the table rows in the docs/errors.md section `heading`, up to the next heading.
     fn table(heading: &str) -> Vec<Vec<String>> {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/errors.md");
         let start = readme
             .find(&format!("\n## {heading}\n"))
-            .unwrap_or_else(|| panic!("README has no section {heading:?}"));
+            .unwrap_or_else(|| panic!("docs/errors.md has no section {heading:?}"));
         let body = &readme[start + heading.len() + 5..];
         let body = &body[..body.find("\n## ").unwrap_or(body.len())];
         body.lines()
@@ -833,14 +833,14 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_error_table_lists_exactly_the_codes_with_their_retry_advice_and_exit() {
+    fn the_docs_error_table_lists_exactly_the_codes_with_their_retry_advice_and_exit() {
         use std::collections::BTreeMap;
         let samples = samples();
         let mut by_code: BTreeMap<&str, Vec<&Error>> = BTreeMap::new();
         for e in &samples {
             by_code.entry(e.code()).or_default().push(e);
         }
-        // The exit of each family, from the README's "Exit codes" table (`| 3 | `preflight/*` |`).
+        // The exit of each family, from the "Exit codes" table in docs/errors.md (`| 3 | `preflight/*` |`).
         let exits: BTreeMap<String, String> = table("Exit codes")
             .into_iter()
             .filter_map(|row| {
@@ -860,7 +860,7 @@ mod tests {
         assert_eq!(
             sorted,
             by_code.keys().copied().collect::<Vec<_>>(),
-            "README codes vs Error::code"
+            "docs/errors.md codes vs Error::code"
         );
         for row in &rows {
             let code = row[0].trim_matches('`');

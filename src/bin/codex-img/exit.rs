@@ -1,4 +1,4 @@
-//! Exit codes: one table, so `--help`, the README and the code cannot drift apart.
+//! Exit codes: one table, so `--help`, docs/errors.md and the code cannot drift apart.
 //!
 //! Each family of error codes (`preflight/*`, `request/*`, ...) gets its own exit code, so a script can
 //! tell "fix your setup" from "fix your request" from "try again later" without parsing text.
@@ -60,13 +60,13 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
-    /// The rows of the README's `## Exit codes` table, code spans unquoted.
+    /// The rows of the `## Exit codes` table in docs/errors.md, code spans unquoted.
     fn readme_table() -> Vec<(u8, String)> {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../docs/errors.md");
         let section = readme
             .split("\n## Exit codes\n")
             .nth(1)
-            .expect("the README has an `## Exit codes` section");
+            .expect("docs/errors.md has an `## Exit codes` section");
         section
             .lines()
             .skip_while(|line| !line.starts_with('|'))
@@ -85,7 +85,7 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_table_is_the_table() {
+    fn the_docs_table_is_the_table() {
         let table: Vec<(u8, String)> = TABLE
             .iter()
             .map(|(code, meaning)| (*code, (*meaning).to_owned()))

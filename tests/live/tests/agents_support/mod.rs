@@ -43,7 +43,7 @@ pub const EXIT_GRACE: Duration = Duration::from_secs(10);
 /// Code (serve-mcp's default, 300).
 pub const SERVER_TIMEOUT_SECS: u64 = 300;
 /// The agents' tool timeouts, above it: Codex's `tool_timeout_sec` from `mcp add` is 300 with the
-/// server's 280; Claude Code's `MCP_TOOL_TIMEOUT` (in seconds) is set here, as the README asks, above
+/// server's 280; Claude Code's `MCP_TOOL_TIMEOUT` (in seconds) is set here, as docs/mcp.md asks, above
 /// 300.
 pub const TOOL_TIMEOUT_SECS: u64 = 320;
 
@@ -105,7 +105,7 @@ impl ImageSide {
     }
 
     /// The MCP server entry the agents get, written into each agent's configuration by `codex-img mcp
-    /// add` itself (the command the README tells users to run, with what it writes shown there): the
+    /// add` itself (the command docs/mcp.md tells users to run, with what it writes shown there): the
     /// built binary by its path, `serve-mcp` with the agent's timeouts, then `-c ...` and `--root ROOT`,
     /// and the environment that points codex-img's Codex at the image backend.
     pub fn server_entry(&self) -> ServerEntry {
