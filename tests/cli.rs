@@ -490,8 +490,13 @@ fn a_usage_limit_reports_when_it_resets() {
             "message",
             "retryable",
             "resets_at",
-            "resets_at_text"
+            "resets_at_text",
+            "limit_id"
         ])
+    );
+    assert_eq!(
+        json["limit_id"], "image_gen",
+        "the bucket the image item named"
     );
     // Exactly the reset the fake sent, in both forms.
     let sent = |n: usize| -> i64 {

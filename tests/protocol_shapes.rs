@@ -3,6 +3,7 @@
 //! `failure`, the lifecycle timestamps, and the fallback variants for what codex-img does not model.
 
 use codex_img::protocol::items::ImagePayload;
+use codex_img::protocol::SpentBucket;
 use codex_img::protocol::{
     Account, AccountRateLimitsUpdatedNotification, AccountUpdatedNotification, ApiKeyAccount,
     AuthMode, ChatgptAccount, CodexErrorInfo, ErrorNotification, GetAccountRateLimitsResponse,
@@ -188,7 +189,13 @@ fn image_generation_usage_limit_failure() {
             ..Default::default()
         }
     );
-    assert_eq!(item.usage_limit(), Some(Some(1_795_450_000)));
+    assert_eq!(
+        item.usage_limit(),
+        Some(SpentBucket {
+            limit_id: Some("codex_images".into()),
+            resets_at: Some(1_795_450_000)
+        })
+    );
     assert_eq!(item.payload(), ImagePayload::Missing);
     assert_eq!(encode(&ThreadItem::ImageGeneration(item)), wire);
 }
@@ -210,7 +217,13 @@ fn image_generation_usage_limit_failure_without_reset_time() {
             }
         ))
     );
-    assert_eq!(item.usage_limit(), Some(None));
+    assert_eq!(
+        item.usage_limit(),
+        Some(SpentBucket {
+            limit_id: Some("codex_images".into()),
+            resets_at: None
+        })
+    );
 }
 
 #[test]

@@ -53,9 +53,11 @@ fn reset_of(window: &Value) -> i64 {
     window["resetsAt"].as_i64().expect("resetsAt")
 }
 
-/// The check `doctor` shows while a known limit holds, as the library words it.
+/// The check `doctor` shows while a known limit holds, as the library words it: the fake's updates
+/// name the `codex` bucket.
 fn known_limit_check(resets_at: i64) -> Check {
     let refusal = Error::UsageLimit {
+        limit_id: Some("codex".to_owned()),
         resets_at: Some(resets_at),
         message: String::new(),
         refused_locally: false,
@@ -444,4 +446,125 @@ async fn a_spent_window_announced_mid_queue_refuses_the_requests_behind_it() {
         vec!["the last one [fake:rate-limits-spent]"]
     );
     assert_eq!(turn_starts(&world), 1);
+}
+
+/// The `quota` check `doctor` shows now.
+async fn quota_check(client: &Client) -> Check {
+    let report = client.preflight().await;
+    report
+        .checks
+        .into_iter()
+        .find(|c| c.name == CheckName::Quota)
+        .expect("a quota check")
+}
+
+#[tokio::test]
+async fn doctor_names_every_bucket_and_says_when_codex_reports_no_image_bucket() {
+    // Codex's own bucket is healthy, and no image bucket is reported: doctor does not read the first
+    // as saying that an image can be made.
+    let world = World::new();
+    let client = world.client();
+    let report = client.preflight().await;
+    let buckets: Vec<Option<String>> = report
+        .rate_limits
+        .iter()
+        .map(|w| w.limit_id.clone())
+        .collect();
+    assert_eq!(
+        buckets,
+        vec![Some("codex".to_owned()), Some("codex".to_owned())]
+    );
+    let quota = quota_check(&client).await;
+    assert_eq!(
+        (quota.status, quota.detail),
+        (
+            Status::Pass,
+            "codex: 12% of the 5-hour window, 30% of the 7-day window; no image_gen bucket reported: whether an image can be made shows only when one is asked for".to_owned()
+        )
+    );
+    client.shutdown().await;
+
+    let world = World::new().set("FAKE_IMAGE_BUCKET", "40");
+    let client = world.client();
+    let quota = quota_check(&client).await;
+    assert_eq!(
+        (quota.status, quota.detail),
+        (
+            Status::Pass,
+            "codex: 12% of the 5-hour window, 30% of the 7-day window; image_gen: 40% of the 1-day window".to_owned()
+        )
+    );
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_spent_image_bucket_is_named_by_doctor_and_by_the_refusal_while_codex_has_quota_left() {
+    let world = World::new().set("FAKE_IMAGE_BUCKET", "100");
+    let client = world.client();
+    let report = client.preflight().await;
+    let blocking = report.blocking.clone().expect("a spent bucket blocks");
+    assert_eq!(
+        (blocking.code(), blocking.limit_id()),
+        ("runtime/usage_limit", Some("image_gen"))
+    );
+    let quota = report
+        .checks
+        .iter()
+        .find(|c| c.name == CheckName::Quota)
+        .cloned()
+        .expect("a quota check");
+    assert_eq!(quota.status, Status::Fail);
+    assert!(
+        quota.detail.starts_with("the ChatGPT plan's usage limit for image generation (`image_gen`) is reached until ")
+            && quota.detail.ends_with("(codex: 12% of the 5-hour window, 30% of the 7-day window; image_gen: 100% of the 1-day window)"),
+        "{}",
+        quota.detail
+    );
+    // Doctor remembered the spent bucket: the next request is refused without a turn, naming it.
+    let refused = client
+        .generate(GenerateRequest::new("refused locally"))
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        (
+            refused.code(),
+            refused.limit_id(),
+            refused.refused_locally()
+        ),
+        ("runtime/usage_limit", Some("image_gen"), true)
+    );
+    assert_eq!(turn_starts(&world), 0);
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_image_items_failure_names_its_bucket_and_the_known_limit_keeps_the_name() {
+    let world = World::new();
+    let client = world.client();
+    let e = client
+        .generate(GenerateRequest::new("a fox [fake:usage-limit-item]"))
+        .await
+        .expect_err("the image bucket is spent");
+    assert_eq!(
+        (e.code(), e.limit_id(), e.refused_locally()),
+        ("runtime/usage_limit", Some("image_gen"), false)
+    );
+    let again = client
+        .generate(GenerateRequest::new("another"))
+        .await
+        .expect_err("refused locally");
+    assert_eq!(
+        (again.limit_id(), again.resets_at(), again.refused_locally()),
+        (Some("image_gen"), e.resets_at(), true)
+    );
+    let shown = known_limit(&client)
+        .await
+        .expect("doctor shows the known limit");
+    assert!(
+        shown.detail.contains("for image generation (`image_gen`)"),
+        "{}",
+        shown.detail
+    );
+    assert_eq!(turn_starts(&world), 1);
+    client.shutdown().await;
 }

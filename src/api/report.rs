@@ -182,6 +182,10 @@ pub struct ErrorReport {
     /// `resets_at` as RFC 3339 in UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resets_at_text: Option<String>,
+    /// For `runtime/usage_limit`: the usage bucket that is spent, as Codex names it (`image_gen` for
+    /// image generation, `codex` for the model every turn uses, or another), when it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_id: Option<String>,
     /// For `runtime/usage_limit`: `true` when codex-img refused the request itself, without a model
     /// request, from a limit Codex reported earlier (`ignore_known_usage_limit` sends it anyway).
     /// Absent otherwise.
@@ -208,6 +212,7 @@ impl ErrorReport {
             retryable: false,
             resets_at: None,
             resets_at_text: None,
+            limit_id: None,
             refused_locally: false,
             recovered_path: None,
             base64: None,
@@ -236,6 +241,7 @@ impl From<&Error> for ErrorReport {
             retryable: e.retryable(),
             resets_at,
             resets_at_text: resets_at.map(crate::types::time::rfc3339),
+            limit_id: e.limit_id().map(str::to_owned),
             refused_locally: e.refused_locally(),
             recovered_path: e.recovered_path().map(|p| p.display().to_string()),
             base64: None,

@@ -493,6 +493,7 @@ mod tests {
     #[test]
     fn application_errors_carry_the_cli_report_and_a_code_per_category() {
         let limit = Error::UsageLimit {
+            limit_id: None,
             resets_at: Some(1_800_000_000),
             message: String::new(),
             refused_locally: false,

@@ -215,6 +215,7 @@ mod tests {
     #[tokio::test]
     async fn usage_limit_is_429_with_retry_after_and_no_retry() {
         let e = Error::UsageLimit {
+            limit_id: None,
             resets_at: Some(1_800_000_000),
             message: String::new(),
             refused_locally: false,

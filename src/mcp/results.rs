@@ -257,6 +257,7 @@ mod tests {
     #[test]
     fn a_usage_limit_error_says_in_its_text_when_to_try_again() {
         let e = Error::UsageLimit {
+            limit_id: None,
             resets_at: Some(1_800_000_000),
             message: String::new(),
             refused_locally: false,

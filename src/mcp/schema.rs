@@ -25,6 +25,7 @@ fn error_report() -> Value {
             "retryable": {"type": "boolean", "description": "Whether the same call may work later. A timeout is never retryable: it may have spent quota."},
             "resets_at": {"type": "integer", "description": "For runtime/usage_limit: when the limit resets, in unix seconds."},
             "resets_at_text": {"type": "string", "description": "The same, in RFC 3339."},
+            "limit_id": {"type": "string", "description": "For runtime/usage_limit: the usage bucket that is spent (image_gen, codex, ...), when Codex named it."},
             "refused_locally": {"type": "boolean", "description": "For runtime/usage_limit: present and true when codex-img refused the call itself, without a model request, from a limit Codex reported earlier; ignore_known_usage_limit sends it anyway."},
             "recovered_path": {"type": "string", "description": "When the image was generated but could not be saved as asked: the file it was kept in instead."},
             "base64": {"type": "string", "description": "The image that could not be saved, when the bytes were asked for."}
@@ -152,11 +153,12 @@ pub(crate) fn status_report() -> Arc<JsonObject> {
                 "items": {
                     "type": "object",
                     "properties": {
+                        "limit_id": {"type": ["string", "null"], "description": "The bucket: codex (the model), image_gen (images), or another."},
                         "used_percent": {"type": "integer"},
                         "window_minutes": {"type": ["integer", "null"]},
                         "resets_at": {"type": ["integer", "null"]}
                     },
-                    "required": ["used_percent", "window_minutes", "resets_at"]
+                    "required": ["limit_id", "used_percent", "window_minutes", "resets_at"]
                 }
             },
             "checks": {
@@ -279,6 +281,7 @@ mod tests {
     #[test]
     fn error_reports_fit_their_schema() {
         let limit = crate::Error::UsageLimit {
+            limit_id: None,
             resets_at: Some(1_800_000_000),
             message: String::new(),
             refused_locally: true,

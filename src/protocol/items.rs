@@ -1,5 +1,5 @@
 //! Hand-written conveniences over the generated types: the image payload of an `imageGeneration` item,
-//! the usage-limit reading of errors, and the usage windows of a rate-limits answer.
+//! the usage-limit reading of errors, and the usage buckets of a rate-limits answer.
 
 use crate::protocol::generated::{
     CodexErrorInfo, GetAccountRateLimitsResponse, ImageGenerationFailure,
@@ -28,10 +28,14 @@ impl ImageGenerationThreadItem {
         }
     }
 
-    /// The usage-limit failure on the item, with its reset time (unix seconds) when Codex gives one.
-    pub fn usage_limit(&self) -> Option<Option<i64>> {
+    /// The usage-limit failure on the item: the bucket it names (`image_gen`) and its reset time (unix
+    /// seconds) when Codex gives one.
+    pub fn usage_limit(&self) -> Option<SpentBucket> {
         match self.failure.as_ref()? {
-            ImageGenerationFailure::UsageLimitExceeded(f) => Some(f.resets_at),
+            ImageGenerationFailure::UsageLimitExceeded(f) => Some(SpentBucket {
+                limit_id: Some(f.limit_id.clone()).filter(|id| !id.is_empty()),
+                resets_at: f.resets_at,
+            }),
             ImageGenerationFailure::Unrecognized(_) => None,
         }
     }
@@ -49,36 +53,63 @@ impl CodexErrorInfo {
     }
 }
 
+/// A usage bucket at 100%: which one, and when it resets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpentBucket {
+    /// The bucket's id as Codex names it (`codex`, `image_gen`, ...), when it gives one.
+    pub limit_id: Option<String>,
+    /// When its spent window resets (unix seconds), when Codex says.
+    pub resets_at: Option<i64>,
+}
+
+impl RateLimitSnapshot {
+    /// `Some(resets_at)` when one of the bucket's windows is spent (at 100%), with the latest reset a
+    /// spent window gives.
+    pub fn spent(&self) -> Option<Option<i64>> {
+        let spent: Vec<&RateLimitWindow> = [&self.primary, &self.secondary]
+            .into_iter()
+            .flatten()
+            .filter(|w| w.used_percent >= 100)
+            .collect();
+        (!spent.is_empty()).then(|| spent.iter().filter_map(|w| w.resets_at).max())
+    }
+}
+
 impl GetAccountRateLimitsResponse {
-    /// Every usage window, from the main snapshot and from each `rateLimitsByLimitId` bucket (image
-    /// generation can be metered apart from the main limit), each distinct window once.
-    pub fn windows(&self) -> Vec<RateLimitWindow> {
-        let buckets = self
+    /// Every bucket once: the main one (`rateLimits`, which Codex names `codex`), then each other one
+    /// in `rateLimitsByLimitId` (image generation is metered apart, as `image_gen`), in id order. Ids
+    /// are open-ended: an unknown one is a bucket like any other.
+    pub fn buckets(&self) -> Vec<RateLimitSnapshot> {
+        let main = self.rate_limits.clone();
+        let mut others: Vec<RateLimitSnapshot> = self
             .rate_limits_by_limit_id
             .as_ref()
             .and_then(serde_json::Value::as_object)
             .into_iter()
-            .flat_map(|m| m.values())
-            .filter_map(|v| serde_json::from_value::<RateLimitSnapshot>(v.clone()).ok());
-        let mut windows: Vec<RateLimitWindow> = Vec::new();
-        for snapshot in std::iter::once(self.rate_limits.clone()).chain(buckets) {
-            for window in [snapshot.primary, snapshot.secondary].into_iter().flatten() {
-                if !windows.contains(&window) {
-                    windows.push(window);
-                }
-            }
-        }
-        windows
+            .flat_map(|m| m.iter())
+            .filter_map(|(id, v)| {
+                let mut snapshot = serde_json::from_value::<RateLimitSnapshot>(v.clone()).ok()?;
+                snapshot.limit_id.get_or_insert_with(|| id.clone());
+                Some(snapshot)
+            })
+            .filter(|b| main.limit_id.is_none() || b.limit_id != main.limit_id)
+            .collect();
+        others.sort_by(|a, b| a.limit_id.cmp(&b.limit_id));
+        std::iter::once(main).chain(others).collect()
     }
 
-    /// `Some(resets_at)` when a window is spent (at 100%), with the latest reset any spent window gives.
-    pub fn spent(&self) -> Option<Option<i64>> {
-        let spent: Vec<RateLimitWindow> = self
-            .windows()
+    /// The spent bucket whose reset is the latest, if any bucket is spent: what a request must wait
+    /// for.
+    pub fn spent(&self) -> Option<SpentBucket> {
+        self.buckets()
             .into_iter()
-            .filter(|w| w.used_percent >= 100)
-            .collect();
-        (!spent.is_empty()).then(|| spent.iter().filter_map(|w| w.resets_at).max())
+            .filter_map(|b| {
+                b.spent().map(|resets_at| SpentBucket {
+                    limit_id: b.limit_id.clone(),
+                    resets_at,
+                })
+            })
+            .max_by_key(|s| s.resets_at)
     }
 }
 
@@ -88,21 +119,44 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     #[test]
-    fn windows_cover_every_bucket_once_and_spent_names_the_reset() {
+    fn buckets_are_each_given_once_and_spent_names_the_bucket_and_its_reset() {
         let limits: GetAccountRateLimitsResponse = serde_json::from_value(serde_json::json!({
             "rateLimits": {"limitId": "codex", "primary": {"usedPercent": 12, "windowDurationMins": 300, "resetsAt": 10}},
             "rateLimitsByLimitId": {
+                "image_gen": {"limitId": "image_gen", "primary": {"usedPercent": 100, "windowDurationMins": 1440, "resetsAt": 99}},
                 "codex": {"limitId": "codex", "primary": {"usedPercent": 12, "windowDurationMins": 300, "resetsAt": 10}},
-                "image_gen": {"limitId": "image_gen", "primary": {"usedPercent": 100, "windowDurationMins": 60, "resetsAt": 99}}
+                "video": {"primary": {"usedPercent": 100, "resetsAt": 50}}
             }
         }))
         .expect("decodes");
-        let seen: Vec<(i32, Option<i64>)> = limits
-            .windows()
+        let seen: Vec<(Option<String>, Vec<i32>)> = limits
+            .buckets()
             .iter()
-            .map(|w| (w.used_percent, w.resets_at))
+            .map(|b| {
+                let used = [&b.primary, &b.secondary].into_iter().flatten();
+                (b.limit_id.clone(), used.map(|w| w.used_percent).collect())
+            })
             .collect();
-        assert_eq!(seen, vec![(12, Some(10)), (100, Some(99))]);
-        assert_eq!(limits.spent(), Some(Some(99)));
+        assert_eq!(
+            seen,
+            vec![
+                (Some("codex".to_owned()), vec![12]),
+                (Some("image_gen".to_owned()), vec![100]),
+                (Some("video".to_owned()), vec![100]),
+            ]
+        );
+        assert_eq!(
+            limits.spent(),
+            Some(SpentBucket {
+                limit_id: Some("image_gen".to_owned()),
+                resets_at: Some(99)
+            })
+        );
+        let healthy: GetAccountRateLimitsResponse = serde_json::from_value(serde_json::json!({
+            "rateLimits": {"primary": {"usedPercent": 99, "resetsAt": 10}}
+        }))
+        .expect("decodes");
+        assert_eq!(healthy.spent(), None);
+        assert_eq!(healthy.buckets().len(), 1);
     }
 }

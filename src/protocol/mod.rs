@@ -15,4 +15,5 @@ pub(crate) mod support;
 
 pub use envelope::{ErrorCode, ErrorObject, Message, RequestId};
 pub use generated::*;
+pub use items::SpentBucket;
 pub use methods::{ClientRequest, MethodEntry, ServerRequestMethod};

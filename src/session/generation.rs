@@ -168,22 +168,33 @@ async fn within_deadline(
     }
 }
 
-/// A turn's usage-limit error words its reset into the message only: ask Codex for a spent window,
-/// else take the reset it announced in `account/rateLimits/updated` (read by the known limit).
+/// A turn's usage-limit error words its reset into the message only, and names no bucket: ask Codex
+/// for the spent bucket, else take the limit it announced in `account/rateLimits/updated` (read by
+/// the known limit).
 async fn with_reset(outcome: Result<Found>, manager: &Manager, live: &Live) -> Result<Found> {
     match outcome {
         Err(Error::UsageLimit {
+            limit_id,
             resets_at: None,
             message,
             refused_locally,
-        }) => Err(Error::UsageLimit {
-            resets_at: spent_window(live)
-                .await
-                .flatten()
-                .or_else(|| manager.limit.until(now_unix())),
-            message,
-            refused_locally,
-        }),
+        }) => {
+            let (limit_id, resets_at) = match spent_window(live).await {
+                Some(spent) if spent.resets_at.is_some() => {
+                    (limit_id.or(spent.limit_id), spent.resets_at)
+                }
+                _ => match manager.limit.holding(now_unix()) {
+                    Some(known) => (limit_id.or(known.limit_id), Some(known.resets_at)),
+                    None => (limit_id, None),
+                },
+            };
+            Err(Error::UsageLimit {
+                limit_id,
+                resets_at,
+                message,
+                refused_locally,
+            })
+        }
         other => other,
     }
 }
@@ -191,7 +202,11 @@ async fn with_reset(outcome: Result<Found>, manager: &Manager, live: &Live) -> R
 /// After a usage limit or a 429, the requests still queued fail with it, without a turn.
 fn tell_the_queue(manager: &Manager, queue: &Queue, outcome: &Result<Found>) {
     match outcome {
-        Err(Error::UsageLimit { resets_at, .. }) => stop_the_queue(manager, queue, *resets_at),
+        Err(Error::UsageLimit {
+            resets_at,
+            limit_id,
+            ..
+        }) => stop_the_queue(manager, queue, *resets_at, limit_id),
         Err(Error::RateLimited { .. }) => {
             let told = queue.fail_waiting(|| Error::RateLimited {
                 message: "not started: a request before it in the queue was answered 429"
@@ -207,11 +222,17 @@ fn tell_the_queue(manager: &Manager, queue: &Queue, outcome: &Result<Found>) {
 
 /// A usage limit: remember its reset (new requests are refused until then), and fail every request
 /// still queued with the same error, so none starts a turn to learn it.
-fn stop_the_queue(manager: &Manager, queue: &Queue, resets_at: Option<i64>) {
+fn stop_the_queue(
+    manager: &Manager,
+    queue: &Queue,
+    resets_at: Option<i64>,
+    limit_id: &Option<String>,
+) {
     if let Some(at) = resets_at {
-        manager.limit.note(at);
+        manager.limit.note(at, limit_id.clone());
     }
     let told = queue.fail_waiting(|| Error::UsageLimit {
+        limit_id: limit_id.clone(),
         resets_at,
         message: "not started: a request before it in the queue reached the usage limit".to_owned(),
         refused_locally: true,
@@ -419,6 +440,7 @@ struct Ready {
 
 /// Everything before `turn/start`: nothing here spends quota.
 async fn prepare(manager: &Arc<Manager>, reporter: &Reporter, use_pool: bool) -> Result<Ready> {
+    crate::session::upkeep::ensure(manager);
     let (active, process_start) = manager
         .acquire(|| reporter.enter(Phase::StartingProcess))
         .await?;
@@ -505,9 +527,10 @@ async fn wait_for_image(guard: &mut TurnGuard, live: &Live) -> Result<Found> {
             ServerNotification::ItemCompleted(done) if done.turn_id == turn_id => match done.item {
                 ThreadItem::ImageGeneration(mut item) => match take_image(&mut item, live).await {
                     Ok(found) => return Ok(found),
-                    Err(ImageProblem::UsageLimit(resets_at)) => {
+                    Err(ImageProblem::UsageLimit(spent)) => {
                         return Err(Error::UsageLimit {
-                            resets_at,
+                            limit_id: spent.limit_id,
+                            resets_at: spent.resets_at,
                             message: "the image tool reported that the usage limit is reached"
                                 .to_owned(),
                             refused_locally: false,
@@ -516,8 +539,9 @@ async fn wait_for_image(guard: &mut TurnGuard, live: &Live) -> Result<Found> {
                     Err(ImageProblem::ToolFailed) => {
                         // Stop here rather than let the model try again on the same quota.
                         return Err(match spent_window(live).await {
-                            Some(resets_at) => Error::UsageLimit {
-                                resets_at,
+                            Some(spent) => Error::UsageLimit {
+                                limit_id: spent.limit_id,
+                                resets_at: spent.resets_at,
                                 message: "the image tool failed while a usage window is at 100%"
                                     .to_owned(),
                                 refused_locally: false,

@@ -14,16 +14,23 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc::{error::TryRecvError, UnboundedReceiver};
 
-use crate::protocol::{RateLimitSnapshot, ServerNotification};
+use crate::protocol::ServerNotification;
 use crate::rpc::transport::Event;
 use crate::types::error::Error;
 
-/// The latest reset time Codex gave for a reached limit.
+/// The latest reset time Codex gave for a reached limit, with the bucket it is in.
 #[derive(Debug, Default)]
 pub(crate) struct KnownLimit {
-    resets_at: Mutex<Option<i64>>,
+    known: Mutex<Option<Known>>,
     /// The `account/*` notifications of each process started, until its connection closes.
     updates: Mutex<Vec<UnboundedReceiver<Event>>>,
+}
+
+/// A reached limit: when it resets, and its bucket (`image_gen`, `codex`, ...) when Codex named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Known {
+    pub(crate) resets_at: i64,
+    pub(crate) limit_id: Option<String>,
 }
 
 /// The current unix time in seconds.
@@ -35,15 +42,20 @@ pub(crate) fn now_unix() -> i64 {
 }
 
 impl KnownLimit {
-    /// Remembers that the limit is reached until `resets_at` (unix seconds); a later reset wins.
-    pub(crate) fn note(&self, resets_at: i64) {
+    /// Remembers that the limit of bucket `limit_id` is reached until `resets_at` (unix seconds); a
+    /// later reset wins.
+    pub(crate) fn note(&self, resets_at: i64, limit_id: Option<String>) {
         let mut known = self.lock();
-        if known.is_none_or(|at| at < resets_at) {
+        if known.as_ref().is_none_or(|k| k.resets_at < resets_at) {
             tracing::info!(
                 resets_at,
+                limit_id = limit_id.as_deref().unwrap_or("unnamed"),
                 "usage limit reached; refusing new generations until the reset"
             );
-            *known = Some(resets_at);
+            *known = Some(Known {
+                resets_at,
+                limit_id,
+            });
         }
     }
 
@@ -59,7 +71,10 @@ impl KnownLimit {
             match updates.try_recv() {
                 Ok(Event::Notification(n)) => {
                     if let ServerNotification::AccountRateLimitsUpdated(update) = *n {
-                        spent.extend(spent_reset(&update.rate_limits));
+                        let bucket = update.rate_limits;
+                        if let Some(Some(at)) = bucket.spent() {
+                            spent.push((at, bucket.limit_id));
+                        }
                     }
                 }
                 Ok(_) => {}
@@ -67,17 +82,17 @@ impl KnownLimit {
                 Err(TryRecvError::Disconnected) => return false,
             }
         });
-        for at in spent {
-            self.note(at);
+        for (at, limit_id) in spent {
+            self.note(at, limit_id);
         }
     }
 
-    /// The reset time, while it is still ahead of `now` (unix seconds).
-    pub(crate) fn until(&self, now: i64) -> Option<i64> {
+    /// The limit, while its reset is still ahead of `now` (unix seconds).
+    pub(crate) fn holding(&self, now: i64) -> Option<Known> {
         self.read_updates();
         let mut known = self.lock();
-        match *known {
-            Some(at) if at > now => Some(at),
+        match &*known {
+            Some(k) if k.resets_at > now => Some(k.clone()),
             Some(_) => {
                 *known = None;
                 None
@@ -86,13 +101,19 @@ impl KnownLimit {
         }
     }
 
-    /// The error a new generation gets while the limit holds.
-    pub(crate) fn refusal(&self, now: i64) -> Option<Error> {
-        self.until(now).map(refusal)
+    /// The reset time, while it is still ahead of `now` (unix seconds).
+    #[cfg(test)]
+    fn until(&self, now: i64) -> Option<i64> {
+        self.holding(now).map(|k| k.resets_at)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<i64>> {
-        lock(&self.resets_at)
+    /// The error a new generation gets while the limit holds.
+    pub(crate) fn refusal(&self, now: i64) -> Option<Error> {
+        self.holding(now).map(refusal)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Known>> {
+        lock(&self.known)
     }
 }
 
@@ -103,20 +124,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The latest reset of a spent (100%) window in a rate-limit update, if any window is spent.
-pub(crate) fn spent_reset(snapshot: &RateLimitSnapshot) -> Option<i64> {
-    [&snapshot.primary, &snapshot.secondary]
-        .into_iter()
-        .flatten()
-        .filter(|w| w.used_percent >= 100)
-        .filter_map(|w| w.resets_at)
-        .max()
-}
-
 /// `runtime/usage_limit` for a request refused before it reached Codex.
-pub(crate) fn refusal(resets_at: i64) -> Error {
+pub(crate) fn refusal(known: Known) -> Error {
     Error::UsageLimit {
-        resets_at: Some(resets_at),
+        limit_id: known.limit_id,
+        resets_at: Some(known.resets_at),
         message: "refused by codex-img without a model request: Codex reported the limit earlier"
             .to_owned(),
         refused_locally: true,
@@ -126,17 +138,27 @@ pub(crate) fn refusal(resets_at: i64) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::RateLimitSnapshot;
     use pretty_assertions::assert_eq;
 
     #[test]
     fn a_limit_holds_until_its_reset_and_the_later_reset_wins() {
         let known = KnownLimit::default();
         assert_eq!(known.until(100), None);
-        known.note(200);
-        known.note(150);
+        known.note(200, Some("image_gen".to_owned()));
+        known.note(150, Some("codex".to_owned()));
         assert_eq!(known.until(100), Some(200));
-        let refused = known.refusal(199).map(|e| (e.code(), e.resets_at()));
-        assert_eq!(refused, Some(("runtime/usage_limit", Some(200))));
+        let refused = known
+            .refusal(199)
+            .map(|e| (e.code(), e.resets_at(), e.limit_id().map(str::to_owned)));
+        assert_eq!(
+            refused,
+            Some((
+                "runtime/usage_limit",
+                Some(200),
+                Some("image_gen".to_owned())
+            ))
+        );
         assert_eq!(known.until(200), None);
         assert_eq!(known.until(100), None, "a passed reset is forgotten");
     }
@@ -163,7 +185,14 @@ mod tests {
         // A closed connection's updates still count, and its channel is then forgotten.
         tx.send(update(100, 400)).expect("send");
         drop(tx);
-        assert_eq!(known.until(100), Some(400));
+        assert_eq!(
+            known.holding(100),
+            Some(Known {
+                resets_at: 400,
+                limit_id: Some("codex".to_owned())
+            }),
+            "the bucket the update named is remembered with it"
+        );
         assert_eq!(lock(&known.updates).len(), 0);
     }
 
@@ -175,11 +204,11 @@ mod tests {
             "secondary": {"usedPercent": 40, "resetsAt": 90}
         }))
         .expect("decodes");
-        assert_eq!(spent_reset(&snapshot), Some(50));
+        assert_eq!(snapshot.spent(), Some(Some(50)));
         let fine: RateLimitSnapshot = serde_json::from_value(serde_json::json!({
             "primary": {"usedPercent": 99, "resetsAt": 50}
         }))
         .expect("decodes");
-        assert_eq!(spent_reset(&fine), None);
+        assert_eq!(fine.spent(), None);
     }
 }

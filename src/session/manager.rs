@@ -5,7 +5,7 @@
 //!
 //! A process is also replaced while codex-img runs for weeks: when its login file changed (the next
 //! request gets a new process, which reads the new login before any turn), and when it is idle and has
-//! made many images or grown large ([`recycle`](super::recycle)). A replaced process drains: the turns
+//! made many images or grown large (see `recycle` and `upkeep`). A replaced process drains: the turns
 //! still running on it finish, then it stops. Every start runs whatever Codex is installed now, through
 //! the same version gate, and the version before it is remembered for `doctor` to show.
 //!
@@ -15,7 +15,7 @@
 //! only then stops the process. A generation running on another task (a face's spawned request, an MCP
 //! tool call) is interrupted this way too, not only one whose future was dropped.
 
-use std::sync::{Arc, Mutex as StdMutex, Weak};
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
 use semver::Version;
@@ -44,6 +44,8 @@ pub(crate) struct Manager {
     versions: StdMutex<(Option<Version>, Option<Version>)>,
     /// Replacing an idle process that grew.
     pub(crate) recycler: Recycler,
+    /// Whether the background task runs (see `upkeep`).
+    upkeep_started: std::sync::atomic::AtomicBool,
     /// The usage limit Codex reported, shared by every process (it is the account's).
     pub limit: KnownLimit,
     /// Whether shutdown has begun, and how many generations are running; one value, so that a
@@ -80,6 +82,7 @@ impl Manager {
             draining: StdMutex::new(Vec::new()),
             versions: StdMutex::new((None, None)),
             recycler: Recycler::default(),
+            upkeep_started: std::sync::atomic::AtomicBool::new(false),
             limit: KnownLimit::default(),
             state: watch::Sender::new(State::default()),
             stopping: Mutex::new(()),
@@ -154,10 +157,6 @@ impl Manager {
             return Err(Error::ShuttingDown {
                 turn_started: false,
             });
-        }
-        if !slot.reaper_started {
-            slot.reaper_started = true;
-            tokio::spawn(reap_when_idle(Arc::downgrade(self)));
         }
         if let Some(live) = slot.live.clone() {
             if !live.is_alive().await {
@@ -275,6 +274,27 @@ impl Manager {
         });
     }
 
+    /// Stops the process once it has been unused for the idle timeout.
+    pub(crate) async fn stop_if_idle(&self) {
+        let idle = self.config.idle_timeout;
+        let mut slot = self.slot.lock().await;
+        let idle_for = slot.live.as_ref().and_then(|live| live.idle_for());
+        if idle_for.is_some_and(|since| since >= idle) {
+            if let Some(live) = slot.live.take() {
+                drop(slot);
+                tracing::info!(idle_secs = idle.as_secs(), "stopping the idle app-server");
+                live.stop(self.config.shutdown_grace).await;
+            }
+        }
+    }
+
+    /// True the first time only: the caller starts the manager's background task (see `upkeep`).
+    pub(crate) fn claim_upkeep(&self) -> bool {
+        !self
+            .upkeep_started
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// A generation completed on a healthy process: forget earlier failures.
     pub(crate) async fn note_success(&self) {
         self.slot.lock().await.note_success();
@@ -345,27 +365,4 @@ fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The background task of a manager: stops the process once idle for the idle timeout, and replaces
-/// one that is quiet but made many images or grew ([`super::recycle`]).
-async fn reap_when_idle(manager: Weak<Manager>) {
-    loop {
-        let Some(m) = manager.upgrade() else { return };
-        let idle = m.config.idle_timeout;
-        let tick = (idle / 4).clamp(Duration::from_millis(50), super::recycle::CHECK_EVERY);
-        drop(m);
-        tokio::time::sleep(tick).await;
-        let Some(m) = manager.upgrade() else { return };
-        super::recycle::check(&m).await;
-        let mut slot = m.slot.lock().await;
-        let idle_for = slot.live.as_ref().and_then(|live| live.idle_for());
-        if idle_for.is_some_and(|since| since >= idle) {
-            if let Some(live) = slot.live.take() {
-                drop(slot);
-                tracing::info!(idle_secs = idle.as_secs(), "stopping the idle app-server");
-                live.stop(m.config.shutdown_grace).await;
-            }
-        }
-    }
 }

@@ -23,6 +23,7 @@ mod spawn;
 mod thread;
 mod tree;
 pub(crate) mod turn_text;
+mod upkeep;
 pub(crate) mod version;
 mod workdir;
 

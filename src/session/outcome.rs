@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::image::{self, ImageInfo};
 use crate::protocol::items::ImagePayload;
 use crate::protocol::request::AccountRateLimitsRead;
-use crate::protocol::{CodexErrorInfo, ImageGenerationThreadItem, TurnError, TurnStatus};
+use crate::protocol::{
+    CodexErrorInfo, ImageGenerationThreadItem, SpentBucket, TurnError, TurnStatus,
+};
 use crate::rpc::codec::base64_in_place::decode_in_place;
 use crate::session::live::Live;
 use crate::types::error::Error;
@@ -24,7 +26,7 @@ pub(super) struct Found {
 }
 
 pub(super) enum ImageProblem {
-    UsageLimit(Option<i64>),
+    UsageLimit(SpentBucket),
     /// The tool failed and said no more (0.145 reports a spent images quota this way).
     ToolFailed,
     Unusable(String),
@@ -36,8 +38,8 @@ pub(super) async fn take_image(
     item: &mut ImageGenerationThreadItem,
     live: &Live,
 ) -> std::result::Result<Found, ImageProblem> {
-    if let Some(resets_at) = item.usage_limit() {
-        return Err(ImageProblem::UsageLimit(resets_at));
+    if let Some(spent) = item.usage_limit() {
+        return Err(ImageProblem::UsageLimit(spent));
     }
     if item.status == "failed"
         && item.payload() == ImagePayload::Missing
@@ -66,9 +68,9 @@ pub(super) async fn take_image(
     })
 }
 
-/// Whether a usage window is spent, read without spending anything: `Some(resets_at)` when one is at
-/// 100%, in any bucket (see `GetAccountRateLimitsResponse::spent`).
-pub(super) async fn spent_window(live: &Live) -> Option<Option<i64>> {
+/// Whether a usage bucket is spent, read without spending anything: the bucket at 100% whose reset is
+/// the latest (see `GetAccountRateLimitsResponse::spent`).
+pub(super) async fn spent_window(live: &Live) -> Option<SpentBucket> {
     let read = live.conn.request::<AccountRateLimitsRead>(&());
     let limits = tokio::time::timeout(Duration::from_secs(5), read)
         .await
@@ -147,7 +149,9 @@ impl Ended {
 pub(crate) fn from_turn_error(error: TurnError) -> Error {
     let message = crate::rpc::process::redact(&error.message);
     match error.codex_error_info {
+        // The turn's error names no bucket; the caller looks for the spent one.
         Some(CodexErrorInfo::UsageLimitExceeded) => Error::UsageLimit {
+            limit_id: None,
             resets_at: None,
             message,
             refused_locally: false,

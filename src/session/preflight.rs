@@ -32,12 +32,13 @@ pub(crate) async fn run(manager: &Arc<Manager>) -> PreflightReport {
     let mut report = checks(manager).await;
     // Independent of the checks above, and shown only when there is one: a usage limit an earlier
     // generation was told about, which refuses new ones locally until its reset.
-    if let Some(at) = manager.limit.until(limit::now_unix()) {
+    if let Some(known) = manager.limit.holding(limit::now_unix()) {
         report.fail(
             CheckName::KnownLimit,
             // The limit itself, not a refusal: doctor refused nothing, and `fix` names the option.
             Error::UsageLimit {
-                resets_at: Some(at),
+                limit_id: known.limit_id,
+                resets_at: Some(known.resets_at),
                 message: String::new(),
                 refused_locally: false,
             },
@@ -82,6 +83,7 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
         }
     }
     // Held to the end: the process is in use while it is checked, so no recycle stops it meanwhile.
+    crate::session::upkeep::ensure(manager);
     let active = match manager.acquire(|| {}).await {
         Ok((active, _)) => active,
         Err(e) => {
@@ -323,8 +325,10 @@ async fn backend_and_quota(
             reached = true;
             // A spent window is remembered like a generation's limit. One that is not spent does not
             // clear a known limit: the image tool's own limit may not be among these windows.
-            if let Some(Some(at)) = limits.spent() {
-                manager.limit.note(at);
+            if let Some(spent) = limits.spent() {
+                if let Some(at) = spent.resets_at {
+                    manager.limit.note(at, spent.limit_id);
+                }
             }
             quota(report, &limits);
         }
@@ -348,41 +352,77 @@ async fn backend_and_quota(
     }
 }
 
+/// The image bucket's id: image generation is metered apart from the model.
+const IMAGE_BUCKET: &str = "image_gen";
+
+/// `quota`: every bucket Codex reports, each named, each window with its use. A spent bucket fails the
+/// check, named; the image bucket's absence is said, since no other bucket tells whether an image can
+/// be made.
 fn quota(report: &mut PreflightReport, limits: &GetAccountRateLimitsResponse) {
-    report.rate_limits = limits
-        .windows()
+    let buckets = limits.buckets();
+    report.rate_limits = buckets
         .iter()
-        .map(|w| Window {
-            used_percent: w.used_percent,
-            window_minutes: w.window_duration_mins,
-            resets_at: w.resets_at,
+        .flat_map(|b| {
+            [&b.primary, &b.secondary]
+                .into_iter()
+                .flatten()
+                .map(|w| Window {
+                    limit_id: b.limit_id.clone(),
+                    used_percent: w.used_percent,
+                    window_minutes: w.window_duration_mins,
+                    resets_at: w.resets_at,
+                })
         })
         .collect();
-    if let Some(spent) = limits.spent() {
-        report.fail(
-            CheckName::Quota,
-            Error::UsageLimit {
-                resets_at: spent,
-                message: "a usage window is at 100%".to_owned(),
-                refused_locally: false,
-            },
-            "wait for the reset, or upgrade the ChatGPT plan",
-        );
+    let mut parts: Vec<String> = buckets
+        .iter()
+        .filter(|b| b.primary.is_some() || b.secondary.is_some())
+        .map(|b| {
+            let windows: Vec<String> = [&b.primary, &b.secondary]
+                .into_iter()
+                .flatten()
+                .map(|w| match w.window_duration_mins {
+                    Some(m) => format!("{}% of the {} window", w.used_percent, minutes(m)),
+                    None => format!("{}% used", w.used_percent),
+                })
+                .collect();
+            format!(
+                "{}: {}",
+                b.limit_id.as_deref().unwrap_or("main"),
+                windows.join(", ")
+            )
+        })
+        .collect();
+    if !buckets
+        .iter()
+        .any(|b| b.limit_id.as_deref() == Some(IMAGE_BUCKET))
+    {
+        parts.push(format!(
+            "no {IMAGE_BUCKET} bucket reported: whether an image can be made shows only when one is asked for"
+        ));
+    }
+    let detail = if report.rate_limits.is_empty() {
+        "no usage windows reported".to_owned()
     } else {
-        let parts: Vec<String> = report
-            .rate_limits
-            .iter()
-            .map(|w| match w.window_minutes {
-                Some(m) => format!("{}% of the {} window", w.used_percent, minutes(m)),
-                None => format!("{}% used", w.used_percent),
-            })
-            .collect();
-        let detail = if parts.is_empty() {
-            "no usage windows reported".to_owned()
-        } else {
-            parts.join(", ")
-        };
-        report.push(CheckName::Quota, Status::Pass, detail);
+        parts.join("; ")
+    };
+    match limits.spent() {
+        Some(spent) => {
+            report.fail(
+                CheckName::Quota,
+                Error::UsageLimit {
+                    limit_id: spent.limit_id,
+                    resets_at: spent.resets_at,
+                    message: "a usage window is at 100%".to_owned(),
+                    refused_locally: false,
+                },
+                "wait for the reset, or upgrade the ChatGPT plan",
+            );
+            if let Some(check) = report.checks.last_mut() {
+                check.detail = format!("{} ({detail})", check.detail);
+            }
+        }
+        None => report.push(CheckName::Quota, Status::Pass, detail),
     }
 }
 

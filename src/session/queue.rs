@@ -232,6 +232,7 @@ mod tests {
         let stays = queue.ticket(true);
         let b = queue.ticket(false);
         let told = queue.fail_waiting(|| Error::UsageLimit {
+            limit_id: None,
             resets_at: Some(7),
             message: "limit".to_owned(),
             refused_locally: true,

@@ -1,4 +1,5 @@
-//! Replacing a warm process that has grown, at a moment nobody waits for it.
+//! When a warm process that has grown should be replaced, and the state of its replacement; the
+//! manager's background task (`upkeep`) does the replacing, at a moment nobody waits for it.
 //!
 //! Codex's process tree keeps memory for every thread it has run (measured on 0.171.0: about 1 MiB an
 //! image, 266 MiB after 20 images, about 730 MiB after 500), and a host that runs for weeks would hold
@@ -14,19 +15,18 @@
 //! [`Config::recycle_above_bytes`]: crate::session::config::Config
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::session::handshake;
+use crate::session::config::Config;
 use crate::session::live::Live;
-use crate::session::manager::Manager;
 
 /// How often the manager's task looks at the process (and the idle timeout).
 pub(crate) const CHECK_EVERY: Duration = Duration::from_secs(2);
 /// How long a new process may take to have its first thread ready before it takes the slot anyway.
-const WARM_WITHIN: Duration = Duration::from_secs(10);
+pub(crate) const WARM_WITHIN: Duration = Duration::from_secs(10);
 /// After a new process failed to start, no recycle is tried for this long (the old one keeps serving).
-const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(60);
+pub(crate) const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(60);
 
 /// The manager's recycling state.
 #[derive(Debug, Default)]
@@ -45,20 +45,34 @@ impl Recycler {
         self.done.load(Ordering::SeqCst)
     }
 
+    /// Claims the one recycle that may run: false while another runs or after a failed start.
+    pub(crate) fn begin(&self) -> bool {
+        !self.paused() && !self.running.swap(true, Ordering::SeqCst)
+    }
+
+    /// The recycle claimed by [`begin`](Self::begin) ended; `replaced` says whether it swapped the
+    /// process.
+    pub(crate) fn end(&self, replaced: bool) {
+        if replaced {
+            self.done.fetch_add(1, Ordering::SeqCst);
+        }
+        self.running.store(false, Ordering::SeqCst);
+    }
+
+    /// A new process did not start: no recycle is tried for a while (the old one keeps serving).
+    pub(crate) fn pause(&self) {
+        *self.paused_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Instant::now() + PAUSE_AFTER_FAILURE);
+    }
+
     fn paused(&self) -> bool {
         let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
         until.is_some_and(|at| Instant::now() < at)
     }
-
-    fn pause(&self) {
-        *self.paused_until.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(Instant::now() + PAUSE_AFTER_FAILURE);
-    }
 }
 
-/// Why `live` should be replaced now, if it should: it made enough images, or its tree grew.
-fn reason(manager: &Manager, live: &Live) -> Option<String> {
-    let config = manager.config();
+/// Why `live` should be replaced, if it should: it made enough images, or its tree grew.
+pub(crate) fn reason(config: &Config, live: &Live) -> Option<String> {
     if let Some(limit) = config.recycle_after_images {
         if live.made() >= limit {
             return Some(format!(
@@ -77,63 +91,4 @@ fn reason(manager: &Manager, live: &Live) -> Option<String> {
         }
     }
     None
-}
-
-/// Starts a recycle when the current process should be replaced and nothing waits for it.
-pub(crate) async fn check(manager: &Arc<Manager>) {
-    let recycler = &manager.recycler;
-    if manager.is_closed() || recycler.running.load(Ordering::SeqCst) || recycler.paused() {
-        return;
-    }
-    // A request between its call and its answer holds or waits for a place in the queue, so `busy`
-    // covers the moments before it reaches the process and after its turn; `is_quiet` covers the
-    // turns' cleanups and a preflight.
-    let Some((live, busy)) = manager.current_and_busy().await else {
-        return;
-    };
-    if busy > 0 || !live.is_quiet() {
-        return;
-    }
-    let Some(why) = reason(manager, &live) else {
-        return;
-    };
-    if recycler.running.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    let manager = manager.clone();
-    tokio::spawn(async move {
-        replace(&manager, live, why).await;
-        manager.recycler.running.store(false, Ordering::SeqCst);
-    });
-}
-
-/// Starts a new process, lets it start its threads, and swaps it in for `old`.
-async fn replace(manager: &Arc<Manager>, old: Arc<Live>, why: String) {
-    tracing::info!("replacing the idle app-server: {why}");
-    let new = match handshake::start(manager.config()).await {
-        Ok(new) => manager.started(new),
-        Err(e) => {
-            // The old process keeps serving (Codex may have been removed or downgraded underneath
-            // it; `doctor` says so); a new attempt waits a while.
-            tracing::warn!(
-                "a new app-server did not start ({e}); keeping the current one, trying again in {}s",
-                PAUSE_AFTER_FAILURE.as_secs()
-            );
-            manager.recycler.pause();
-            return;
-        }
-    };
-    if !new.pool().first_ready(WARM_WITHIN).await {
-        tracing::info!("the new app-server has no thread ready yet; it takes over all the same");
-    }
-    if manager.replace(&old, new.clone()).await {
-        manager.recycler.done.fetch_add(1, Ordering::SeqCst);
-        tracing::info!(
-            made = old.made(),
-            "the app-server was replaced; the old one stops once its turns are done"
-        );
-    } else {
-        // Shutdown began, or the process was replaced meanwhile (it died, or the login changed).
-        new.stop(manager.config().shutdown_grace).await;
-    }
 }

@@ -17,8 +17,6 @@ pub(crate) struct Slot {
     pub failures: u32,
     /// No start before this instant.
     pub retry_at: Option<Instant>,
-    /// Whether the idle reaper runs.
-    pub reaper_started: bool,
 }
 
 impl Slot {

@@ -99,8 +99,11 @@ pub enum Error {
     },
 
     /// `runtime/usage_limit`: the ChatGPT plan's usage limit is reached.
-    #[error("the ChatGPT plan's usage limit is reached{}; wait for the reset or upgrade the plan{}", reset_phrase(*resets_at), known_limit_phrase(*refused_locally))]
+    #[error("the ChatGPT plan's usage limit{} is reached{}; wait for the reset or upgrade the plan{}", bucket_phrase(limit_id.as_deref()), reset_phrase(*resets_at), known_limit_phrase(*refused_locally))]
     UsageLimit {
+        /// The usage bucket that is spent, as Codex names it: `image_gen` (image generation, metered
+        /// apart), `codex` (the model every turn uses), or another; `None` when Codex did not say.
+        limit_id: Option<String>,
         /// When the limit resets, in unix seconds, if Codex said.
         resets_at: Option<i64>,
         /// Codex's message, as it gave it, or codex-img's when it refused the request itself.
@@ -380,6 +383,14 @@ impl Error {
         }
     }
 
+    /// The usage bucket a usage limit is in (`image_gen`, `codex`, ...), if Codex said.
+    pub fn limit_id(&self) -> Option<&str> {
+        match self {
+            Self::UsageLimit { limit_id, .. } => limit_id.as_deref(),
+            _ => None,
+        }
+    }
+
     /// When the usage limit resets (unix seconds), if Codex said.
     pub fn resets_at(&self) -> Option<i64> {
         match self {
@@ -438,6 +449,16 @@ impl From<SaveError> for Error {
 fn reset_phrase(resets_at: Option<i64>) -> String {
     match resets_at {
         Some(t) => format!(" until {} (unix time {t})", crate::types::time::rfc3339(t)),
+        None => String::new(),
+    }
+}
+
+/// Which bucket is spent, in words a person reads, with Codex's id for a program.
+fn bucket_phrase(limit_id: Option<&str>) -> String {
+    match limit_id {
+        Some("image_gen") => " for image generation (`image_gen`)".to_owned(),
+        Some("codex") => " for Codex's model (`codex`, used by every image turn)".to_owned(),
+        Some(other) => format!(" (bucket `{other}`)"),
         None => String::new(),
     }
 }
@@ -612,6 +633,7 @@ mod tests {
     #[test]
     fn usage_limit_message_names_the_reset_time() {
         let e = Error::UsageLimit {
+            limit_id: None,
             resets_at: Some(1_800_000_000),
             message: String::new(),
             refused_locally: false,
@@ -621,8 +643,25 @@ mod tests {
             "the ChatGPT plan's usage limit is reached until 2027-01-15T08:00:00Z (unix time 1800000000); wait for the reset or upgrade the plan"
         );
         assert_eq!(e.resets_at(), Some(1_800_000_000));
+        // The bucket Codex named, in words and by its id.
+        let bucket = |id: &str| Error::UsageLimit {
+            limit_id: Some(id.to_owned()),
+            resets_at: None,
+            message: String::new(),
+            refused_locally: false,
+        };
+        assert_eq!(
+            ["image_gen", "codex", "video"].map(|id| bucket(id).to_string()),
+            [
+                "the ChatGPT plan's usage limit for image generation (`image_gen`) is reached; wait for the reset or upgrade the plan",
+                "the ChatGPT plan's usage limit for Codex's model (`codex`, used by every image turn) is reached; wait for the reset or upgrade the plan",
+                "the ChatGPT plan's usage limit (bucket `video`) is reached; wait for the reset or upgrade the plan",
+            ]
+        );
+        assert_eq!(bucket("image_gen").limit_id(), Some("image_gen"));
         // A refusal from a limit codex-img already knew says so, and names the option to try anyway.
         let known = Error::UsageLimit {
+            limit_id: None,
             resets_at: Some(1_800_000_000),
             message: String::new(),
             refused_locally: true,
@@ -672,6 +711,7 @@ mod tests {
                 reason: String::new(),
             },
             Error::UsageLimit {
+                limit_id: None,
                 resets_at: None,
                 message: String::new(),
                 refused_locally: false,

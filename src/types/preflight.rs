@@ -86,9 +86,12 @@ pub struct Check {
     pub fix: Option<String>,
 }
 
-/// A usage window as Codex reports it.
+/// A usage window as Codex reports it, in its bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Window {
+    /// The bucket the window belongs to, as Codex names it: `codex` (the model every turn uses),
+    /// `image_gen` (image generation, metered apart), or another; `None` when Codex did not name it.
+    pub limit_id: Option<String>,
     /// How much of the window is used, in percent.
     pub used_percent: i32,
     /// The window's length in minutes, when Codex says.
@@ -129,7 +132,7 @@ pub struct PreflightReport {
     pub image_generation: Option<bool>,
     /// The process serving now, once one answered.
     pub app_server: Option<AppServerState>,
-    /// The usage windows Codex reports.
+    /// The usage windows Codex reports, each with its bucket.
     pub rate_limits: Vec<Window>,
     /// Each check, in the order run.
     pub checks: Vec<Check>,

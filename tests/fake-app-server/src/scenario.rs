@@ -319,7 +319,7 @@ impl Turn {
             "result": "",
             "failure": {
                 "type": "usageLimitExceeded",
-                "limitId": "codex",
+                "limitId": "image_gen",
                 "resetsAt": resets_at,
             },
         });

@@ -263,9 +263,26 @@ impl Server {
             "planType": "plus",
             "rateLimitReachedType": null,
         });
+        let mut by_id = json!({ "codex": snapshot });
+        // `FAKE_IMAGE_BUCKET=<percent>`: the image bucket real Codex reports from the backend's
+        // `additional_rate_limits` (a 24-hour window), here at that use.
+        if let Some(used) = std::env::var("FAKE_IMAGE_BUCKET")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            by_id["image_gen"] = json!({
+                "limitId": "image_gen",
+                "limitName": "Image generation",
+                "primary": { "usedPercent": used, "windowDurationMins": 1440, "resetsAt": now + 7200 },
+                "secondary": null,
+                "credits": null,
+                "planType": "plus",
+                "rateLimitReachedType": null,
+            });
+        }
         let result = json!({
             "rateLimits": snapshot,
-            "rateLimitsByLimitId": { "codex": snapshot },
+            "rateLimitsByLimitId": by_id,
         });
         self.wire.respond(id, result);
     }

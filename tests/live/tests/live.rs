@@ -278,52 +278,67 @@ async fn live_image_to_image() {
 ///   resetsAt}` carries the 429's reset directly; with none, codex-img falls back to the rate limits.
 /// - Images-endpoint limit on 0.145: the item is only `status: "failed"` with an empty `result` (no
 ///   `failure` field); codex-img stops at that item and finds the spent window in the rate limits.
+///
+/// Each error names its bucket: `codex` for the model's limit, `image_gen` for the images limit (from
+/// the item's `failure.limitId`, else from the spent bucket in `rateLimitsByLimitId`, which every
+/// release fills from the backend's `additional_rate_limits`).
 async fn usage_limit(version: String) {
     let rig = Rig::start(&version, BackendConfig::default(), Login::ChatGpt).await;
     let window = rig.backend.usage_window_resets_at();
     let given = now_secs() + 2 * 3600 + 123;
 
-    let mut cases = vec![
+    let cases = [
         (
             "model limit, reset given",
             Mode::ModelUsageLimit {
                 resets_at: Some(given),
             },
             given,
+            "codex",
         ),
         (
             "model limit, no reset",
             Mode::ModelUsageLimit { resets_at: None },
             window,
+            "codex",
+        ),
+        (
+            "images limit, reset given",
+            Mode::UsageLimit {
+                resets_at: Some(given),
+            },
+            given,
+            "image_gen",
+        ),
+        (
+            "images limit, no reset",
+            Mode::UsageLimit { resets_at: None },
+            window,
+            "image_gen",
         ),
     ];
-    cases.push((
-        "images limit, reset given",
-        Mode::UsageLimit {
-            resets_at: Some(given),
-        },
-        given,
-    ));
-    cases.push((
-        "images limit, no reset",
-        Mode::UsageLimit { resets_at: None },
-        window,
-    ));
     let mut seen = Vec::new();
     let mut want = Vec::new();
-    for (name, mode, expected) in cases {
+    for (name, mode, expected, bucket) in cases {
         rig.backend.clear_requests();
         rig.backend.set_mode(mode);
         // Each mode must reach the backend: without the option, the limit learned from the first
         // case would refuse the rest locally.
         let request = GenerateRequest::new(PROMPT).ignore_known_usage_limit(true);
         let result = rig.client.generate(request).await;
+        let error = result.as_ref().err();
         seen.push((
             name,
             code_of(&result),
-            result.as_ref().err().and_then(Error::resets_at),
+            error.and_then(Error::resets_at),
+            error.and_then(Error::limit_id).map(str::to_owned),
         ));
-        want.push((name, "runtime/usage_limit".to_owned(), Some(expected)));
+        want.push((
+            name,
+            "runtime/usage_limit".to_owned(),
+            Some(expected),
+            Some(bucket.to_owned()),
+        ));
         rig.assert_no_saved_images(None).await;
     }
     assert_eq!(seen, want, "{version}: usage limits");

@@ -118,35 +118,48 @@ fn accounts_check(origin: &str) -> serde_json::Value {
     })
 }
 
-/// The plan's usage, shaped like the real `/wham/usage` (what `account/rateLimits/read` reads).
-/// Normally plenty is left. In [`Mode::UsageLimit`] and [`Mode::ModelUsageLimit`] the primary window
-/// is spent (`used_percent: 100`, `limit_reached: true`) and resets at the mode's `resets_at`, or,
-/// when the mode gives none, at the backend's own window reset
-/// ([`Backend::usage_window_resets_at`](crate::Backend::usage_window_resets_at)). So a client that
-/// falls back to the rate limits when a usage-limit error carries no time finds a definite answer.
+/// The plan's usage, shaped like the real `/wham/usage` (what `account/rateLimits/read` reads): the
+/// main bucket (`rate_limit`, which Codex names `codex`) and, as the real backend meters images apart,
+/// an `image_gen` bucket in `additional_rate_limits` (a 24-hour window; Codex names it by its
+/// `metered_feature`). Normally plenty is left in both. [`Mode::ModelUsageLimit`] spends the main
+/// bucket's window, [`Mode::UsageLimit`] the image bucket's (`used_percent: 100`, `limit_reached:
+/// true`), each resetting at the mode's `resets_at`, or, when the mode gives none, at the backend's own
+/// window reset ([`Backend::usage_window_resets_at`](crate::Backend::usage_window_resets_at)). So a
+/// client that falls back to the rate limits when a usage-limit error carries no time finds a definite
+/// answer, in the bucket that was spent.
 fn usage(shared: &Shared) -> serde_json::Value {
     let mode = lock(&shared.config).mode.clone();
     let window_reset = shared.usage_window_resets_at;
-    let (used, reset) = match mode {
-        Mode::UsageLimit { resets_at } | Mode::ModelUsageLimit { resets_at } => {
-            (100, resets_at.unwrap_or(window_reset))
+    let (model, images) = match mode {
+        Mode::ModelUsageLimit { resets_at } => {
+            ((100, resets_at.unwrap_or(window_reset)), (1, window_reset))
         }
-        _ => (1, window_reset),
+        Mode::UsageLimit { resets_at } => {
+            ((1, window_reset), (100, resets_at.unwrap_or(window_reset)))
+        }
+        _ => ((1, window_reset), (1, window_reset)),
     };
-    let spent = used >= 100;
-    json!({
-        "plan_type": "plus",
-        "rate_limit": {
-            "allowed": !spent,
-            "limit_reached": spent,
+    let status = |(used, reset): (i64, i64), seconds: i64| {
+        json!({
+            "allowed": used < 100,
+            "limit_reached": used >= 100,
             "primary_window": {
                 "used_percent": used,
-                "limit_window_seconds": 18000,
+                "limit_window_seconds": seconds,
                 "reset_after_seconds": (reset - now_secs()).max(0),
                 "reset_at": reset,
             },
             "secondary_window": null,
-        },
+        })
+    };
+    json!({
+        "plan_type": "plus",
+        "rate_limit": status(model, 18000),
+        "additional_rate_limits": [{
+            "limit_name": "Image generation",
+            "metered_feature": "image_gen",
+            "rate_limit": status(images, 86400),
+        }],
         "credits": null,
     })
 }

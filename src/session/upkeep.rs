@@ -1,0 +1,90 @@
+//! The manager's background task, started with its first request: every few seconds it replaces a
+//! process that should be recycled (see `recycle`) while nothing is anywhere between its call and its
+//! answer, and stops one that has been unused for the idle timeout. It holds the manager weakly, so it
+//! ends with it.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crate::session::handshake;
+use crate::session::live::Live;
+use crate::session::manager::Manager;
+use crate::session::recycle::{self, CHECK_EVERY, PAUSE_AFTER_FAILURE, WARM_WITHIN};
+
+/// Starts the task, once per manager; needs a runtime, so it is called with a request, not at build.
+pub(crate) fn ensure(manager: &Arc<Manager>) {
+    if manager.claim_upkeep() {
+        tokio::spawn(run(Arc::downgrade(manager)));
+    }
+}
+
+async fn run(manager: Weak<Manager>) {
+    loop {
+        let Some(m) = manager.upgrade() else { return };
+        let tick = (m.config().idle_timeout / 4).clamp(Duration::from_millis(50), CHECK_EVERY);
+        drop(m);
+        tokio::time::sleep(tick).await;
+        let Some(m) = manager.upgrade() else { return };
+        recycle_if_due(&m).await;
+        m.stop_if_idle().await;
+    }
+}
+
+/// Starts a recycle when the current process should be replaced and nothing waits for it.
+async fn recycle_if_due(manager: &Arc<Manager>) {
+    if manager.is_closed() {
+        return;
+    }
+    // A request between its call and its answer holds or waits for a place in the queue, so `busy`
+    // covers the moments before it reaches the process and after its turn; `is_quiet` covers the
+    // turns' cleanups and a preflight.
+    let Some((live, busy)) = manager.current_and_busy().await else {
+        return;
+    };
+    if busy > 0 || !live.is_quiet() {
+        return;
+    }
+    let Some(why) = recycle::reason(manager.config(), &live) else {
+        return;
+    };
+    if !manager.recycler.begin() {
+        return;
+    }
+    let manager = manager.clone();
+    tokio::spawn(async move {
+        let replaced = replace(&manager, live, why).await;
+        manager.recycler.end(replaced);
+    });
+}
+
+/// Starts a new process, lets it start its threads, and swaps it in for `old`; true when it did.
+async fn replace(manager: &Arc<Manager>, old: Arc<Live>, why: String) -> bool {
+    tracing::info!("replacing the idle app-server: {why}");
+    let new = match handshake::start(manager.config()).await {
+        Ok(new) => manager.started(new),
+        Err(e) => {
+            // The old process keeps serving (Codex may have been removed or downgraded underneath
+            // it; `doctor` says so); a new attempt waits a while.
+            tracing::warn!(
+                "a new app-server did not start ({e}); keeping the current one, trying again in {}s",
+                PAUSE_AFTER_FAILURE.as_secs()
+            );
+            manager.recycler.pause();
+            return false;
+        }
+    };
+    if !new.pool().first_ready(WARM_WITHIN).await {
+        tracing::info!("the new app-server has no thread ready yet; it takes over all the same");
+    }
+    if manager.replace(&old, new.clone()).await {
+        tracing::info!(
+            made = old.made(),
+            "the app-server was replaced; the old one stops once its turns are done"
+        );
+        true
+    } else {
+        // Shutdown began, or the process was replaced meanwhile (it died, or the login changed).
+        new.stop(manager.config().shutdown_grace).await;
+        false
+    }
+}
