@@ -113,6 +113,8 @@ impl ApiError {
             | Error::InvalidMessage { .. } => (StatusCode::BAD_GATEWAY, "server_error"),
             Error::CodexMissing { .. }
             | Error::UnsupportedVersion { .. }
+            | Error::VersionNotAllowed { .. }
+            | Error::InvalidVersionPolicy { .. }
             | Error::NotSignedIn
             | Error::ApiKeyLogin
             | Error::ImageGenerationUnavailable { .. }
@@ -254,6 +256,22 @@ mod tests {
                 false,
             ),
             (Error::NotSignedIn, 503, false),
+            (
+                Error::VersionNotAllowed {
+                    found: "0.150.0".into(),
+                    allowed: vec!["0.171.0".into()],
+                },
+                503,
+                false,
+            ),
+            (
+                Error::InvalidVersionPolicy {
+                    setting: "CODEX_IMG_MIN_VERSION".into(),
+                    reason: "x".into(),
+                },
+                503,
+                false,
+            ),
             (Error::BackendUnreachable { detail: "x".into() }, 503, true),
             (Error::Overloaded { attempts: 4 }, 503, true),
             (Error::NoImage { detail: "x".into() }, 502, false),
