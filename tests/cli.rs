@@ -1113,3 +1113,27 @@ fn doctor_json_and_the_bridge_doctor_are_the_same_object() {
         assert_no_orphans(&world);
     }
 }
+
+/// `CODEX_HOME=` and `CODEX_BIN=` (set but empty) mean "not set": the options given on the command
+/// line are used, as they would be with the variables unset, instead of a usage error.
+#[test]
+fn empty_codex_home_and_codex_bin_variables_count_as_unset() {
+    let world = World::new();
+    let fake = fake_bin();
+    let home = world.home();
+    let mut cmd = command(
+        &world,
+        &[
+            "--codex-bin",
+            path_str(&fake),
+            "--codex-home",
+            path_str(&home),
+            "doctor",
+            "--json",
+        ],
+    );
+    cmd.env("CODEX_HOME", "").env("CODEX_BIN", "");
+    let run = run_cmd(cmd);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["ready"], true);
+}

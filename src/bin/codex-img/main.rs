@@ -251,6 +251,7 @@ fn parse() -> Result<Cli, clap::Error> {
 }
 
 fn main() -> ExitCode {
+    unset_empty_paths();
     let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -276,6 +277,16 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(run(cli));
     ExitCode::from(code)
+}
+
+/// `CODEX_HOME=` and `CODEX_BIN=` (set, but empty) mean "not set", as for Codex itself; clap would
+/// refuse them as a missing value. Runs first, while the process has one thread.
+fn unset_empty_paths() {
+    for name in ["CODEX_HOME", "CODEX_BIN"] {
+        if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
+            std::env::remove_var(name);
+        }
+    }
 }
 
 #[cfg(test)]
