@@ -133,7 +133,7 @@ impl OptionError {
 
 /// Where the images go, as far as the options care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target<'a> {
+pub(crate) enum Target<'a> {
     /// A file path (which may not exist yet); its extension, if any, names the format.
     File(&'a Path),
     /// An existing directory: files are named by their hash.
@@ -145,7 +145,7 @@ pub enum Target<'a> {
 impl<'a> Target<'a> {
     /// A path is a directory target when it is an existing directory (not through a symlink), else a
     /// file target.
-    pub fn of(path: &'a Path) -> Self {
+    pub(crate) fn of(path: &'a Path) -> Self {
         match std::fs::symlink_metadata(path) {
             Ok(meta) if meta.is_dir() => Self::Directory(path),
             _ => Self::File(path),
@@ -190,7 +190,7 @@ fn check_hints(hints: &Hints) -> Result<(), OptionError> {
 impl Options {
     /// Checks the options against the hints and the target, and resolves them. Nothing here touches
     /// Codex or writes a file.
-    pub fn check(&self, hints: &Hints, target: Target<'_>) -> Result<Plan, OptionError> {
+    pub(crate) fn check(&self, hints: &Hints, target: Target<'_>) -> Result<Plan, OptionError> {
         if self.n == 0 || self.n > MAX_N {
             return Err(OptionError::Invalid {
                 option: "n",
