@@ -96,11 +96,19 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
     };
     let live = active.live().clone();
     started(&mut report, &live, config);
-    report.app_server = Some(AppServerState {
+    let state = AppServerState {
         images: live.made(),
         tree_rss_bytes: live.tree_rss(),
         recycles: manager.recycler.count(),
-    });
+    };
+    if let Some(check) = report
+        .checks
+        .iter_mut()
+        .find(|c| c.name == CheckName::AppServer)
+    {
+        check.detail.push_str(&running_for(&state));
+    }
+    report.app_server = Some(state);
     changed(&mut report, manager.versions().0.map(|v| v.to_string()));
     installed_now(&mut report, &live, config).await;
     let signed_in = login(&mut report, &live);
@@ -111,6 +119,24 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
     }
     backend_and_quota(&mut report, manager, &live, signed_in).await;
     report
+}
+
+/// What a long-running codex-img's process has done so far, for the `app_server` check.
+fn running_for(state: &AppServerState) -> String {
+    let mut text = format!("; {} images made on it", state.images);
+    if let Some(bytes) = state.tree_rss_bytes {
+        text.push_str(&format!(
+            ", its process tree holds {} MiB",
+            bytes / (1024 * 1024)
+        ));
+    }
+    if state.recycles > 0 {
+        text.push_str(&format!(
+            "; {} idle app-servers replaced so far",
+            state.recycles
+        ));
+    }
+    text
 }
 
 /// Codex changed while codex-img ran: `before` ran until now, and the `version` check says so.
