@@ -141,6 +141,15 @@ impl Live {
         self.pgid.and_then(crate::session::tree::rss_bytes)
     }
 
+    /// Waits, at most `within`, until no generation runs on it (cleanups may still be pending: their
+    /// images are delivered, and a replaced process is stopped only after them).
+    pub(crate) async fn no_generation(&self, within: Duration) -> bool {
+        let mut active = self.active.subscribe();
+        tokio::time::timeout(within, active.wait_for(|n| *n == 0))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     /// No generation runs on it and no cleanup is pending.
     pub(crate) fn is_quiet(&self) -> bool {
         *self.active.borrow() == 0 && *self.cleanups.borrow() == 0

@@ -17,6 +17,9 @@ use crate::types::error::{Error, Result};
 #[derive(Debug)]
 pub(crate) struct Queue {
     state: Mutex<State>,
+    /// Told each time the last slot in use is given back with nobody waiting: the moments a recycle
+    /// waits for, which a periodic look would mostly miss between bursts.
+    idle: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -52,6 +55,7 @@ impl Queue {
     /// A queue with `slots` slots (at least one).
     pub(crate) fn new(slots: usize) -> Arc<Self> {
         Arc::new(Self {
+            idle: tokio::sync::Notify::new(),
             state: Mutex::new(State {
                 slots: slots.max(1),
                 free: slots.max(1),
@@ -99,6 +103,12 @@ impl Queue {
         self.lock().waiting.len()
     }
 
+    /// Resolves when the last slot in use is given back with nobody waiting (or was, since the last
+    /// call).
+    pub(crate) async fn went_idle(&self) {
+        self.idle.notified().await;
+    }
+
     /// How many requests hold a slot or wait for one: zero only when no generation is anywhere
     /// between its call and its answer.
     pub(crate) fn busy(&self) -> usize {
@@ -121,6 +131,11 @@ impl Queue {
                     Some(waiter) => waiter.tx,
                     None => {
                         state.free += 1;
+                        if state.free >= state.slots {
+                            drop(state);
+                            // Stored when nobody listens yet, so the moment is not lost.
+                            self.idle.notify_one();
+                        }
                         return;
                     }
                 }
@@ -207,6 +222,34 @@ mod tests {
         let permit = waiting.wait().await.expect("a slot");
         drop(permit);
         assert_eq!(queue.busy(), 0);
+    }
+
+    #[tokio::test]
+    async fn went_idle_is_told_once_the_last_place_is_given_back_with_nobody_waiting() {
+        let queue = Queue::new(2);
+        let idle = |queue: &Arc<Queue>| {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.went_idle().await })
+        };
+        let first = queue.ticket(false).wait().await.expect("a free slot");
+        let second = queue.ticket(false).wait().await.expect("a free slot");
+        let waiter = queue.ticket(false);
+        let told = idle(&queue);
+        drop(first); // goes to the waiter
+        drop(second); // one slot still in use
+        tokio::task::yield_now().await;
+        assert!(!told.is_finished(), "a slot is still in use");
+        let last = waiter.wait().await.expect("a slot");
+        drop(last);
+        tokio::time::timeout(std::time::Duration::from_secs(10), told)
+            .await
+            .expect("told within the deadline")
+            .expect("task");
+        // A moment nobody listened for is kept for the next listener.
+        drop(queue.ticket(false).wait().await.expect("a free slot"));
+        tokio::time::timeout(std::time::Duration::from_secs(10), queue.went_idle())
+            .await
+            .expect("the stored moment");
     }
 
     #[tokio::test]

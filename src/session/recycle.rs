@@ -5,8 +5,9 @@
 //! image, 266 MiB after 20 images, about 730 MiB after 500), and a host that runs for weeks would hold
 //! it all for nothing. So once the process has made [`Config::recycle_after_images`] images, or its
 //! tree holds more than [`Config::recycle_above_bytes`] (where `/proc` tells), the manager's background
-//! task replaces it, but only when no generation runs on it, no cleanup is pending and no request waits
-//! for a place. The new process is started and its threads started ahead *before* it takes the slot,
+//! task replaces it, but only when no request is anywhere between its call and its answer and no
+//! generation runs on it (the cleanup of a turn whose image was delivered may still run: the old
+//! process is stopped only after it). The new process is started and its threads started ahead *before* it takes the slot,
 //! so the next request is as warm as ever; a request that arrives meanwhile is served by the old process
 //! as usual (its threads are still there), which then drains and stops. A turn is never cut off by a
 //! recycle, and no request waits on one.

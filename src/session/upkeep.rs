@@ -1,7 +1,8 @@
-//! The manager's background task, started with its first request: every few seconds it replaces a
-//! process that should be recycled (see `recycle`) while nothing is anywhere between its call and its
-//! answer, and stops one that has been unused for the idle timeout. It holds the manager weakly, so it
-//! ends with it.
+//! The manager's background task, started with its first request: it replaces a process that should be
+//! recycled (see `recycle`) at a moment when no request is anywhere between its call and its answer, and
+//! stops one that has been unused for the idle timeout. It looks every few seconds, and at once each time
+//! the queue's last request is answered, so a host that sends bursts back to back is still caught
+//! between two of them. It holds the manager weakly, so it ends with it.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -18,12 +19,19 @@ pub(crate) fn ensure(manager: &Arc<Manager>) {
     }
 }
 
+/// How long a recycle waits for the generation that just answered to leave the process.
+const SETTLE: Duration = Duration::from_millis(250);
+
 async fn run(manager: Weak<Manager>) {
     loop {
         let Some(m) = manager.upgrade() else { return };
         let tick = (m.config().idle_timeout / 4).clamp(Duration::from_millis(50), CHECK_EVERY);
+        let queue = m.queue.clone();
         drop(m);
-        tokio::time::sleep(tick).await;
+        tokio::select! {
+            () = tokio::time::sleep(tick) => {}
+            () = queue.went_idle() => {}
+        }
         let Some(m) = manager.upgrade() else { return };
         recycle_if_due(&m).await;
         m.stop_if_idle().await;
@@ -36,12 +44,17 @@ async fn recycle_if_due(manager: &Arc<Manager>) {
         return;
     }
     // A request between its call and its answer holds or waits for a place in the queue, so `busy`
-    // covers the moments before it reaches the process and after its turn; `is_quiet` covers the
-    // turns' cleanups and a preflight.
+    // covers the moments before it reaches the process and after its turn. The generation that just
+    // gave its place back leaves the process a moment later (and a preflight holds it too): wait for
+    // that briefly, then look at the queue again. The turns' cleanups may still run: their images are
+    // delivered, and the old process is stopped only after them.
     let Some((live, busy)) = manager.current_and_busy().await else {
         return;
     };
-    if busy > 0 || !live.is_quiet() {
+    if busy > 0 || recycle::reason(manager.config(), &live).is_none() {
+        return;
+    }
+    if !live.no_generation(SETTLE).await || manager.queue.busy() > 0 {
         return;
     }
     let Some(why) = recycle::reason(manager.config(), &live) else {
