@@ -12,7 +12,7 @@
 //! The binaries are taken from the example's own target directory (`target/release`); set
 //! `CODEX_IMG_BIN` and `CODEX_BIN` to use others.
 
-#[path = "../tests/load_support/mod.rs"]
+#[path = "../tests/it/support/load/mod.rs"]
 mod load_support;
 
 use std::path::PathBuf;

@@ -9,7 +9,7 @@
 //! `#[path]` below must then lead to `tests/mcp/sdk.rs`).
 
 mod live_support;
-#[path = "../../mcp/sdk.rs"]
+#[path = "../../it/support/mcp/sdk.rs"]
 mod mcp_sdk;
 
 use base64::Engine as _;

@@ -1,0 +1,9 @@
+mod arrival_order;
+mod errors;
+mod generate;
+mod limits;
+mod pool;
+mod process;
+mod shutdown;
+mod speed;
+mod workdir;
