@@ -2,7 +2,7 @@
 //! in a row then M at once (500 and 32 by default), every answer checked against the file written,
 //! and the bridge's resident memory and open file descriptors read from `/proc` after a warm-up, after
 //! the sequential run and after the burst. Prints the figures; exits 1 on any failure or growth.
-//! `cargo test --test load_bridge` is the bounded version.
+//! `cargo test --test it load::bridge` is the bounded version.
 //!
 //! ```sh
 //! cargo build --release --bin codex-img -p codex-img -p fake-app-server

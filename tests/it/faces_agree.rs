@@ -4,21 +4,22 @@
 //! usage error, `-32602`, `request/invalid_arguments`, a 400 `request/invalid_field`), or refused with
 //! the same library code; a refusal starts no turn. A request a face cannot express is skipped for it.
 
-
-use crate::support;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use base64::Engine as _;
-use crate::support::bridge::Bridge;
 use codex_img::BridgeOptions;
-use crate::support::World;
-use crate::support::faults::Serve;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Map, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
+use crate::support::{
+    self,
+    bridge::Bridge,
+    run::{OutputWithin as _, RUN_DEADLINE},
+    serve::Serve,
+    World,
+};
 
 /// What a face answered, told apart the same way for all four.
 const DONE: &str = "done";
@@ -213,14 +214,11 @@ fn cli(world: &World, case: &Case) -> Option<String> {
             world.dir.path().join("gone.png").display().to_string(),
         ]),
     }
-    let out = std::process::Command::new(BIN)
+    let out = world
+        .command::<&str>(&[])
         .args(&args)
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
-        .output()
+        .output_within(RUN_DEADLINE)
         .expect("run codex-img");
     Some(match out.status.code() {
         Some(0) => DONE.to_owned(),
@@ -342,7 +340,7 @@ async fn every_face_gives_the_same_verdict_for_the_same_request() {
     let mcp_world = World::new();
     let http_world = World::new();
     let mut on_bridge = Bridge::start(bridge_world.client(), BridgeOptions::default());
-    let mut on_mcp = Serve::mcp(BIN, &[] as &[&OsStr], &mcp_world, &[], Stdio::null());
+    let mut on_mcp = Serve::mcp(&[] as &[&OsStr], &mcp_world, &[], Stdio::null());
     let served = support::http::start(&http_world).await;
 
     let mut disagreements = Vec::new();

@@ -8,15 +8,13 @@
 //! Python 3 runs the extension (standard library only); a missing `python3` fails the tests, it does
 //! not skip them (CI installs it).
 
-
-use crate::support;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::World;
 use serde_json::Value;
+
+use crate::support::{self, processes_with_env, run, World};
 
 /// A scenario takes well under a second here; this bounds a hung one on a loaded machine.
 const SCENARIO_DEADLINE: Duration = Duration::from_secs(180);
@@ -27,41 +25,15 @@ fn extension() -> PathBuf {
 
 /// Runs `command` to the end (killing it after `SCENARIO_DEADLINE`); its status, stdout and stderr.
 fn run(mut command: Command, what: &str) -> (bool, String, String) {
-    let mut child = command
+    let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| {
             panic!("cannot run python3 ({e}); the Modly extension's tests need Python 3 (CI installs it)")
         });
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let until = Instant::now() + SCENARIO_DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break Some(status);
-        }
-        if Instant::now() >= until {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (out, err) = (out.join().expect("stdout"), err.join().expect("stderr"));
-    let status =
-        status.unwrap_or_else(|| panic!("{what} ran over {SCENARIO_DEADLINE:?}\n{out}\n{err}"));
-    (status.success(), out, err)
+    let run = run::finish(child, SCENARIO_DEADLINE, what);
+    (run.code == 0, run.stdout, run.stderr)
 }
 
 /// Runs one scenario of host.py; returns its measurements (the last line of its output).
@@ -73,7 +45,7 @@ fn scenario(name: &str) -> Value {
         .arg(name)
         .arg("--dir")
         .arg(world.dir.path())
-        .env("CODEX_IMG_BIN", env!("CARGO_BIN_EXE_codex-img"))
+        .env("CODEX_IMG_BIN", support::BIN)
         .env("CODEX_BIN", support::fake_bin())
         .env("CODEX_HOME", world.home())
         .env("FAKE_RECORD_DIR", world.record())
@@ -92,7 +64,11 @@ fn scenario(name: &str) -> Value {
     let measured: Value = serde_json::from_str(last)
         .unwrap_or_else(|e| panic!("no measurements from {name} ({e}):\n{out}\n{err}"));
     eprintln!("modly {name}: {measured}");
-    let left = processes_with(&world.home(), Duration::from_secs(5));
+    let left = processes_with_env(
+        "CODEX_HOME",
+        world.home().as_os_str(),
+        Duration::from_secs(5),
+    );
     assert!(left.is_empty(), "{name}: processes left: {left:?}");
     assert_eq!(
         world.generated_images(),
@@ -100,30 +76,6 @@ fn scenario(name: &str) -> Value {
         "{name}: Codex's copies left"
     );
     measured
-}
-
-/// Live processes whose environment holds `CODEX_HOME=<home>`, once none is left or `within` passed.
-fn processes_with(home: &Path, within: Duration) -> Vec<i32> {
-    let mut needle = b"CODEX_HOME=".to_vec();
-    needle.extend_from_slice(home.as_os_str().as_encoded_bytes());
-    let until = Instant::now() + within;
-    loop {
-        let found: Vec<i32> = std::fs::read_dir("/proc")
-            .map(|rd| {
-                rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-                    .filter(|pid| {
-                        std::fs::read(format!("/proc/{pid}/environ"))
-                            .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle))
-                            && support::alive(*pid)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if found.is_empty() || Instant::now() >= until {
-            return found;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -3,27 +3,17 @@
 //! `resets_at`) and the fake's record shows no new `turn/start`; a request that sets the option gets a
 //! turn. (serve-mcp's are in `tests/mcp_python.rs`, serve-http's in `tests/http_generate.rs`.)
 
+use std::process::Stdio;
 
-use std::process::{Command, Stdio};
-
-use crate::support::bridge::{app_error, Bridge};
 use codex_img::BridgeOptions;
-use crate::support::{fake_bin, World};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-fn prompts(world: &World) -> Vec<String> {
-    world
-        .events("turn_inputs")
-        .iter()
-        .map(|t| {
-            t["params"]["input"][0]["text"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .collect()
-}
+use crate::support::{
+    bridge::{app_error, Bridge},
+    run::{OutputWithin as _, RUN_DEADLINE},
+    World,
+};
 
 #[tokio::test]
 async fn serve_stdio_refuses_after_a_limit_without_a_turn_unless_the_request_ignores_it() {
@@ -67,7 +57,7 @@ async fn serve_stdio_refuses_after_a_limit_without_a_turn_unless_the_request_ign
             json!(true)
         )
     );
-    assert_eq!(prompts(&world), ["limit [fake:usage-limit-item]"]);
+    assert_eq!(world.prompts(), ["limit [fake:usage-limit-item]"]);
 
     // An explicit `false` is the default: still refused.
     let mut not_ignoring = generate("still refused");
@@ -92,7 +82,7 @@ async fn serve_stdio_refuses_after_a_limit_without_a_turn_unless_the_request_ign
     let answer = bridge.answer(&json!(5)).await;
     assert_eq!(answer["result"]["ok"], true, "{answer}");
     assert_eq!(
-        prompts(&world),
+        world.prompts(),
         [
             "limit [fake:usage-limit-item]",
             "anyway",
@@ -105,17 +95,13 @@ async fn serve_stdio_refuses_after_a_limit_without_a_turn_unless_the_request_ign
 
 /// `codex-img generate` in a private world: its exit code and its one `--json` object.
 fn generate(world: &World, args: &[&str]) -> (i32, Value) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_codex-img"));
+    let mut cmd = world.command::<&str>(&[]);
     cmd.arg("generate")
         .args(args)
         .args(["--json", "--concurrency", "1"])
-        .env("CODEX_BIN", fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .env_remove("RUST_LOG")
         .current_dir(world.dir.path())
         .stdin(Stdio::null());
-    let out = cmd.output().expect("run codex-img");
+    let out = cmd.output_within(RUN_DEADLINE).expect("run codex-img");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
@@ -157,7 +143,7 @@ fn generate_with_ignore_known_usage_limit_still_starts_the_turns_behind_a_limit(
             (json!(2), json!("runtime/usage_limit"), json!(true))
         ]
     );
-    assert_eq!(prompts(&world), [prompt], "image 2 started no turn");
+    assert_eq!(world.prompts(), [prompt], "image 2 started no turn");
 
     let world = World::new();
     let out = world.dir.path().join("fox.png");
@@ -181,7 +167,7 @@ fn generate_with_ignore_known_usage_limit_still_starts_the_turns_behind_a_limit(
         ]
     );
     assert_eq!(
-        prompts(&world),
+        world.prompts(),
         [prompt, prompt],
         "image 2 had its own turn"
     );

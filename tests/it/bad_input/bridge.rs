@@ -3,15 +3,16 @@
 //! the category code with `data.code`), no `turn/start` reaches the (fake) app-server, nothing is
 //! written in the root or beside it, and the bridge keeps serving afterwards.
 
-
-use crate::support;
-use crate::support::bad_input::{bad_image_files, bad_prompts, listing, turn_starts};
-use base64::Engine as _;
-use crate::support::bridge::Bridge;
 use codex_img::BridgeOptions;
-use crate::support::{png, World};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
+
+use crate::support::{
+    self, b64,
+    bad_input::{assert_untouched, bad_image_files, bad_prompts},
+    bridge::Bridge,
+    entries as listing, png, World,
+};
 
 /// `(error.code, data.code or "-")` of an answer, or `("ok", "-")`.
 fn outcome(answer: &Value) -> (i64, String) {
@@ -22,10 +23,6 @@ fn outcome(answer: &Value) -> (i64, String) {
             e["data"]["code"].as_str().unwrap_or("-").to_owned(),
         ),
     }
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[tokio::test]
@@ -290,16 +287,7 @@ async fn bad_requests_are_refused_with_their_codes_and_start_no_turn() {
     }
     assert_eq!(got, want);
 
-    assert_eq!(
-        turn_starts(&world),
-        Vec::<Value>::new(),
-        "bad input reached a turn"
-    );
-    assert_eq!(
-        listing(&root),
-        root_before,
-        "something was written in the root"
-    );
+    assert_untouched(&world, &root, &root_before);
     assert_eq!(
         listing(&outside),
         vec!["secret.png"],

@@ -2,64 +2,22 @@
 //! refused with its exit code and, with `--json`, its coded error object; no `turn/start` reaches the
 //! (fake) app-server and nothing is written. Usage errors (exit 2) are the argument parser's.
 
-
 use std::ffi::OsString;
-use std::io::Read as _;
 use std::os::unix::ffi::OsStringExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use crate::support::bad_input::{bad_image_files, bad_prompts, good_image, listing, turn_starts};
-use crate::support::{fake_bin, World};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
+use crate::support::{
+    bad_input::{bad_image_files, bad_prompts, good_image, turn_starts},
+    entries as listing, run, World,
+};
 
 /// Runs the CLI in `world` and returns (exit code, the `code` of the `--json` error or `-`, stderr).
 fn run(world: &World, args: &[OsString]) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("CODEX_BIN", fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .env_remove("RUST_LOG")
-        .current_dir(world.dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn codex-img");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let until = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            panic!("codex-img {args:?} did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let (stdout, stderr) = (out.join().expect("stdout"), err.join().expect("stderr"));
-    let code = serde_json::from_str::<Value>(stdout.trim())
-        .ok()
-        .and_then(|v| v["code"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| "-".to_owned());
-    (status.code().unwrap_or(-1), code, stderr)
+    let run = run::run(world, args);
+    (run.code, run.error_code(), run.stderr)
 }
 
 fn os(parts: &[&str]) -> Vec<OsString> {

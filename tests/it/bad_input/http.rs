@@ -5,18 +5,16 @@
 
 #![cfg(feature = "http")]
 
-
-use crate::support;
-use crate::support::bad_input::{bad_image_files, bad_prompts, listing, png_claiming, turn_starts};
-use base64::Engine as _;
-use crate::support::{png, World};
-use crate::support::http::{exchange, json_post, request, Setup, KEY};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+use crate::support::{
+    self, b64,
+    bad_input::{assert_untouched, bad_image_files, bad_prompts, png_claiming},
+    entries as listing,
+    http::{exchange, json_post, request, Setup, KEY},
+    png, World,
+};
 
 fn data_uri(bytes: &[u8]) -> String {
     format!("data:image/png;base64,{}", b64(bytes))
@@ -179,16 +177,7 @@ async fn bad_requests_are_refused_in_the_openai_shape_and_start_no_turn() {
     }
     assert_eq!(got, vec![400, 400]);
 
-    assert_eq!(
-        turn_starts(&world),
-        Vec::<Value>::new(),
-        "bad input reached a turn"
-    );
-    assert_eq!(
-        listing(&root),
-        root_before,
-        "something was written in the root"
-    );
+    assert_untouched(&world, &root, &root_before);
 
     let reply = exchange(
         &served,

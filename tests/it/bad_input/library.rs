@@ -2,15 +2,17 @@
 //! gets its coded error from `Client::generate` or `precheck_target`, before any `turn/start` reaches
 //! the (fake) app-server, and nothing is written.
 
-
-use crate::support;
 use std::path::PathBuf;
 
-use crate::support::bad_input::{bad_image_files, bad_prompts, good_image, listing, turn_starts};
 use codex_img::precheck_target;
 use codex_img::{GenerateRequest, IfExists, ImageSource};
-use crate::support::World;
 use pretty_assertions::assert_eq;
+
+use crate::support::{
+    self,
+    bad_input::{bad_image_files, bad_prompts, good_image, turn_starts},
+    entries as listing, World,
+};
 
 #[tokio::test]
 async fn bad_prompts_and_images_are_refused_before_any_turn() {

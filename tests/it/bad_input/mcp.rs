@@ -6,16 +6,18 @@
 
 #![cfg(feature = "mcp")]
 
-
-use std::process::Command;
 use std::time::Duration;
 
-use crate::support::bad_input::{bad_image_files, bad_prompts, listing, turn_starts};
 use base64::Engine as _;
-use crate::support::{fake_bin, png, World};
-use crate::support::load::BridgeProcess;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
+
+use crate::support::{
+    bad_input::{assert_untouched, bad_image_files, bad_prompts},
+    entries as listing,
+    load::BridgeProcess,
+    png, World,
+};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -209,14 +211,10 @@ fn bad_calls_are_tool_errors_with_their_codes_and_start_no_turn() {
         "request/invalid_arguments",
     ));
 
-    let mut command = Command::new(env!("CARGO_BIN_EXE_codex-img"));
+    let mut command = world.command::<&str>(&[]);
     command
         .args(["serve-mcp", "--structured", "--root"])
-        .arg(&root)
-        .env("CODEX_BIN", fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .env_remove("RUST_LOG");
+        .arg(&root);
     let mut server = BridgeProcess::spawn(command).expect("spawn serve-mcp");
     server
         .request(
@@ -251,16 +249,7 @@ fn bad_calls_are_tool_errors_with_their_codes_and_start_no_turn() {
         want.push((label, (true, code.to_owned())));
     }
     assert_eq!(got, want);
-    assert_eq!(
-        turn_starts(&world),
-        Vec::<Value>::new(),
-        "bad input reached a turn"
-    );
-    assert_eq!(
-        listing(&root),
-        root_before,
-        "something was written in the root"
-    );
+    assert_untouched(&world, &root, &root_before);
     assert_eq!(
         listing(&outside),
         Vec::<String>::new(),

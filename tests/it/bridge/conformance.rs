@@ -1,15 +1,13 @@
 //! JSON-RPC 2.0 conformance of the bridge, in-process over `tokio::io::duplex`: malformed input, the
 //! envelope rules, params checking, notifications, line framing, batches, duplicate ids, shutdown.
 
-
-use crate::support;
 use std::time::Duration;
 
-use crate::support::bridge::Bridge;
 use codex_img::BridgeOptions;
-use crate::support::World;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
+
+use crate::support::{self, bridge::Bridge, World};
 
 fn invalid_request(id: Value, message: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32600, "message": message}})

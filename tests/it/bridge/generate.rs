@@ -2,21 +2,19 @@
 //! results shaped like the CLI's `--json`, progress, bytes in and out, application errors, 16 requests
 //! at once, cancellation, doctor, and input closing with requests in flight.
 
-
-use crate::support;
 use std::time::Duration;
 
 use base64::Engine;
-use crate::support::bridge::{app_error, stable_report, Bridge};
 use codex_img::image::sha256_hex;
 use codex_img::BridgeOptions;
-use crate::support::{png, World};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+use crate::support::{
+    self, b64,
+    bridge::{app_error, stable_report, Bridge},
+    png, World,
+};
 
 #[tokio::test]
 async fn generate_saves_reports_like_the_cli_and_streams_progress() {

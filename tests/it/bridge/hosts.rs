@@ -2,13 +2,16 @@
 //! app-server: each must exit 0 and leave exactly the image it generated in its output folder.
 //! A missing `node` or `python3` fails the test: CI installs them.
 
-
-use crate::support;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
-use crate::support::World;
 use pretty_assertions::assert_eq;
+
+use crate::support::{self, all_gone_blocking, entries, run::OutputWithin as _, World};
+
+/// How long an example host may take: it starts codex-img, generates twice and stops it.
+const HOST_DEADLINE: Duration = Duration::from_secs(120);
 
 fn run_host(interpreter: &str, script: &str) {
     let world = World::new();
@@ -18,11 +21,12 @@ fn run_host(interpreter: &str, script: &str) {
     let output = Command::new(interpreter)
         .arg(&script)
         .arg(&out)
-        .env("CODEX_IMG_BIN", env!("CARGO_BIN_EXE_codex-img"))
+        .env("CODEX_IMG_BIN", support::BIN)
         .env("CODEX_BIN", support::fake_bin())
         .env("CODEX_HOME", world.home())
         .env("FAKE_RECORD_DIR", world.record())
-        .output()
+        .stdin(std::process::Stdio::null())
+        .output_within(HOST_DEADLINE)
         .unwrap_or_else(|e| {
             panic!(
                 "cannot run `{interpreter}` ({e}); the host examples need it installed (CI installs Node.js and Python 3)"
@@ -37,13 +41,8 @@ fn run_host(interpreter: &str, script: &str) {
         output.status
     );
     let image = out.join("lighthouse.png");
-    let mut names: Vec<String> = std::fs::read_dir(&out)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        entries(&out),
         vec!["lighthouse.png"],
         "exactly the image, no temp files"
     );
@@ -67,22 +66,10 @@ fn run_host(interpreter: &str, script: &str) {
         );
     }
     assert!(
-        codex_gone(&world),
+        all_gone_blocking(&world.server_pids(), Duration::from_secs(5)),
         "a Codex process outlived the host: {:?}",
         world.server_pids()
     );
-}
-
-fn codex_gone(world: &World) -> bool {
-    let pids = world.server_pids();
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while std::time::Instant::now() < until {
-        if pids.iter().all(|p| !support::alive(*p)) {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    false
 }
 
 #[test]

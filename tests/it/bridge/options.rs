@@ -1,15 +1,17 @@
 //! The output options through the bridge, in-process against the fake app-server: the same names as
 //! the CLI, `n` answered with the batch object, and option mistakes refused before any turn.
 
-
 use base64::Engine;
-use crate::support::bridge::{app_error, Bridge};
 use codex_img::image::decode::decode_rgba;
 use codex_img::image::sha256_hex;
 use codex_img::BridgeOptions;
-use crate::support::World;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
+
+use crate::support::{
+    bridge::{app_error, Bridge},
+    World,
+};
 
 #[tokio::test]
 async fn n_with_one_failure_answers_one_batch_object_and_keeps_the_others() {

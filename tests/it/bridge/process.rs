@@ -2,69 +2,24 @@
 //! with requests in flight answers each one and exits 0 with no Codex process left (asked of the OS),
 //! and `bridge/shutdown` ends the process while stdin is still open.
 
-
-use crate::support;
-use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::World;
 use pretty_assertions::assert_eq;
-use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use serde_json::json;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout};
 
-const PATIENCE: Duration = Duration::from_secs(60);
+use crate::support::{
+    self,
+    child::{self, exit_code, next, send},
+    World,
+};
 
+/// `serve-stdio ARGS` in `world`, on pipes.
 fn spawn(world: &World, args: &[&str]) -> (Child, ChildStdin, BufReader<ChildStdout>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_codex-img"));
-    command
-        .args(["serve-stdio"])
-        .args(args)
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    for (k, v) in &world.env {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().expect("spawn codex-img serve-stdio");
-    let stdin = child.stdin.take().expect("stdin");
-    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    (child, stdin, stdout)
-}
-
-async fn send(stdin: &mut ChildStdin, message: Value) {
-    let mut line = serde_json::to_vec(&message).expect("json");
-    line.push(b'\n');
-    stdin.write_all(&line).await.expect("write");
-    stdin.flush().await.expect("flush");
-}
-
-/// One stdout line, which must be a JSON-RPC 2.0 message; `None` at the end of output.
-async fn next(stdout: &mut BufReader<ChildStdout>) -> Option<Value> {
-    let mut line = String::new();
-    let n = tokio::time::timeout(PATIENCE, stdout.read_line(&mut line))
-        .await
-        .expect("output in time")
-        .expect("read");
-    if n == 0 {
-        return None;
-    }
-    let v: Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("stdout carried a non-protocol line ({e}): {line:?}"));
-    assert_eq!(v["jsonrpc"], "2.0", "{line}");
-    Some(v)
-}
-
-async fn exit_code(mut child: Child) -> Option<i32> {
-    tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("exited in time")
-        .expect("wait")
-        .code()
+    let mut command = world.command(&["serve-stdio"]);
+    command.args(args);
+    child::spawn(command)
 }
 
 #[tokio::test]
@@ -72,13 +27,13 @@ async fn closing_stdin_with_requests_in_flight_answers_each_exits_0_and_leaves_n
     let world = World::new()
         .set("FAKE_DELAY_MS", "30000")
         .set("FAKE_SPAWN_HELPER", "1");
-    let (child, mut stdin, mut stdout) = spawn(&world, &[]);
+    let (mut child, mut stdin, mut stdout) = spawn(&world, &[]);
     let ids: Vec<String> = (0..4).map(|i| format!("g{i}")).collect();
     for (i, id) in ids.iter().enumerate() {
         let scenario = if i == 0 { "hang" } else { "slow" };
         send(
             &mut stdin,
-            json!({"jsonrpc": "2.0", "id": id, "method": "image/generate", "params": {"prompt": format!("{i} [fake:{scenario}]"), "returnBytes": true}}),
+            &json!({"jsonrpc": "2.0", "id": id, "method": "image/generate", "params": {"prompt": format!("{i} [fake:{scenario}]"), "returnBytes": true}}),
         )
         .await;
     }
@@ -100,7 +55,7 @@ async fn closing_stdin_with_requests_in_flight_answers_each_exits_0_and_leaves_n
             .map(|id| (json!(id), json!("runtime/cancelled")))
             .collect::<Vec<_>>()
     );
-    assert_eq!(exit_code(child).await, Some(0));
+    assert_eq!(exit_code(&mut child).await, Some(0));
     let mut pids = world.server_pids();
     pids.extend(world.helper_pids());
     assert_eq!(pids.len(), 2, "one app-server and its helper: {pids:?}");
@@ -118,7 +73,7 @@ async fn shutdown_ends_the_process_while_stdin_is_still_open() {
     let world = World::new();
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().to_str().expect("utf-8").to_owned();
-    let (child, mut stdin, mut stdout) = spawn(&world, &["--root", &root]);
+    let (mut child, mut stdin, mut stdout) = spawn(&world, &["--root", &root]);
     // A request split across many writes on a real pipe.
     let line = serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": 1, "method": "image/generate", "params": {"prompt": "a lighthouse", "output": "lighthouse.png"}})).expect("json");
     for chunk in line.chunks(5) {
@@ -143,7 +98,7 @@ async fn shutdown_ends_the_process_while_stdin_is_still_open() {
     );
     send(
         &mut stdin,
-        json!({"jsonrpc": "2.0", "id": 2, "method": "bridge/shutdown"}),
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "bridge/shutdown"}),
     )
     .await;
     assert_eq!(
@@ -151,7 +106,7 @@ async fn shutdown_ends_the_process_while_stdin_is_still_open() {
         Some(json!({"jsonrpc": "2.0", "id": 2, "result": {}}))
     );
     assert_eq!(next(&mut stdout).await, None, "stdout closed");
-    assert_eq!(exit_code(child).await, Some(0));
+    assert_eq!(exit_code(&mut child).await, Some(0));
     drop(stdin);
     assert!(support::all_gone(&world.server_pids(), Duration::from_secs(5)).await);
 }

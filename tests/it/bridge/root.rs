@@ -1,14 +1,16 @@
 //! `--root` confinement through the bridge: every way out is refused before any quota is spent, nothing
 //! is ever written outside, and paths inside (relative, absolute, a folder) work.
 
-
 use std::path::{Path, PathBuf};
 
-use crate::support::bridge::{app_error, Bridge};
 use codex_img::BridgeOptions;
-use crate::support::{png, World};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
+
+use crate::support::{
+    bridge::{app_error, Bridge},
+    png, World,
+};
 
 struct Layout {
     _dir: tempfile::TempDir,

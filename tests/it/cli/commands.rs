@@ -1,40 +1,19 @@
 //! The `codex-img` binary against the fake app-server: what a person and a script see (stdout, stderr,
 //! exit codes, files), and what reached Codex (the fake's record).
 
-
 use std::collections::BTreeSet;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{alive, fake_bin, World};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The single JSON object on stdout; fails unless stdout is exactly one line of JSON.
-    fn json(&self) -> Value {
-        let lines: Vec<&str> = self.stdout.lines().collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "stdout is not one line:\n{}\nstderr:\n{}",
-            self.stdout,
-            self.stderr
-        );
-        assert!(self.stdout.ends_with('\n'));
-        serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("{e}: {}", lines[0]))
-    }
-}
+use crate::support::{
+    all_gone_blocking, fake_bin,
+    run::{self, run, Run, RUN_DEADLINE},
+    World,
+};
 
 fn keys(v: &Value) -> BTreeSet<&str> {
     v.as_object()
@@ -48,18 +27,15 @@ fn set(keys: &[&'static str]) -> BTreeSet<&'static str> {
 
 /// The binary with a private world: the fake Codex, its own `CODEX_HOME`, and a record directory.
 fn command(world: &World, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env("CODEX_BIN", fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .env_remove("RUST_LOG")
-        .current_dir(world.dir.path())
-        .stdin(Stdio::null());
-    for (k, v) in &world.env {
-        cmd.env(k, v);
-    }
+    let mut cmd = world.command(args);
+    cmd.current_dir(world.dir.path());
     cmd
+}
+
+/// Collects the output of a spawned run and waits for it to end (killed after a minute, which fails
+/// the test).
+fn finish(child: Child) -> Run {
+    run::finish(child, RUN_DEADLINE, "codex-img")
 }
 
 /// Runs to completion (killed after a minute, which fails the test).
@@ -68,58 +44,17 @@ fn run_cmd(mut cmd: Command) -> Run {
     finish(cmd.spawn().expect("spawn codex-img"))
 }
 
-/// Collects the output of a spawned run and waits for it to end.
-fn finish(mut child: Child) -> Run {
-    // A caller may have taken stdout to read it as it comes; then this run's `stdout` is empty.
-    let out = child.stdout.take();
-    let mut err = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(mut out) = out {
-            let _ = out.read_to_string(&mut s);
-        }
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let until = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            panic!("codex-img did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: reader.join().expect("stdout reader"),
-        stderr: err_reader.join().expect("stderr reader"),
-    }
-}
-
-fn run(world: &World, args: &[&str]) -> Run {
-    run_cmd(command(world, args))
-}
-
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
 
 /// No app-server the fake started is still running once the CLI has exited.
 fn assert_no_orphans(world: &World) {
-    let until = Instant::now() + Duration::from_secs(5);
-    for pid in world.server_pids() {
-        while alive(pid) && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(!alive(pid), "app-server {pid} outlived codex-img");
-    }
+    let pids = world.server_pids();
+    assert!(
+        all_gone_blocking(&pids, Duration::from_secs(5)),
+        "an app-server of {pids:?} outlived codex-img"
+    );
 }
 
 fn assert_no_turn(world: &World) {
@@ -691,18 +626,6 @@ fn bad_targets_are_refused_before_generating() {
     assert_no_turn(&world);
 }
 
-/// Polls the fake's record until `name` has `count` events, for up to 10 s.
-fn wait_events(world: &World, name: &str, count: usize) -> Vec<Value> {
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let found = world.events(name);
-        if found.len() >= count || Instant::now() > until {
-            return found;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn signal_cancels_the_turn(signal: i32, exit: i32) {
     let world = World::new().set("FAKE_DELAY_MS", "20000");
     let target = world.dir.path().join("a.png");
@@ -719,7 +642,9 @@ fn signal_cancels_the_turn(signal: i32, exit: i32) {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = cmd.spawn().expect("spawn");
     assert_eq!(
-        wait_events(&world, "turn_inputs", 1).len(),
+        world
+            .wait_events_blocking("turn_inputs", 1, Duration::from_secs(10))
+            .len(),
         1,
         "no turn started"
     );
@@ -1083,16 +1008,49 @@ fn serve_stdio_answers_then_exits_0_when_stdin_closes() {
     assert_no_orphans(&world);
 }
 
+/// Sets every `resets_at` in `later` to the one at the same place in `earlier`, after checking that the
+/// two differ by no more than `elapsed`: the fake words its quota windows' resets from its own clock
+/// (now plus the window), so two reports read a second apart differ there and nowhere else.
+fn align_resets(earlier: &Value, later: &mut Value, elapsed: Duration) {
+    match (earlier, later) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, value) in b.iter_mut() {
+                let Some(before) = a.get(key) else { continue };
+                if let (true, Some(x), Some(y)) =
+                    (key == "resets_at", before.as_i64(), value.as_i64())
+                {
+                    let drift = u64::try_from(y - x).unwrap_or(u64::MAX);
+                    assert!(
+                        drift <= elapsed.as_secs() + 1,
+                        "resets_at {x} then {y}, {elapsed:?} apart"
+                    );
+                    *value = before.clone();
+                } else {
+                    align_resets(before, value, elapsed);
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for (before, value) in a.iter().zip(b.iter_mut()) {
+                align_resets(before, value, elapsed);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// `doctor --json` and the bridge's `codex/doctor` print one shape: the same keys and values against the
-/// same fake, ready or not.
+/// same fake, ready or not (the quota windows' resets read from the fake's clock a moment apart).
 #[test]
 fn doctor_json_and_the_bridge_doctor_are_the_same_object() {
     for world in [World::new(), World::new().set("FAKE_LOGIN", "apikey")] {
+        let began = std::time::Instant::now();
         let cli = run(&world, &["doctor", "--json"]).json();
         let request = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "codex/doctor"});
-        let (lines, served) = serve_stdio(&world, &[request]);
+        let (mut lines, served) = serve_stdio(&world, &[request]);
         assert_eq!(served.code, 0, "stderr: {}", served.stderr);
         assert_eq!(lines.len(), 1, "{lines:?}");
+        align_resets(&cli, &mut lines[0]["result"], began.elapsed());
         assert_eq!(lines[0]["result"], cli);
         assert_eq!(keys(&cli), report_keys());
         assert_no_orphans(&world);

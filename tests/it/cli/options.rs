@@ -2,64 +2,16 @@
 //! one failure, size hints that Codex ignores, transparency native and keyed, format conversion and
 //! fit, sidecars, and the mistakes refused before any turn.
 
-
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use codex_img::image::decode::decode_rgba;
-use crate::support::{fake_bin, World};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        let lines: Vec<&str> = self.stdout.lines().collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout,
-            self.stderr
-        );
-        serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("{e}: {}", lines[0]))
-    }
-}
-
-/// Runs the binary in a private world (`output` waits for it; every fake turn ends within seconds).
-fn run(world: &World, args: &[&str]) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env("CODEX_BIN", fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .env_remove("RUST_LOG")
-        .current_dir(world.dir.path())
-        .stdin(Stdio::null());
-    for (k, v) in &world.env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run codex-img");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use crate::support::{run::run, sha256, World};
 
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
-}
-
-fn sha(bytes: &[u8]) -> String {
-    codex_img::image::sha256_hex(bytes)
 }
 
 /// The served images' hashes, as the fake recorded them.
@@ -125,8 +77,8 @@ fn n_four_with_one_failure_saves_three_and_reports_one_by_index() {
             .iter()
             .find(|r| r["path"] == path_str(&path))
             .unwrap_or_else(|| panic!("no report for {}", path.display()));
-        assert_eq!(report["sha256"], sha(&bytes).as_str());
-        assert!(served.contains(&sha(&bytes)));
+        assert_eq!(report["sha256"], sha256(&bytes).as_str());
+        assert!(served.contains(&sha256(&bytes)));
     }
     assert!(!target.exists(), "the unnumbered target was written");
     assert_eq!(world.events("turn_inputs").len(), 4);
@@ -196,7 +148,7 @@ fn a_size_hint_codex_ignored_is_reported_as_ignored_and_the_bytes_are_untouched(
     let bytes = std::fs::read(&target).expect("saved");
     assert_eq!(
         served(&world),
-        vec![sha(&bytes)],
+        vec![sha256(&bytes)],
         "the bytes are not the served ones"
     );
     let text = world.events("turn_inputs")[0]["params"]["input"][0]["text"].clone();
@@ -314,7 +266,7 @@ fn a_transparent_request_comes_back_native_and_untouched() {
     let json = run.json();
     assert_eq!(json["alpha"], "native");
     let bytes = std::fs::read(&target).expect("saved");
-    assert_eq!(served(&world), vec![sha(&bytes)]);
+    assert_eq!(served(&world), vec![sha256(&bytes)]);
     let text = world.events("turn_inputs")[0]["params"]["input"][0]["text"].clone();
     assert!(
         text.as_str()
@@ -412,7 +364,7 @@ fn convert_and_fit_into_a_directory_with_a_sidecar() {
         )
     );
     let bytes = std::fs::read(&path).expect("saved");
-    assert_eq!(json["sha256"], sha(&bytes).as_str());
+    assert_eq!(json["sha256"], sha256(&bytes).as_str());
     let img = decode_rgba(&bytes).expect("decode");
     assert_eq!((img.width(), img.height()), (32, 32));
     let sidecar: Value =

@@ -7,19 +7,21 @@
 
 #![cfg(feature = "cli")]
 
-
-use crate::support;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::World;
-use crate::support::faults::face::images_sent;
-use crate::support::faults::{entries, eventually, sha256, Serve};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
+use crate::support::{
+    self, entries, eventually,
+    faults::images_sent,
+    run::{OutputWithin as _, RUN_DEADLINE},
+    serve::Serve,
+    sha256, World,
+};
+
 const DEADLINE: Duration = Duration::from_secs(20);
 const SCENARIOS: [&str; 3] = ["corrupt-base64", "not-an-image", "empty-result"];
 
@@ -29,16 +31,13 @@ fn recovered(world: &World) -> PathBuf {
 
 /// `codex-img generate PROMPT --json -o OUT` in `cwd`: exit code and the JSON line.
 fn cli(world: &World, cwd: &Path, prompt: &str, out: &str) -> (Option<i32>, Value) {
-    let output = Command::new(BIN)
+    let output = world
+        .command::<&str>(&[])
         .args(["generate", prompt, "--json", "-o", out])
         .current_dir(cwd)
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("CODEX_IMG_RECOVERY_DIR", recovered(world))
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
-        .output()
+        .output_within(RUN_DEADLINE)
         .expect("run codex-img");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let report = serde_json::from_str(stdout.trim())
@@ -49,7 +48,6 @@ fn cli(world: &World, cwd: &Path, prompt: &str, out: &str) -> (Option<i32>, Valu
 /// `serve-stdio` for `world`; its requests name absolute outputs.
 fn stdio(world: &World) -> Serve {
     Serve::spawn_face(
-        BIN,
         &[std::ffi::OsStr::new("serve-stdio")],
         world,
         &[],
@@ -156,15 +154,11 @@ fn the_cli_keeps_the_image_when_the_output_folder_is_removed_mid_turn() {
     let world = World::new().set("FAKE_DELAY_MS", "5000");
     let out = world.dir.path().join("out");
     std::fs::create_dir_all(&out).expect("out");
-    let mut child = Command::new(BIN)
+    let mut child = world
+        .command::<&str>(&[])
         .args(["generate", "a fox [fake:slow]", "--json", "-o"])
         .arg(out.join("fox.png"))
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("CODEX_IMG_RECOVERY_DIR", recovered(&world))
-        .envs(world.env.iter().map(|(k, v)| (k, v)))
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -272,20 +266,11 @@ fn bytes_that_are_not_an_image_are_no_image_through_the_cli_and_serve_stdio() {
 #[test]
 fn when_the_recovery_copy_fails_too_a_host_that_asked_for_bytes_still_gets_them() {
     let world = World::new();
-    let full = match support::faults::FullFs::mount(&world.dir.path().join("full")) {
-        Ok(fs) => fs,
-        Err(why) => {
-            eprintln!(
-                "SKIPPED: no full filesystem can be made here ({why}); run the tests as root"
-            );
-            return;
-        }
-    };
+    let full = support::faults::FullFs::under(&world);
     let blocker = world.dir.path().join("not-a-folder");
     std::fs::write(&blocker, b"x").expect("write");
     let recovery = blocker.join("recovered").into_os_string();
     let mut serve = Serve::spawn_face(
-        BIN,
         &[std::ffi::OsStr::new("serve-stdio")],
         &world,
         &[("CODEX_IMG_RECOVERY_DIR", recovery.as_os_str())],

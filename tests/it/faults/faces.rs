@@ -4,34 +4,25 @@
 //! app-server survives and nothing stays on disk), and secrets that Codex plants in its stderr or error
 //! text (a JWT, a bearer token, an `sk-` key, an email address) never reach an answer or a log line.
 
-
-use crate::support;
 use std::io::{Read as _, Write as _};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{alive, World};
-use crate::support::faults::{entries, eventually, work_folders, Serve};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
+use crate::support::{
+    alive, entries, eventually,
+    faults::{work_folders, PLANTED, STDERR_LINE},
+    serve::Serve,
+    World,
+};
+
 const DEADLINE: Duration = Duration::from_secs(20);
 const TOKEN: &str = "faults-test-key-0123456789abcdef";
-/// Fragments of the planted secrets (see the fake's `error-secrets` scenario).
-const PLANTED: &[&str] = &[
-    "person@example.com",
-    "abcdef0123456789",
-    "eyJhbGciOiJIUzI1NiJ9",
-    "sk-proj-0123456789abcdef",
-];
-
 fn face(world: &World, tmp: &std::path::Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = world.command::<&str>(&[]);
     cmd.args(args)
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("TMPDIR", tmp)
         .env("CODEX_IMG_HTTP_TOKEN", TOKEN)
         .env("XDG_CONFIG_HOME", world.dir.path().join("config"))
@@ -39,13 +30,9 @@ fn face(world: &World, tmp: &std::path::Path, args: &[&str]) -> Command {
             "CODEX_IMG_RECOVERY_DIR",
             world.dir.path().join("state/recovered"),
         )
-        .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, v) in &world.env {
-        cmd.env(k, v);
-    }
     cmd
 }
 
@@ -254,7 +241,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planted_secrets_are_redacted_in_the_library_s_errors() {
-    let stderr_line = "fatal: refresh failed for person@example.com Bearer abcdef0123456789 token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJl sk-proj-0123456789abcdef";
+    let stderr_line = STDERR_LINE;
     // Codex's error text of a failed turn.
     let world = World::new();
     let client = world.client();
@@ -298,7 +285,6 @@ fn planted_secrets_never_reach_serve_stdio_s_answers_or_logs() {
     let tmp_os = tmp.clone().into_os_string();
     let debug = std::ffi::OsString::from("codex_img=trace");
     let mut serve = Serve::spawn(
-        BIN,
         &world,
         &[
             ("TMPDIR", tmp_os.as_os_str()),

@@ -7,32 +7,29 @@
 
 #![cfg(all(feature = "cli", feature = "http"))]
 
-
-use crate::support;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine as _;
-use crate::support::World;
-use crate::support::faults::face::{secrets_in, was_sent, EXITED_MESSAGE, STDERR_LINE};
-use crate::support::faults::{sha256, FullFs};
-use crate::support::load::faces::{Conn, HttpProcess, HttpReply};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
+use crate::support::{
+    self,
+    faults::{assert_log_masked, secrets_in, was_sent, FullFs, EXITED_MESSAGE, STDERR_LINE},
+    load::faces::{Conn, HttpProcess, HttpReply},
+    sha256, World,
+};
+
 const KEY: &str = "faults-http-key-0123456789abcdef";
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// `serve-http` on a free loopback port for `world`, its stderr to `stderr`.
 fn serve(world: &World, stderr: Stdio, env: &[(&str, &Path)]) -> HttpProcess {
-    let mut command = Command::new(BIN);
+    let mut command = world.command::<&str>(&[]);
     command
         .args(["serve-http", "--listen", "127.0.0.1:0"])
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("CODEX_IMG_HTTP_TOKEN", KEY)
         .env("XDG_CONFIG_HOME", world.dir.path().join("config"))
         .env(
@@ -41,9 +38,6 @@ fn serve(world: &World, stderr: Stdio, env: &[(&str, &Path)]) -> HttpProcess {
         )
         .env("RUST_LOG", "codex_img=trace")
         .stderr(stderr);
-    for (k, v) in &world.env {
-        command.env(k, v);
-    }
     for (k, v) in env {
         command.env(k, v);
     }
@@ -106,12 +100,7 @@ fn planted_secrets_never_reach_an_answer_or_the_log() {
     drop(conn);
     let status = server.stop(Duration::from_secs(20)).expect("stops");
     assert!(status.success(), "{status}");
-    let logged = std::fs::read_to_string(&log).expect("log");
-    assert_eq!(secrets_in(&logged), Vec::<&str>::new(), "{logged}");
-    assert!(
-        logged.contains("auth failed for [redacted] with Bearer [redacted]"),
-        "the fake's stderr line was logged, masked:\n{logged}"
-    );
+    assert_log_masked(&log);
 
     // Codex's stderr, quoted in the error when the process exits.
     let world = World::new()
@@ -183,21 +172,13 @@ fn bytes_that_are_not_an_image_are_502_no_image_and_the_next_request_works() {
     let status = server.stop(Duration::from_secs(20)).expect("stops");
     assert!(status.success(), "{status}");
     assert_eq!(world.generated_images(), Vec::<String>::new());
-    assert_eq!(support::faults::entries(&cwd), Vec::<String>::new());
+    assert_eq!(support::entries(&cwd), Vec::<String>::new());
 }
 
 #[test]
 fn a_full_disk_changes_nothing_because_the_image_goes_back_in_the_body() {
     let world = World::new();
-    let full = match FullFs::mount(&world.dir.path().join("full")) {
-        Ok(fs) => fs,
-        Err(why) => {
-            eprintln!(
-                "SKIPPED: no full filesystem can be made here ({why}); run the tests as root"
-            );
-            return;
-        }
-    };
+    let full = FullFs::under(&world);
     let recovery = full.dir.join("recovered");
     // Every folder the face could write a file to is on the full disk.
     let server = serve(

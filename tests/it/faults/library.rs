@@ -5,16 +5,15 @@
 //! app-server process outlived `shutdown` (asked of /proc), and whether a work folder or a Codex image
 //! copy was left behind. The whole table is compared at once.
 //!
-//! The only test in this binary, because it points this process's TMPDIR at a private folder so that
-//! work folders can be counted.
-
+//! It runs alone in a process of its own (`support::run::alone`), because it points that process's
+//! TMPDIR at a private folder so that work folders can be counted.
 
 use std::time::{Duration, Instant};
 
 use codex_img::GenerateRequest;
-use crate::support::{alive, World};
-use crate::support::faults::{eventually_async, work_folders};
 use pretty_assertions::assert_eq;
+
+use crate::support::{alive, eventually_async, faults::work_folders, run, World};
 
 /// What one case showed.
 #[derive(Debug, PartialEq, Eq)]
@@ -289,8 +288,14 @@ async fn run(case: &Case, tmp: &std::path::Path) -> (Row, Row) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_gets_its_coded_outcome_and_leaves_nothing_behind() {
+    if !run::alone(
+        module_path!(),
+        "every_fault_gets_its_coded_outcome_and_leaves_nothing_behind",
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().expect("tempdir");
-    // The only test in this binary, so no other test sees the changed environment.
+    // Alone in this process, so no other test sees the changed environment.
     std::env::set_var("TMPDIR", tmp.path());
     let mut observed = Vec::new();
     let mut expected = Vec::new();

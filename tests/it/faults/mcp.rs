@@ -6,19 +6,23 @@
 
 #![cfg(all(feature = "cli", feature = "mcp"))]
 
-
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::World;
-use crate::support::faults::face::{images_sent, secrets_in, was_sent, EXITED_MESSAGE, STDERR_LINE};
-use crate::support::faults::{entries, eventually, sha256, FullFs, Serve};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
+use crate::support::{
+    entries, eventually,
+    faults::{
+        assert_log_masked, images_sent, secrets_in, was_sent, FullFs, EXITED_MESSAGE, STDERR_LINE,
+    },
+    serve::Serve,
+    sha256, World,
+};
+
 const DEADLINE: Duration = Duration::from_secs(20);
 
 fn recovered(world: &World) -> PathBuf {
@@ -61,7 +65,6 @@ fn planted_secrets_never_reach_a_tool_result_or_the_log() {
     let log = world.dir.path().join("stderr.log");
     let trace = OsStr::new("codex_img=trace");
     let mut serve = Serve::mcp(
-        BIN,
         &[],
         &world,
         &[("RUST_LOG", trace)],
@@ -84,12 +87,7 @@ fn planted_secrets_never_reach_a_tool_result_or_the_log() {
     assert_eq!(secrets_in(&result.to_string()), Vec::<&str>::new());
     assert!(!out.exists(), "nothing was written");
     serve.close_ok(DEADLINE);
-    let logged = std::fs::read_to_string(&log).expect("log");
-    assert_eq!(secrets_in(&logged), Vec::<&str>::new(), "{logged}");
-    assert!(
-        logged.contains("auth failed for [redacted] with Bearer [redacted]"),
-        "the fake's stderr line was logged, masked:\n{logged}"
-    );
+    assert_log_masked(&log);
 
     // Codex's stderr, quoted in the error when the process exits.
     let world = World::new()
@@ -97,7 +95,6 @@ fn planted_secrets_never_reach_a_tool_result_or_the_log() {
         .set("FAKE_STDERR_LINE", STDERR_LINE);
     let log = world.dir.path().join("stderr.log");
     let mut serve = Serve::mcp(
-        BIN,
         &[],
         &world,
         &[("RUST_LOG", trace)],
@@ -144,24 +141,11 @@ fn without_temp_names(value: &Value) -> Value {
     serde_json::from_str(&out).expect("still JSON")
 }
 
-/// A full filesystem under `world`, or `None` (with the reason on stderr) where mounting is refused.
-fn full_fs(world: &World) -> Option<FullFs> {
-    match FullFs::mount(&world.dir.path().join("full")) {
-        Ok(fs) => Some(fs),
-        Err(why) => {
-            eprintln!(
-                "SKIPPED: no full filesystem can be made here ({why}); run the tests as root"
-            );
-            None
-        }
-    }
-}
-
 #[test]
 fn a_full_disk_keeps_the_image_in_the_recovery_folder_and_names_it() {
     let world = World::new();
-    let Some(full) = full_fs(&world) else { return };
-    let mut serve = Serve::mcp(BIN, &[], &world, &[], Stdio::null());
+    let full = FullFs::under(&world);
+    let mut serve = Serve::mcp(&[], &world, &[], Stdio::null());
     let target = full.dir.join("out.png");
     let result = serve.generate_image(
         "full",
@@ -197,12 +181,11 @@ fn a_full_disk_keeps_the_image_in_the_recovery_folder_and_names_it() {
 #[test]
 fn when_the_recovery_copy_fails_too_the_image_is_still_attached() {
     let world = World::new();
-    let Some(full) = full_fs(&world) else { return };
+    let full = FullFs::under(&world);
     let blocker = world.dir.path().join("not-a-folder");
     std::fs::write(&blocker, b"x").expect("write");
     let recovery = blocker.join("recovered").into_os_string();
     let mut serve = Serve::mcp(
-        BIN,
         &[],
         &world,
         &[("CODEX_IMG_RECOVERY_DIR", recovery.as_os_str())],
@@ -247,7 +230,6 @@ fn a_missing_output_folder_is_refused_before_any_turn_and_nothing_is_written() {
     std::fs::create_dir_all(&root).expect("root");
     let root_arg = root.clone().into_os_string();
     let mut serve = Serve::mcp(
-        BIN,
         &[OsStr::new("--root"), root_arg.as_os_str()],
         &world,
         &[],
@@ -289,7 +271,7 @@ fn an_output_folder_removed_mid_turn_keeps_the_image() {
     let out = world.dir.path().join("out");
     std::fs::create_dir_all(&out).expect("out");
     let target = out.join("fox.png");
-    let mut serve = Serve::mcp(BIN, &[], &world, &[], Stdio::null());
+    let mut serve = Serve::mcp(&[], &world, &[], Stdio::null());
     serve.send(
         json!("removed"),
         "tools/call",
@@ -327,7 +309,6 @@ fn bytes_that_are_not_an_image_are_no_image_and_the_next_call_works() {
     std::fs::create_dir_all(&root).expect("root");
     let root_arg = root.clone().into_os_string();
     let mut serve = Serve::mcp(
-        BIN,
         &[OsStr::new("--root"), root_arg.as_os_str()],
         &world,
         &[],

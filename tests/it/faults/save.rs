@@ -2,33 +2,21 @@
 //! filled) the save fails with `output/write_failed`, and the bytes the fake sent are kept, identical, in
 //! the recovery folder named by `recovered_path`, through the library, the CLI and `serve-stdio`.
 
-
-use crate::support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
 use codex_img::{GenerateRequest, IfExists};
-use crate::support::{all_gone, World};
-use crate::support::faults::{entries, sha256, FullFs};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
-
-/// A full filesystem under `world`, or `None` (with the reason on stderr) where mounting is refused.
-fn full_fs(world: &World) -> Option<FullFs> {
-    match FullFs::mount(&world.dir.path().join("full")) {
-        Ok(fs) => Some(fs),
-        Err(why) => {
-            eprintln!(
-                "SKIPPED: no full filesystem can be made here ({why}); run the tests as root"
-            );
-            None
-        }
-    }
-}
+use crate::support::{
+    self, all_gone, entries,
+    faults::FullFs,
+    run::{OutputWithin as _, RUN_DEADLINE},
+    sha256, World,
+};
 
 /// The sha256 of every image the fake sent.
 fn sent(world: &World) -> Vec<String> {
@@ -46,7 +34,7 @@ fn recovered(world: &World) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_keeps_the_image_in_the_recovery_folder_through_the_library() {
     let world = World::new();
-    let Some(full) = full_fs(&world) else { return };
+    let full = FullFs::under(&world);
     let client = world.builder().recovery_dir(recovered(&world)).build();
     let image = client
         .generate(GenerateRequest::new("a cat [fake:complete]"))
@@ -96,7 +84,7 @@ async fn a_full_disk_keeps_the_image_in_the_recovery_folder_through_the_library(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_recovery_folder_fails_too_the_error_says_so() {
     let world = World::new();
-    let Some(full) = full_fs(&world) else { return };
+    let full = FullFs::under(&world);
     // A folder that cannot be created: its parent is a file.
     let blocker = world.dir.path().join("not-a-folder");
     std::fs::write(&blocker, b"x").expect("write");
@@ -128,18 +116,15 @@ async fn when_the_recovery_folder_fails_too_the_error_says_so() {
 #[test]
 fn the_cli_names_the_recovered_file_in_its_json_error() {
     let world = World::new();
-    let Some(full) = full_fs(&world) else { return };
+    let full = FullFs::under(&world);
     let target = full.dir.join("out.png");
-    let out = Command::new(BIN)
+    let out = world
+        .command::<&str>(&[])
         .args(["generate", "a cat [fake:complete]", "--json", "-o"])
         .arg(&target)
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("CODEX_IMG_RECOVERY_DIR", recovered(&world))
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
-        .output()
+        .output_within(RUN_DEADLINE)
         .expect("run codex-img");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report: Value = serde_json::from_str(stdout.trim())
@@ -162,7 +147,7 @@ fn the_cli_names_the_recovered_file_in_its_json_error() {
     assert_eq!(full.left_behind(), Vec::<String>::new());
     let pids = world.server_pids();
     assert!(
-        support::faults::eventually(Duration::from_secs(10), || pids
+        support::eventually(Duration::from_secs(10), || pids
             .iter()
             .all(|p| !support::alive(*p))
             .then_some(()))
@@ -171,16 +156,13 @@ fn the_cli_names_the_recovered_file_in_its_json_error() {
     );
 
     // Without --json the person reads where the image is.
-    let text = Command::new(BIN)
+    let text = world
+        .command::<&str>(&[])
         .args(["generate", "a dog [fake:complete]", "-o"])
         .arg(&target)
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("CODEX_IMG_RECOVERY_DIR", recovered(&world))
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
-        .output()
+        .output_within(RUN_DEADLINE)
         .expect("run codex-img");
     let stderr = String::from_utf8_lossy(&text.stderr);
     assert_eq!(text.status.code(), Some(6), "{stderr}");
@@ -197,14 +179,11 @@ fn the_cli_names_the_recovered_file_in_its_json_error() {
 fn serve_stdio_reports_the_recovered_file_and_still_returns_the_bytes() {
     use std::io::{BufRead as _, BufReader, Write as _};
     let world = World::new();
-    let Some(full) = full_fs(&world) else { return };
-    let mut child = Command::new(BIN)
+    let full = FullFs::under(&world);
+    let mut child = world
+        .command::<&str>(&[])
         .arg("serve-stdio")
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("CODEX_IMG_RECOVERY_DIR", recovered(&world))
-        .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -256,7 +235,7 @@ fn serve_stdio_reports_the_recovered_file_and_still_returns_the_bytes() {
     assert!(status.success(), "{status}");
     let pids = world.server_pids();
     assert!(
-        support::faults::eventually(Duration::from_secs(10), || pids
+        support::eventually(Duration::from_secs(10), || pids
             .iter()
             .all(|p| !support::alive(*p))
             .then_some(()))
@@ -310,19 +289,17 @@ fn a_read_only_output_folder_is_refused_before_any_quota_is_spent() {
         .arg(&ro)
         .status()
         .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("SKIPPED: a read-only tmpfs cannot be mounted here; run the tests as root");
-        return;
-    }
-    let out = Command::new(BIN)
+    assert!(
+        mounted,
+        "this test needs a read-only tmpfs, and none can be mounted here: run the tests as root"
+    );
+    let out = world
+        .command::<&str>(&[])
         .args(["generate", "a fox [fake:complete]", "--json", "-o"])
         .arg(ro.join("fox.png"))
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("CODEX_IMG_RECOVERY_DIR", recovered(&world))
         .stdin(Stdio::null())
-        .output()
+        .output_within(RUN_DEADLINE)
         .expect("run");
     let _ = Command::new("umount").arg("-l").arg(&ro).status();
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");

@@ -3,22 +3,23 @@
 //! `ClientBuilder::allowed_versions`). A version outside it is refused with
 //! `preflight/unsupported_version`, naming the list, before any app-server or turn is started.
 
-
-use crate::support;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use codex_img::GenerateRequest;
-use crate::support::World;
-use crate::support::faults::Serve;
 use pretty_assertions::assert_eq;
 use semver::Version;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
+use crate::support::{
+    run::{OutputWithin as _, RUN_DEADLINE},
+    serve::Serve,
+    World,
+};
 
 /// `codex-img generate --json` against a fake Codex of `version`, with `env`; (exit, report).
 fn generate(world: &World, version: &str, env: &[(&str, &str)], args: &[&str]) -> (i32, Value) {
-    let out = Command::new(BIN)
+    let out = world
+        .command::<&str>(&[])
         .args(args)
         .args(["generate", "a fox [fake:complete]", "--json", "-o"])
         .arg(
@@ -27,15 +28,12 @@ fn generate(world: &World, version: &str, env: &[(&str, &str)], args: &[&str]) -
                 .path()
                 .join(format!("fox-{version}-{}.png", env.len())),
         )
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("FAKE_CODEX_VERSION", version)
         .env_remove("CODEX_IMG_MIN_VERSION")
         .env_remove("CODEX_IMG_ALLOWED_VERSIONS")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
-        .output()
+        .output_within(RUN_DEADLINE)
         .expect("run codex-img");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = serde_json::from_str(stdout.trim())
@@ -155,7 +153,6 @@ fn serve_stdio_refuses_a_version_outside_the_allowlist_with_the_coded_error() {
     let world = World::new().set("FAKE_CODEX_VERSION", "0.170.0");
     let allow = std::ffi::OsString::from("0.171.0");
     let mut serve = Serve::spawn(
-        BIN,
         &world,
         &[("CODEX_IMG_ALLOWED_VERSIONS", allow.as_os_str())],
         Stdio::null(),

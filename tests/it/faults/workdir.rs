@@ -2,16 +2,14 @@
 //! is removed by the next codex-img to start, and the folder of another instance that is still running
 //! is never touched: both checked with real processes, and their liveness asked of the OS.
 
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{alive, World};
-use crate::support::faults::{entries, eventually, work_folders, Serve};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
+use crate::support::{alive, entries, eventually, faults::work_folders, serve::Serve, World};
+
 const DEADLINE: Duration = Duration::from_secs(20);
 
 fn generate_ok(serve: &mut Serve, id: i64) {
@@ -29,7 +27,7 @@ fn a_killed_instance_s_folder_is_swept_on_the_next_start_and_a_live_one_s_is_kep
     let tmp = world.dir.path().join("tmp");
     std::fs::create_dir_all(&tmp).expect("tmp");
     let env = [("TMPDIR", tmp.as_os_str())];
-    let spawn = || Serve::spawn(BIN, &world, &env, Stdio::null());
+    let spawn = || Serve::spawn(&world, &env, Stdio::null());
 
     // A: a turn in flight, so its folder holds a staging folder; then SIGKILL, which runs no cleanup.
     let mut a = spawn();

@@ -6,35 +6,15 @@
 //! `ignore_known_usage_limit`), and `GET /v1/models`.
 #![cfg(feature = "http")]
 
-
-use crate::support;
 use base64::Engine as _;
-use crate::support::World;
-use crate::support::http::{exchange, json_post, multipart, request, sha256, start, KEY};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// The `localImages` of the one turn the fake saw: `(file name, sha256)`.
-fn staged(turn: &Value) -> Vec<(String, String)> {
-    turn["localImages"]
-        .as_array()
-        .expect("localImages")
-        .iter()
-        .map(|i| {
-            let path = i["path"].as_str().expect("path");
-            let name = std::path::Path::new(path)
-                .file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned();
-            (name, i["sha256"].as_str().expect("sha256").to_owned())
-        })
-        .collect()
-}
+use crate::support::{
+    self, b64,
+    http::{exchange, json_post, multipart, request, start, KEY},
+    sha256, staged, World,
+};
 
 fn turn_text(turn: &Value) -> String {
     turn["params"]["input"][0]["text"]

@@ -4,43 +4,32 @@
 //! left (asked of the OS).
 #![cfg(feature = "http")]
 
-
-use crate::support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{position, World};
-use crate::support::http::{request, Raw, PATIENCE};
 use pretty_assertions::assert_eq;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
+
+use crate::support::{
+    self,
+    child::exit_code,
+    http::{request, Raw, PATIENCE},
+    position, World,
+};
 
 fn command(world: &World, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_codex-img"));
+    let mut command = Command::from(world.command::<&str>(&[]));
     command
         .arg("serve-http")
         .args(args)
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("XDG_CONFIG_HOME", world.dir.path().join("config"))
         .env_remove("CODEX_IMG_HTTP_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    for (k, v) in &world.env {
-        command.env(k, v);
-    }
     command
-}
-
-async fn exit_code(child: &mut Child) -> Option<i32> {
-    tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("exited in time")
-        .expect("wait")
-        .code()
 }
 
 #[tokio::test]
@@ -133,10 +122,13 @@ async fn sigterm_answers_the_request_in_flight_stops_codex_and_exits_0() {
 #[tokio::test]
 async fn a_second_start_reuses_the_key_file_and_remote_addresses_need_allow_remote() {
     let world = World::new();
-    let refused = command(&world, &["--listen", "0.0.0.0:0"])
-        .output()
-        .await
-        .expect("run");
+    let refused = tokio::time::timeout(
+        PATIENCE,
+        command(&world, &["--listen", "0.0.0.0:0"]).output(),
+    )
+    .await
+    .expect("refused in time")
+    .expect("run");
     assert_eq!(refused.status.code(), Some(1));
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("error[http/not_loopback]"), "{message}");

@@ -1,42 +1,29 @@
 //! serve-http with real clients codex-img did not write: the official `openai` Python SDK (from the
-//! virtualenv `.ci/run` creates, `.cache/venv`) and Node SDK (`.cache/npm-clients`), against the fake
+//! tests' virtualenv, `.cache/venv`) and Node SDK (`.cache/npm-clients`), against the fake
 //! app-server. Each generates (the `b64_json` decodes to the fake's image), edits with a file upload (the
 //! fake received the upload's bytes), asks for `n=2` in WebP, and meets a wrong key (`AuthenticationError`), bad input
 //! (`BadRequestError`) and a usage limit (`RateLimitError` with `Retry-After`, and no retry by the SDK).
 //! Then the limit is known: a plain request is refused with no turn, and one that sends
 //! `ignore_known_usage_limit` as an extra body field (Python's `extra_body`) starts its turn.
 //!
-//! Without the venv or the npm folder these tests skip with a message, unless `CI=true`: then they fail.
+//! The SDKs are installed by the tests on first use (`support::clients`); a machine without `python3` or
+//! `node` fails these tests, naming what to install.
 #![cfg(feature = "http")]
 
-
-use crate::support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::World;
-use crate::support::http::{sha256, start, KEY};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
+use crate::support::{
+    self, clients,
+    http::{start, KEY},
+    sha256, World,
+};
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The tool if it is installed; otherwise `None` after saying why, or a failure in CI.
-fn tool(path: PathBuf, install: &str) -> Option<PathBuf> {
-    if path.exists() {
-        return Some(path);
-    }
-    let message = format!(
-        "{} is missing; install it with `{install}` (.ci/run does)",
-        path.display()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{message}");
-    }
-    eprintln!("SKIPPED: {message}");
-    None
 }
 
 async fn run_client(
@@ -132,12 +119,7 @@ fn usage_limit_turns(world: &World) -> usize {
 
 #[tokio::test]
 async fn the_official_python_sdk_generates_edits_and_maps_errors() {
-    let Some(python) = tool(
-        repo().join(".cache/venv/bin/python"),
-        "pip install openai==3.57.0",
-    ) else {
-        return;
-    };
+    let python = clients::venv_python();
     let world = World::new();
     let (report, images) = run_client(
         &world,
@@ -185,13 +167,7 @@ async fn the_official_python_sdk_generates_edits_and_maps_errors() {
 
 #[tokio::test]
 async fn the_official_node_sdk_generates_edits_and_maps_errors() {
-    let npm_dir = repo().join(".cache/npm-clients");
-    let Some(_) = tool(
-        npm_dir.join("node_modules/openai/package.json"),
-        "npm install --prefix .cache/npm-clients openai@6.49.0",
-    ) else {
-        return;
-    };
+    let npm_dir = clients::node_openai();
     let world = World::new();
     let (report, images) = run_client(
         &world,

@@ -5,14 +5,16 @@
 //! keep-alive connection.
 #![cfg(feature = "http")]
 
-
-use crate::support;
 use std::time::Duration;
 
-use crate::support::World;
-use crate::support::http::{exchange, json_post, request, start, start_with, Raw, Setup, KEY};
 use pretty_assertions::assert_eq;
 use serde_json::json;
+
+use crate::support::{
+    self,
+    http::{exchange, json_post, request, start, start_with, Raw, Setup, KEY},
+    World,
+};
 
 fn auth() -> String {
     format!("Bearer {KEY}")

@@ -2,30 +2,19 @@
 //! `cargo test`: 100 generations in a row and 16 at once, zero failures, and the bridge's open file
 //! descriptors and resident memory flat across the 100. `examples/load.rs` runs the full 500 and 32.
 
-
-use crate::support;
-use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{all_gone, fake_bin, World};
-use crate::support::load::BridgeProcess;
 use pretty_assertions::assert_eq;
 
-const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
+use crate::support::{self, all_gone, load::BridgeProcess, World};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hundred_in_a_row_and_sixteen_at_once_with_nothing_growing() {
     let world = World::new();
     let root = world.dir.path().join("out");
     std::fs::create_dir_all(&root).expect("mkdir");
-    let mut command = Command::new(BIN);
-    command
-        .args(["serve-stdio", "--root"])
-        .arg(&root)
-        .env("CODEX_BIN", fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .env_remove("RUST_LOG");
+    let mut command = world.command::<&str>(&[]);
+    command.args(["serve-stdio", "--root"]).arg(&root);
     let mut bridge = BridgeProcess::spawn(command).expect("spawn serve-stdio");
     let root_for_run = root.clone();
     let (bridge, report) = tokio::task::spawn_blocking(move || {
@@ -41,25 +30,7 @@ async fn a_hundred_in_a_row_and_sixteen_at_once_with_nothing_growing() {
 
     // Flat: the same descriptors after 100 generations as after one (a leaked pipe, staging file or
     // socket per generation would show as +100), and memory within a bound far below 100 images' worth.
-    let (warm, after) = (report.warm, report.after_sequential);
-    assert!(
-        after.fds <= warm.fds + 2,
-        "open file descriptors grew from {} to {}",
-        warm.fds,
-        after.fds
-    );
-    assert!(
-        after.rss_kib <= warm.rss_kib + 16 * 1024,
-        "resident memory grew from {} KiB to {} KiB",
-        warm.rss_kib,
-        after.rss_kib
-    );
-    assert!(
-        report.after_concurrent.fds <= warm.fds + 2,
-        "descriptors left open after the burst: {} against {}",
-        report.after_concurrent.fds,
-        warm.fds
-    );
+    report.assert_flat();
 
     let status = bridge
         .close(Duration::from_secs(20))

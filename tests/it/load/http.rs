@@ -5,13 +5,16 @@
 
 #![cfg(all(feature = "cli", feature = "http"))]
 
-
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{all_gone, fake_bin, World};
-use crate::support::load::faces::{run_face, summary, HttpFace, HttpProcess};
 use pretty_assertions::assert_eq;
+
+use crate::support::{
+    all_gone,
+    load::faces::{run_face, summary, HttpFace, HttpProcess},
+    World,
+};
 
 const SEQUENTIAL: usize = 500;
 const AT_ONCE: usize = 32;
@@ -20,15 +23,11 @@ const KEY: &str = "load-http-key-0123456789abcdef";
 #[tokio::test(flavor = "multi_thread")]
 async fn five_hundred_in_a_row_and_thirty_two_at_once_with_nothing_growing() {
     let world = World::new();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_codex-img"));
+    let mut command = world.command::<&str>(&[]);
     command
         .args(["serve-http", "--listen", "127.0.0.1:0"])
-        .env("CODEX_BIN", fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
         .env("CODEX_IMG_HTTP_TOKEN", KEY)
         .env("XDG_CONFIG_HOME", world.dir.path().join("config"))
-        .env_remove("RUST_LOG")
         .stderr(Stdio::null());
     let server = HttpProcess::spawn(command, Duration::from_secs(60)).expect("spawn serve-http");
     let started = Instant::now();
@@ -51,25 +50,7 @@ async fn five_hundred_in_a_row_and_thirty_two_at_once_with_nothing_growing() {
     // beyond it.
     assert_eq!(face.connections, AT_ONCE);
 
-    let (warm, after) = (report.warm, report.after_sequential);
-    assert!(
-        after.fds <= warm.fds + 2,
-        "open file descriptors grew from {} to {}",
-        warm.fds,
-        after.fds
-    );
-    assert!(
-        after.rss_kib <= warm.rss_kib + 16 * 1024,
-        "resident memory grew from {} KiB to {} KiB",
-        warm.rss_kib,
-        after.rss_kib
-    );
-    assert!(
-        report.after_concurrent.fds <= warm.fds + 2,
-        "descriptors left open after the burst: {} against {}",
-        report.after_concurrent.fds,
-        warm.fds
-    );
+    report.assert_flat();
 
     drop(face);
     let status = server

@@ -5,14 +5,16 @@
 
 #![cfg(all(feature = "cli", feature = "mcp"))]
 
-
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{all_gone, fake_bin, World};
-use crate::support::load::faces::{run_face, summary, McpFace};
-use crate::support::load::BridgeProcess;
 use pretty_assertions::assert_eq;
+
+use crate::support::{
+    all_gone,
+    load::faces::{run_face, summary, McpFace},
+    load::BridgeProcess,
+    World,
+};
 
 const SEQUENTIAL: usize = 500;
 const AT_ONCE: usize = 32;
@@ -22,15 +24,11 @@ async fn five_hundred_in_a_row_and_thirty_two_at_once_with_nothing_growing() {
     let world = World::new();
     let root = world.dir.path().join("out");
     std::fs::create_dir_all(&root).expect("mkdir");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_codex-img"));
+    let mut command = world.command::<&str>(&[]);
     command
         .args(["serve-mcp", "--structured", "--root"])
         .arg(&root)
-        .env("CODEX_BIN", fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .env("XDG_CACHE_HOME", world.dir.path().join("cache"))
-        .env_remove("RUST_LOG");
+        .env("XDG_CACHE_HOME", world.dir.path().join("cache"));
     let mut server = BridgeProcess::spawn(command).expect("spawn serve-mcp");
     let root_for_run = root.clone();
     let started = Instant::now();
@@ -56,25 +54,7 @@ async fn five_hundred_in_a_row_and_thirty_two_at_once_with_nothing_growing() {
 
     // Flat: a leaked pipe, staging file or socket per call would show as +500 descriptors, and
     // memory stays within a bound far below 500 images' worth.
-    let (warm, after) = (report.warm, report.after_sequential);
-    assert!(
-        after.fds <= warm.fds + 2,
-        "open file descriptors grew from {} to {}",
-        warm.fds,
-        after.fds
-    );
-    assert!(
-        after.rss_kib <= warm.rss_kib + 16 * 1024,
-        "resident memory grew from {} KiB to {} KiB",
-        warm.rss_kib,
-        after.rss_kib
-    );
-    assert!(
-        report.after_concurrent.fds <= warm.fds + 2,
-        "descriptors left open after the burst: {} against {}",
-        report.after_concurrent.fds,
-        warm.fds
-    );
+    report.assert_flat();
 
     let status = server
         .close(Duration::from_secs(30))

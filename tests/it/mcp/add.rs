@@ -10,15 +10,21 @@ use std::process::{Command, Output};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
+use crate::support::{
+    entries,
+    run::{OutputWithin as _, RUN_DEADLINE},
+    BIN,
+};
+
 fn codex_img(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_codex-img"))
+    Command::new(BIN)
         .args(args)
         .env("HOME", home)
         .env("PATH", home.join("bin"))
         .env_remove("CODEX_HOME")
         .env_remove("CLAUDE_CONFIG_DIR")
         .env_remove("XDG_CONFIG_HOME")
-        .output()
+        .output_within(RUN_DEADLINE)
         .expect("run codex-img")
 }
 
@@ -39,7 +45,7 @@ fn read_json(path: &Path) -> Value {
 
 /// This binary's path, as `mcp add` writes it when it was started by neither npx nor uvx.
 fn exe() -> String {
-    PathBuf::from(env!("CARGO_BIN_EXE_codex-img"))
+    PathBuf::from(BIN)
         .canonicalize()
         .expect("canonical")
         .display()
@@ -113,13 +119,9 @@ fn codex_gets_its_timeouts_and_approval_and_keeps_the_users_file() {
     assert_eq!(files(&config), ["config.toml"], "no temp file left");
 }
 
+/// The names beside `path`, sorted.
 fn files(path: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(path.parent().expect("parent"))
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    entries(path.parent().expect("parent"))
 }
 
 #[test]

@@ -4,61 +4,31 @@
 //! calls took their places in the queue out of order.
 #![cfg(feature = "mcp")]
 
-
-use crate::support;
-use std::process::Stdio;
-use std::time::Duration;
-
-use crate::support::World;
 use pretty_assertions::assert_eq;
-use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{ChildStdout, Command};
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
 
-const PATIENCE: Duration = Duration::from_secs(60);
-
-async fn next(stdout: &mut BufReader<ChildStdout>) -> Value {
-    let mut line = String::new();
-    let n = tokio::time::timeout(PATIENCE, stdout.read_line(&mut line))
-        .await
-        .expect("output in time")
-        .expect("read");
-    assert!(n > 0, "the server stopped before answering every call");
-    serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"))
-}
-
-fn line(message: &Value) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec(message).expect("json");
-    bytes.push(b'\n');
-    bytes
-}
+use crate::support::{
+    child::{exit_code, line, next, spawn},
+    World,
+};
 
 #[tokio::test]
 async fn a_burst_of_generate_image_calls_is_served_in_arrival_order() {
     let world = World::new().set("FAKE_DELAY_MS", "300");
     let root = world.dir.path().join("root");
     std::fs::create_dir_all(&root).expect("root");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_codex-img"))
-        .args(["serve-mcp", "--concurrency", "1", "--root"])
-        .arg(&root)
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .envs(world.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn codex-img serve-mcp");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut command = world.command(&["serve-mcp", "--concurrency", "1", "--root"]);
+    command.arg(&root);
+    let (mut child, mut stdin, mut stdout) = spawn(command);
 
     let initialize = json!({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "burst", "version": "0"}}});
     stdin.write_all(&line(&initialize)).await.expect("write");
     stdin.flush().await.expect("flush");
-    let answer = next(&mut stdout).await;
+    let answer = next(&mut stdout)
+        .await
+        .expect("the server stopped before answering every call");
     assert_eq!(answer["id"], "init", "{answer}");
 
     // One write: a slow first call holds the only slot while eleven more arrive behind it.
@@ -78,7 +48,9 @@ async fn a_burst_of_generate_image_calls_is_served_in_arrival_order() {
 
     let mut answered = Vec::new();
     while answered.len() < prompts.len() {
-        let v = next(&mut stdout).await;
+        let v = next(&mut stdout)
+            .await
+            .expect("the server stopped before answering every call");
         if v.get("method").is_some() {
             continue;
         }
@@ -86,21 +58,8 @@ async fn a_burst_of_generate_image_calls_is_served_in_arrival_order() {
         answered.push(v["id"].clone());
     }
     drop(stdin);
-    let status = tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("exited in time")
-        .expect("wait");
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(exit_code(&mut child).await, Some(0));
 
-    let served: Vec<String> = world
-        .events("turn_inputs")
-        .iter()
-        .map(|t| {
-            t["params"]["input"][0]["text"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .collect();
+    let served: Vec<String> = world.prompts();
     assert_eq!(served, prompts);
 }

@@ -3,33 +3,16 @@
 //! stops every call, writes nothing, and exits 0 with no Codex process or helper left (asked of the
 //! OS). The Python SDK tests cannot show this: the SDK cancels its calls before it closes stdin.
 
-
-use crate::support;
-use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::World;
 use pretty_assertions::assert_eq;
-use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{ChildStdout, Command};
+use serde_json::json;
 
-const PATIENCE: Duration = Duration::from_secs(60);
-
-async fn next(stdout: &mut BufReader<ChildStdout>) -> Option<Value> {
-    let mut line = String::new();
-    let n = tokio::time::timeout(PATIENCE, stdout.read_line(&mut line))
-        .await
-        .expect("output in time")
-        .expect("read");
-    if n == 0 {
-        return None;
-    }
-    let v: Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("stdout carried a non-MCP line ({e}): {line:?}"));
-    assert_eq!(v["jsonrpc"], "2.0", "{line}");
-    Some(v)
-}
+use crate::support::{
+    self,
+    child::{exit_code, next, send, spawn},
+    World,
+};
 
 #[tokio::test]
 async fn closing_stdin_with_calls_in_flight_stops_them_exits_0_and_leaves_nothing_running() {
@@ -39,22 +22,9 @@ async fn closing_stdin_with_calls_in_flight_stops_them_exits_0_and_leaves_nothin
     let root = world.dir.path().join("root");
     std::fs::create_dir_all(&root).expect("root");
     let mark = support::mcp::mark(&world);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_codex-img"))
-        .args(["serve-mcp", "--root"])
-        .arg(&root)
-        .env("CODEX_BIN", support::fake_bin())
-        .env("CODEX_HOME", world.home())
-        .env("FAKE_RECORD_DIR", world.record())
-        .env("CODEX_IMG_TEST_MARK", &mark)
-        .envs(world.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn codex-img serve-mcp");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut command = world.command(&["serve-mcp", "--root"]);
+    command.arg(&root).env("CODEX_IMG_TEST_MARK", &mark);
+    let (mut child, mut stdin, mut stdout) = spawn(command);
     let mut lines = vec![
         json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}}),
@@ -66,12 +36,9 @@ async fn closing_stdin_with_calls_in_flight_stops_them_exits_0_and_leaves_nothin
             "arguments": {"prompt": format!("a fox [fake:{scenario}]"), "output": format!("{scenario}.png")},
             "_meta": {"progressToken": format!("p{id}")}}}));
     }
-    for line in &lines {
-        let mut bytes = serde_json::to_vec(line).expect("json");
-        bytes.push(b'\n');
-        stdin.write_all(&bytes).await.expect("write");
+    for message in &lines {
+        send(&mut stdin, message).await;
     }
-    stdin.flush().await.expect("flush");
     // Wait until both calls are generating.
     let mut generating = Vec::new();
     while generating.len() < 2 {
@@ -96,11 +63,7 @@ async fn closing_stdin_with_calls_in_flight_stops_them_exits_0_and_leaves_nothin
     drop(stdin);
     // Whatever else comes out is MCP too; the calls' answers have no reader and need not come.
     while next(&mut stdout).await.is_some() {}
-    let status = tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("exited in time")
-        .expect("wait");
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(exit_code(&mut child).await, Some(0));
     assert!(
         support::all_gone(&[pids, helpers].concat(), Duration::from_secs(10)).await,
         "the app-server or its helper is still running"
@@ -109,6 +72,6 @@ async fn closing_stdin_with_calls_in_flight_stops_them_exits_0_and_leaves_nothin
         support::mcp::processes_marked(&mark, Duration::from_secs(10)),
         Vec::<i32>::new()
     );
-    assert_eq!(support::mcp::files(&root), Vec::<String>::new());
+    assert_eq!(support::entries(&root), Vec::<String>::new());
     assert_eq!(world.generated_images(), Vec::<String>::new());
 }

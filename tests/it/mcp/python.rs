@@ -4,41 +4,15 @@
 //! all refused before any turn starts. Every session ends with the client closing stdin; the server
 //! must then exit 0 by itself, leaving no process behind (asked of `/proc`).
 
-
-use crate::support;
 use base64::Engine as _;
-use crate::support::World;
-use crate::support::mcp::{error_report, files, phases, result, Session};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-macro_rules! python_or_skip {
-    () => {
-        match support::mcp::python() {
-            Some(python) => python,
-            None => return,
-        }
-    };
-}
-
-/// `(file name, sha256)` of each image staged for the turn the fake recorded.
-fn staged(turn: &Value) -> Vec<(String, String)> {
-    turn["localImages"]
-        .as_array()
-        .expect("localImages")
-        .iter()
-        .map(|i| {
-            let path = std::path::Path::new(i["path"].as_str().expect("path"));
-            (
-                path.file_name()
-                    .expect("name")
-                    .to_string_lossy()
-                    .into_owned(),
-                i["sha256"].as_str().expect("sha256").to_owned(),
-            )
-        })
-        .collect()
-}
+use crate::support::{
+    self, entries as files,
+    mcp::{error_report, phases, result, Session},
+    staged, World,
+};
 
 fn root_of(world: &World) -> std::path::PathBuf {
     let root = world.dir.path().join("root");
@@ -48,7 +22,7 @@ fn root_of(world: &World) -> std::path::PathBuf {
 
 #[test]
 fn the_handshake_and_the_tool_list_describe_both_tools_truthfully() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let out = Session::new(&world, &[]).list_tools().run(&python);
     assert_eq!(out.initialize["serverInfo"]["name"], "codex-img");
@@ -169,7 +143,7 @@ fn the_handshake_and_the_tool_list_describe_both_tools_truthfully() {
 
 #[test]
 fn an_image_comes_inline_and_saved_with_progress_for_every_phase() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let root = root_of(&world);
     let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
@@ -264,7 +238,7 @@ fn an_image_comes_inline_and_saved_with_progress_for_every_phase() {
 
 #[test]
 fn a_slow_image_gets_heartbeats_while_it_is_generated() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new().set("FAKE_DELAY_MS", "8000");
     let root = root_of(&world);
     let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
@@ -294,7 +268,7 @@ fn a_slow_image_gets_heartbeats_while_it_is_generated() {
 #[test]
 fn without_output_the_image_is_saved_in_the_cache_folder_or_the_root_never_in_the_working_directory(
 ) {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let out = Session::new(&world, &[])
         .call("generate_image", json!({"prompt": "a fox"}), false)
@@ -321,7 +295,7 @@ fn without_output_the_image_is_saved_in_the_cache_folder_or_the_root_never_in_th
 
 #[test]
 fn large_images_come_as_a_preview_and_inline_false_as_a_link_to_the_file() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let root = root_of(&world);
     let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])
@@ -369,7 +343,7 @@ fn large_images_come_as_a_preview_and_inline_false_as_a_link_to_the_file() {
 
 #[test]
 fn agents_get_every_fact_in_the_text_a_preview_and_no_structured_content() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let root = root_of(&world);
     std::fs::write(root.join("taken.png"), b"mine").expect("write");
@@ -475,7 +449,7 @@ fn agents_get_every_fact_in_the_text_a_preview_and_no_structured_content() {
 
 #[test]
 fn every_failure_is_an_is_error_result_with_its_code_and_nothing_is_written() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let root = root_of(&world);
     std::fs::write(root.join("taken.png"), b"mine").expect("write");
@@ -590,7 +564,7 @@ fn every_failure_is_an_is_error_result_with_its_code_and_nothing_is_written() {
 
 #[test]
 fn preflight_failures_are_coded_results_and_the_status_tool_explains_them() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new().set("FAKE_LOGIN", "apikey");
     let out = Session::new(&world, &[])
         .call("generate_image", json!({"prompt": "a fox"}), false)
@@ -625,7 +599,7 @@ fn preflight_failures_are_coded_results_and_the_status_tool_explains_them() {
 
 #[test]
 fn cancelling_a_call_interrupts_the_turn_writes_nothing_and_frees_the_slot() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     // One slot, and an image that would take a minute: the next call only runs if the slot is freed.
     let world = World::new().set("FAKE_DELAY_MS", "60000");
     let root = root_of(&world);
@@ -682,7 +656,7 @@ fn cancelling_a_call_interrupts_the_turn_writes_nothing_and_frees_the_slot() {
 
 #[test]
 fn root_escapes_are_refused_before_anything_starts() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let root = root_of(&world);
     let outside = world.dir.path().join("outside");
@@ -734,7 +708,7 @@ fn root_escapes_are_refused_before_anything_starts() {
 
 #[test]
 fn format_fit_and_key_deliver_what_was_asked_and_say_so() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     // Below 0.150 the image tool cannot make transparency, so the fake draws on the flat key colour.
     let world = World::new().set("FAKE_CODEX_VERSION", "0.145.0");
     let root = root_of(&world);
@@ -805,7 +779,7 @@ fn format_fit_and_key_deliver_what_was_asked_and_say_so() {
 
 #[test]
 fn several_images_come_numbered_with_a_batch_report_and_a_failure_costs_only_itself() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let root = root_of(&world);
     let out = Session::new(
@@ -877,7 +851,7 @@ fn several_images_come_numbered_with_a_batch_report_and_a_failure_costs_only_its
 
 #[test]
 fn bad_options_are_refused_with_their_codes_before_any_turn() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let root = root_of(&world);
     std::fs::write(root.join("cat-2.png"), b"mine").expect("write");
@@ -928,7 +902,7 @@ fn bad_options_are_refused_with_their_codes_before_any_turn() {
 
 #[test]
 fn images_come_as_paths_data_uris_base64_or_objects_and_reach_the_turn_as_sent() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let root = root_of(&world);
     let (a, b, c) = (
@@ -995,7 +969,7 @@ fn images_come_as_paths_data_uris_base64_or_objects_and_reach_the_turn_as_sent()
 
 #[test]
 fn after_a_usage_limit_calls_are_refused_without_a_turn_unless_they_ignore_it() {
-    let python = python_or_skip!();
+    let python = support::mcp::python();
     let world = World::new();
     let root = root_of(&world);
     let out = Session::new(&world, &["--root", root.to_str().expect("utf-8")])

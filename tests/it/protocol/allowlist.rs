@@ -7,14 +7,14 @@
 //! manifest fails here until it is allowed on purpose), and an end-to-end run against the fake
 //! app-server (preflight, a generation, a cancelled generation, shutdown) must send nothing else.
 
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use codex_img::protocol::{notification, CLIENT_REQUESTS};
 use codex_img::{GenerateRequest, Phase};
-use crate::support::World;
 use pretty_assertions::assert_eq;
+
+use crate::support::World;
 
 /// Every request codex-img may send. Adding one here is a decision: check that it changes nothing in
 /// the user's Codex config, skills, plugins, files or credit.

@@ -8,12 +8,12 @@
 //! bundle's method unions. What the session builds (every params value, every answer to a server request)
 //! is checked with the same oracle by the crate's own unit tests, in `src/session/conformance_tests.rs`.
 
-
-use crate::support::bundle::Bundle;
 use codex_img::protocol::envelope::Notification;
 use codex_img::protocol::{notification, Message};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
+
+use crate::support::bundle::Bundle;
 
 /// The JSON line codex-img writes for `message`.
 fn wire(message: &Message) -> Value {

@@ -1,13 +1,12 @@
 //! Every way a generation fails against the fake app-server: the code it gets, whether a turn was spent,
 //! and that nothing is left behind.
 
-
-use crate::support;
 use std::time::Duration;
 
 use codex_img::{Error, GenerateRequest};
-use crate::support::{png, World};
 use pretty_assertions::assert_eq;
+
+use crate::support::{self, png, World};
 
 async fn fail(world: &World, prompt: &str) -> Error {
     let client = world.client();

@@ -1,15 +1,14 @@
 //! Generations against the fake app-server: success, image-to-image, concurrency, progress, and the
 //! shapes of image items Codex can send.
 
-
-use crate::support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use codex_img::image::ImageFormat;
 use codex_img::{GenerateRequest, Phase};
-use crate::support::{png, World};
 use pretty_assertions::assert_eq;
+
+use crate::support::{self, png, World};
 
 #[tokio::test]
 async fn text_to_image_returns_verified_bytes_and_cleans_up() {

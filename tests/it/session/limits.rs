@@ -9,29 +9,14 @@
 //! that channel before every answer, so the checks below run at once after the turn, with no wait: a
 //! limit seen only after some background task ran would make them fail now and then.
 
-
-use crate::support;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use crate::support::bundle::Bundle;
 use codex_img::{Check, CheckName, Client, Error, GenerateRequest, Status};
-use crate::support::World;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-fn prompts(world: &World) -> Vec<String> {
-    world
-        .events("turn_inputs")
-        .iter()
-        .map(|t| {
-            t["params"]["input"][0]["text"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .collect()
-}
+use crate::support::{self, bundle::Bundle, World};
 
 /// How many `turn/start` requests the fake received (refused or not).
 fn turn_starts(world: &World) -> usize {
@@ -259,7 +244,7 @@ async fn a_spent_window_in_an_update_refuses_the_next_generation_without_a_turn(
         .expect("an image");
     client.shutdown().await;
     assert_eq!(
-        prompts(&world),
+        world.prompts(),
         vec!["the last one [fake:rate-limits-spent]", "anyway"]
     );
     assert_eq!(world.generated_images(), Vec::<String>::new());
@@ -291,7 +276,7 @@ async fn a_healthy_update_refuses_nothing_and_notes_nothing() {
     client.shutdown().await;
     assert_eq!(shown, Some(known_limit_check(reset_of(&spent["primary"]))));
     assert_eq!(
-        prompts(&world),
+        world.prompts(),
         vec![
             "healthy [fake:rate-limits-fine]",
             "next",
@@ -361,7 +346,7 @@ async fn a_429_fails_the_queued_requests_at_once_and_nothing_is_retried() {
         ]
     );
     // One turn, never retried; the queued ones wrote no turn/start.
-    assert_eq!(prompts(&world), vec!["busy [fake:too-many-requests]"]);
+    assert_eq!(world.prompts(), vec!["busy [fake:too-many-requests]"]);
     assert_eq!(turn_starts(&world), 1);
 
     // A 429 carries no reset time, so nothing is refused afterwards: the next request is sent.
@@ -376,7 +361,7 @@ async fn a_429_fails_the_queued_requests_at_once_and_nothing_is_retried() {
         .iter()
         .any(|c| c.name == CheckName::KnownLimit));
     assert_eq!(
-        prompts(&world),
+        world.prompts(),
         vec!["busy [fake:too-many-requests]", "a minute later"]
     );
 }
@@ -397,7 +382,7 @@ async fn a_usage_limit_whose_reset_came_in_an_update_fails_the_queue_with_that_r
         outcomes,
         vec![Err(("runtime/usage_limit", Some(resets_at))); 3]
     );
-    assert_eq!(prompts(&world), vec!["limit [fake:usage-limit-updated]"]);
+    assert_eq!(world.prompts(), vec!["limit [fake:usage-limit-updated]"]);
 
     let refused = client.generate(GenerateRequest::new("later")).await;
     client.shutdown().await;
@@ -438,7 +423,7 @@ async fn a_spent_window_announced_mid_queue_refuses_the_requests_behind_it() {
         ]
     );
     assert_eq!(
-        prompts(&world),
+        world.prompts(),
         vec!["the last one [fake:rate-limits-spent]"]
     );
     assert_eq!(turn_starts(&world), 1);

@@ -4,35 +4,13 @@
 //! the fake's record: `turn_refused` is a `turn/start` answered with an error (no turn, no model
 //! request), `turn_inputs` a turn that started.
 
-
 use std::time::{Duration, Instant};
 
 use codex_img::GenerateRequest;
-use crate::support::World;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-/// The requests codex-img sent, by method, in the order the fake received them.
-fn sent(world: &World, method: &str) -> Vec<Value> {
-    world
-        .log()
-        .into_iter()
-        .filter(|e| e["dir"] == "in" && e["msg"]["method"] == method)
-        .map(|e| e["msg"].clone())
-        .collect()
-}
-
-/// Polls the record until `n` requests of `method` were received, for up to 10 s.
-async fn wait_sent(world: &World, method: &str, n: usize) -> Vec<Value> {
-    let until = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let found = sent(world, method);
-        if found.len() >= n || tokio::time::Instant::now() >= until {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::support::World;
 
 /// A record event without its timestamp, for comparing whole values.
 fn strip(mut event: Value) -> Value {
@@ -56,7 +34,7 @@ async fn a_pre_started_thread_codex_forgot_is_replaced_without_spending_a_turn()
     assert!(client.preflight().await.ready());
     // The refill task writes the second `thread/start` only after it pooled the first thread, so
     // from here the request takes that first one, which the fake forgot.
-    let started = wait_sent(&world, "thread/start", 2).await;
+    let started = world.wait_sent("thread/start", 2).await;
     assert_eq!(started.len(), 2, "the pool did not fill");
     let forgotten = thread_ids(&world.events("thread_forgotten"));
     assert_eq!(forgotten.len(), 1);
@@ -88,7 +66,8 @@ async fn a_pre_started_thread_codex_forgot_is_replaced_without_spending_a_turn()
     assert_eq!(thread_ids(&turns), vec![image.ids.thread_id.clone()]);
     assert_ne!(image.ids.thread_id, stale);
     // Two `turn/start`s were written, one per thread; only the second became a turn.
-    let turn_starts: Vec<String> = sent(&world, "turn/start")
+    let turn_starts: Vec<String> = world
+        .sent("turn/start")
         .iter()
         .map(|t| {
             t["params"]["threadId"]
@@ -102,7 +81,7 @@ async fn a_pre_started_thread_codex_forgot_is_replaced_without_spending_a_turn()
         vec![stale.clone(), image.ids.thread_id.clone()]
     );
     // Nothing of either thread is left: every folder is gone, no image file remains.
-    for s in sent(&world, "thread/start") {
+    for s in world.sent("thread/start") {
         let cwd = s["params"]["cwd"].as_str().expect("cwd");
         assert!(!std::path::Path::new(cwd).exists(), "{cwd} was left");
     }

@@ -1,12 +1,12 @@
 //! The warm process's life: cancellation by drop, shutdown without orphans (checked through the OS),
 //! idle shutdown, and respawn after the process dies.
 
-
 use std::time::Duration;
 
 use codex_img::{GenerateRequest, Phase};
-use crate::support::{alive, all_gone, exited_whole, World};
 use pretty_assertions::assert_eq;
+
+use crate::support::{alive, all_gone, eventually_async, exited_whole, World};
 
 /// Starts a generation and drops its future once its turn is running.
 async fn drop_mid_turn(client: &codex_img::Client, prompt: &str) {
@@ -38,20 +38,14 @@ async fn dropping_the_future_interrupts_the_turn_and_cleans_up() {
         1,
         "the dropped generation's turn was not interrupted"
     );
-    let unsubscribed = async {
-        for _ in 0..100 {
-            if world
-                .log()
-                .iter()
-                .any(|e| e["msg"]["method"] == "thread/unsubscribe")
-            {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
-    };
-    assert!(unsubscribed.await, "the thread was not released");
+    let unsubscribed = eventually_async(Duration::from_secs(5), || {
+        world
+            .log()
+            .iter()
+            .any(|e| e["msg"]["method"] == "thread/unsubscribe")
+            .then_some(())
+    });
+    assert!(unsubscribed.await.is_some(), "the thread was not released");
     assert_eq!(world.generated_images(), Vec::<String>::new());
     // The process stays warm for the next request.
     client

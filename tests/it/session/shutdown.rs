@@ -3,15 +3,14 @@
 //! without a turn; a start under way is abandoned; and after shutdown nothing can start a process. A
 //! bridge serving that client answers its request in flight and ends.
 
-
-use crate::support;
 use std::time::{Duration, Instant};
 
 use codex_img::{Client, Error, GenerateRequest, GeneratedImage, Phase};
-use crate::support::{all_gone, World};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 use tokio::task::JoinHandle;
+
+use crate::support::{self, all_gone, eventually_async, World};
 
 /// How long any one wait in these tests may take before it counts as a hang.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -153,11 +152,8 @@ async fn a_start_under_way_is_abandoned_and_its_process_killed() {
     let client = world.client();
     let task = spawn_until(&client, "early", Phase::StartingProcess).await;
     // The fake writes its pid file as soon as it runs.
-    let until = Instant::now() + DEADLINE;
-    while world.server_pids().is_empty() {
-        assert!(Instant::now() < until, "the app-server never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let started = eventually_async(DEADLINE, || (!world.server_pids().is_empty()).then_some(()));
+    assert!(started.await.is_some(), "the app-server never started");
     let began = Instant::now();
     client.shutdown().await;
     let took = began.elapsed();

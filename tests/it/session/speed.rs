@@ -2,24 +2,12 @@
 //! arrival order, and usage limits that stop the queue and refuse locally. Checked through the fake's
 //! record and the file system.
 
-
-use crate::support;
 use std::time::Duration;
 
 use codex_img::{GenerateRequest, Status};
-use crate::support::World;
 use pretty_assertions::assert_eq;
-use serde_json::Value;
 
-/// The requests codex-img sent, by method, in the order the fake received them.
-fn sent(world: &World, method: &str) -> Vec<Value> {
-    world
-        .log()
-        .into_iter()
-        .filter(|e| e["dir"] == "in" && e["msg"]["method"] == method)
-        .map(|e| e["msg"].clone())
-        .collect()
-}
+use crate::support::{self, World};
 
 fn methods(world: &World) -> Vec<String> {
     world
@@ -30,31 +18,6 @@ fn methods(world: &World) -> Vec<String> {
         .collect()
 }
 
-/// Polls the record until `n` requests of `method` were received, for up to 10 s.
-async fn wait_sent(world: &World, method: &str, n: usize) -> Vec<Value> {
-    let until = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let found = sent(world, method);
-        if found.len() >= n || tokio::time::Instant::now() >= until {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn prompts(world: &World) -> Vec<String> {
-    world
-        .events("turn_inputs")
-        .iter()
-        .map(|t| {
-            t["params"]["input"][0]["text"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn threads_are_started_ahead_without_a_turn_and_a_request_uses_one() {
     let world = World::new();
@@ -62,7 +25,7 @@ async fn threads_are_started_ahead_without_a_turn_and_a_request_uses_one() {
     // The doctor starts the process; the pool fills in the background, and no turn is started.
     let report = client.preflight().await;
     assert!(report.ready(), "{:?}", report.checks);
-    let started = wait_sent(&world, "thread/start", 2).await;
+    let started = world.wait_sent("thread/start", 2).await;
     assert_eq!(started.len(), 2);
     assert!(
         !methods(&world).iter().any(|m| m == "turn/start"),
@@ -75,7 +38,7 @@ async fn threads_are_started_ahead_without_a_turn_and_a_request_uses_one() {
         .expect("image");
     // Zero: the request waited for no thread/start (only a pre-started thread gives that).
     assert_eq!(image.timings.thread_start, Duration::ZERO);
-    let turns = sent(&world, "turn/start");
+    let turns = world.sent("turn/start");
     assert_eq!(turns.len(), 1);
     let used = turns[0]["params"]["threadId"].as_str().expect("thread id");
     assert_eq!(used, image.ids.thread_id);
@@ -87,8 +50,9 @@ async fn threads_are_started_ahead_without_a_turn_and_a_request_uses_one() {
     assert_ne!(cwds[0], cwds[1]);
     client.shutdown().await;
     // Shutdown released every thread it started (used or pooled) and removed every folder.
-    let all_started = sent(&world, "thread/start");
-    let released: Vec<String> = sent(&world, "thread/unsubscribe")
+    let all_started = world.sent("thread/start");
+    let released: Vec<String> = world
+        .sent("thread/unsubscribe")
         .iter()
         .map(|u| u["params"]["threadId"].as_str().unwrap_or("").to_owned())
         .collect();
@@ -118,7 +82,7 @@ async fn a_pool_of_zero_starts_no_thread_ahead() {
         .collect();
     assert_eq!(order, vec!["thread/start", "turn/start"]);
     assert_eq!(
-        sent(&world, "turn/start")[0]["params"]["threadId"],
+        world.sent("turn/start")[0]["params"]["threadId"],
         image.ids.thread_id.as_str()
     );
 }
@@ -149,7 +113,7 @@ async fn a_pool_dies_with_its_process_and_the_next_request_spends_one_turn() {
     let world = World::new();
     let client = world.builder().thread_pool(2).build();
     assert!(client.preflight().await.ready());
-    wait_sent(&world, "thread/start", 2).await;
+    world.wait_sent("thread/start", 2).await;
     let pid = client.app_server_pid().await.expect("a process");
     let target = rustix::process::Pid::from_raw(pid).expect("a positive pid");
     rustix::process::kill_process(target, rustix::process::Signal::KILL).expect("kill");
@@ -190,7 +154,7 @@ async fn the_queue_is_served_in_the_order_generate_was_called() {
     }
     client.shutdown().await;
     assert_eq!(
-        prompts(&world),
+        world.prompts(),
         vec![
             "first [fake:slow]",
             "queued 1",
@@ -230,7 +194,7 @@ async fn a_usage_limit_fails_the_queue_and_refuses_until_the_reset() {
         codes,
         vec![Err(("runtime/usage_limit", Some(resets_at))); 4]
     );
-    assert_eq!(prompts(&world), vec!["limit [fake:usage-limit-item]"]);
+    assert_eq!(world.prompts(), vec!["limit [fake:usage-limit-item]"]);
 
     // A new request is refused locally until the reset, with no turn.
     let refused = client
@@ -241,7 +205,7 @@ async fn a_usage_limit_fails_the_queue_and_refuses_until_the_reset() {
         (refused.code(), refused.resets_at()),
         ("runtime/usage_limit", Some(resets_at))
     );
-    assert_eq!(prompts(&world).len(), 1, "the refusal spent no turn");
+    assert_eq!(world.prompts().len(), 1, "the refusal spent no turn");
 
     // The doctor shows it, as the same blocking error.
     let report = client.preflight().await;
@@ -266,7 +230,7 @@ async fn a_usage_limit_fails_the_queue_and_refuses_until_the_reset() {
         .await
         .expect("image");
     assert_eq!(
-        prompts(&world),
+        world.prompts(),
         vec!["limit [fake:usage-limit-item]", "anyway"]
     );
     client.shutdown().await;
@@ -287,7 +251,7 @@ async fn a_client_told_to_ignore_known_limits_keeps_sending() {
         .expect("image");
     client.shutdown().await;
     assert_eq!(
-        prompts(&world),
+        world.prompts(),
         vec!["limit [fake:usage-limit-item]", "next"]
     );
 }
@@ -323,7 +287,7 @@ async fn measure_pool_and_concurrency() {
         let client = world.builder().thread_pool(pool).build();
         assert!(client.preflight().await.ready());
         // Let the pool fill, as it would between a host's requests.
-        wait_sent(&world, "thread/start", pool).await;
+        world.wait_sent("thread/start", pool).await;
         let mut totals = Vec::new();
         let mut threads = Vec::new();
         for i in 0..n {
@@ -343,7 +307,7 @@ async fn measure_pool_and_concurrency() {
         let world = World::new().set("FAKE_DELAY_MS", "1000");
         let client = world.builder().concurrency(concurrency).build();
         assert!(client.preflight().await.ready());
-        wait_sent(&world, "thread/start", 2).await;
+        world.wait_sent("thread/start", 2).await;
         let began = std::time::Instant::now();
         let futures: Vec<_> = (0..n)
             .map(|i| client.generate(GenerateRequest::new(format!("b{i} [fake:slow]"))))

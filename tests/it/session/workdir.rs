@@ -1,16 +1,23 @@
 //! A temp dir that cannot hold codex-img's private working directory is reported as that, not as a
-//! missing Codex. Its own test binary, because it points this process's `TMPDIR` somewhere missing.
-
+//! missing Codex. It runs alone in a process of its own (`support::run::alone`), because it points
+//! that process's `TMPDIR` somewhere missing.
 
 use codex_img::GenerateRequest;
-use crate::support::World;
 use pretty_assertions::assert_eq;
+
+use crate::support::{run, World};
 
 #[tokio::test]
 async fn a_temp_dir_that_cannot_be_used_names_tmpdir_not_codex() {
+    if !run::alone(
+        module_path!(),
+        "a_temp_dir_that_cannot_be_used_names_tmpdir_not_codex",
+    ) {
+        return;
+    }
     let world = World::new();
     let missing = world.dir.path().join("no-such-tmp");
-    // The only test in this binary, so no other test sees the changed environment.
+    // Alone in this process, so no other test sees the changed environment.
     std::env::set_var("TMPDIR", &missing);
     let client = world.client();
     let e = client

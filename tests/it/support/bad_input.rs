@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use pretty_assertions::assert_eq;
 use serde_json::Value;
 
-use super::{png, World};
+use super::{entries, png, World};
 
 /// A PNG header (signature and IHDR) declaring `width` x `height`, then one tiny IDAT and IEND: a file
 /// of a few dozen bytes that claims any canvas, as a decompression bomb does.
@@ -83,15 +84,12 @@ pub fn turn_starts(world: &World) -> Vec<Value> {
         .collect()
 }
 
-/// The names in `dir`, sorted, to show that nothing was written.
-pub fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+/// Bad input reached no turn, and `root` holds what it held before (`before`, its [`entries`]).
+pub fn assert_untouched(world: &World, root: &Path, before: &[String]) {
+    assert_eq!(
+        turn_starts(world),
+        Vec::<Value>::new(),
+        "bad input reached a turn"
+    );
+    assert_eq!(entries(root), before, "something was written in the root");
 }

@@ -1,12 +1,18 @@
 //! Shared test support: builds the fake app-server once, and sets up a private `CODEX_HOME` and record
 //! directory per test, so tests never touch the real `~/.codex`.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use codex_img::{Client, ClientBuilder};
 use serde_json::Value;
+
+use super::wait::{eventually, eventually_async};
+
+/// The `codex-img` binary Cargo built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_codex-img");
 
 /// The fake `codex` binary, built on first use next to this test binary.
 pub fn fake_bin() -> PathBuf {
@@ -104,27 +110,76 @@ impl World {
             .collect()
     }
 
-    /// Polls the record until `name` events reach `count`, for up to `within`.
+    /// Polls the record until `name` events reach `count`, for up to `within`; what is there then.
     pub async fn wait_events(&self, name: &str, count: usize, within: Duration) -> Vec<Value> {
-        let until = tokio::time::Instant::now() + within;
-        loop {
+        eventually_async(within, || {
             let found = self.events(name);
-            if found.len() >= count || tokio::time::Instant::now() >= until {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            (found.len() >= count).then_some(found)
+        })
+        .await
+        .unwrap_or_else(|| self.events(name))
+    }
+
+    /// [`World::wait_events`] for tests that are not async.
+    pub fn wait_events_blocking(&self, name: &str, count: usize, within: Duration) -> Vec<Value> {
+        eventually(within, || {
+            let found = self.events(name);
+            (found.len() >= count).then_some(found)
+        })
+        .unwrap_or_else(|| self.events(name))
+    }
+
+    /// The requests codex-img sent with `method`, in the order the fake received them.
+    pub fn sent(&self, method: &str) -> Vec<Value> {
+        self.log()
+            .into_iter()
+            .filter(|e| e["dir"] == "in" && e["msg"]["method"] == method)
+            .map(|e| e["msg"].clone())
+            .collect()
+    }
+
+    /// Polls the record until `n` requests of `method` were received, for up to 10 s.
+    pub async fn wait_sent(&self, method: &str, n: usize) -> Vec<Value> {
+        eventually_async(Duration::from_secs(10), || {
+            let found = self.sent(method);
+            (found.len() >= n).then_some(found)
+        })
+        .await
+        .unwrap_or_else(|| self.sent(method))
+    }
+
+    /// The prompt of every turn the fake saw, in the order the turns started.
+    pub fn prompts(&self) -> Vec<String> {
+        self.events("turn_inputs")
+            .iter()
+            .map(|t| {
+                t["params"]["input"][0]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// `codex-img ARGS` in this world: the fake Codex, this world's `CODEX_HOME`, record and
+    /// settings, no `RUST_LOG`, stdin closed. The caller adds what its face needs.
+    pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.args(args)
+            .env("CODEX_BIN", fake_bin())
+            .env("CODEX_HOME", self.home())
+            .env("FAKE_RECORD_DIR", self.record())
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
         }
+        cmd
     }
 
     /// Entries of `$CODEX_HOME/generated_images`, which codex-img must leave empty.
     pub fn generated_images(&self) -> Vec<String> {
-        std::fs::read_dir(self.home().join("generated_images"))
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        super::entries(&self.home().join("generated_images"))
     }
 }
 
@@ -134,58 +189,4 @@ pub fn position(log: &[Value], what: impl Fn(&Value) -> bool) -> usize {
     log.iter()
         .position(what)
         .unwrap_or_else(|| panic!("not in the record: {log:#?}"))
-}
-
-/// Whether a process with this pid is alive, asked of the OS (a zombie counts as gone).
-pub fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-        Err(_) => false,
-    }
-}
-
-/// Waits up to `within` for every pid to be gone.
-pub async fn all_gone(pids: &[i32], within: Duration) -> bool {
-    let until = tokio::time::Instant::now() + within;
-    loop {
-        if pids.iter().all(|p| !alive(*p)) {
-            return true;
-        }
-        if tokio::time::Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Waits up to `within` until a child of this test process has exited whole, so its parent can
-/// reap it (asked with `WNOWAIT`, so the library still reaps it itself). A leader shown as a zombie
-/// in `/proc` may still have threads exiting, with its pipes open and `waitpid` not yet answering:
-/// "killed between requests" means this, not that.
-pub async fn exited_whole(pid: i32, within: Duration) -> bool {
-    use rustix::process::{waitid, Pid, WaitId, WaitIdOptions};
-    let Some(pid) = Pid::from_raw(pid) else {
-        return false;
-    };
-    let until = tokio::time::Instant::now() + within;
-    loop {
-        let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
-        match waitid(WaitId::Pid(pid), options) {
-            // Exited and waiting to be reaped, or already reaped.
-            Ok(Some(_)) | Err(_) => return true,
-            Ok(None) => {}
-        }
-        if tokio::time::Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A valid PNG of the given size, for input images; `seed` varies its pixels.
-pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
-    test_png::test_png(width, height, u32::from(seed))
 }

@@ -458,13 +458,9 @@ impl Face for HttpFace {
         // The burst's extra connections were closed by this client; the server releases their
         // sockets when it reads the end of each, which takes a moment on a loaded machine. Wait for
         // that with a deadline; a leaked socket never goes and shows in the last probe.
-        let until = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < until {
-            match probe(self.pid) {
-                Ok(now) if now.fds <= warm.fds => return,
-                Err(_) => return,
-                _ => std::thread::sleep(Duration::from_millis(25)),
-            }
-        }
+        super::wait::eventually(Duration::from_secs(10), || match probe(self.pid) {
+            Ok(now) if now.fds > warm.fds => None,
+            _ => Some(()),
+        });
     }
 }

@@ -1,9 +1,16 @@
 //! A load driver for `codex-img serve-stdio` as a separate process: generations one after another, then
 //! many at once, every answer checked, and the bridge process's resident memory and open file
-//! descriptors read from `/proc` before and after. Shared by the bounded test (`tests/load_bridge.rs`)
+//! descriptors read from `/proc` before and after. Shared by the bounded test (`tests/it/load/bridge.rs`)
 //! and the long runs (`examples/load.rs` against the fake app-server, `tests/live/examples/load_live.rs`
-//! against real Codex). Standard library and `serde_json` only, so every package can include it.
+//! against real Codex). Standard library, `serde_json` and the tests' one wait (`../wait.rs`, with
+//! tokio), so every package can include it by path.
 #![allow(dead_code)]
+
+// By path, so that the packages that include this file by path get it too (in the integration tests
+// it is also `support::wait`: the same source, compiled twice).
+#[allow(clippy::duplicate_mod)]
+#[path = "../wait.rs"]
+mod wait;
 
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -127,24 +134,13 @@ impl BridgeProcess {
     }
 }
 
-/// Waits up to `within` for `child` to exit, polling; after that kills it and fails with `late()`.
+/// Waits up to `within` for `child` to exit; after that kills it and fails with `late()`.
 pub fn exit_within(
     child: &mut Child,
     within: Duration,
     late: impl FnOnce() -> String,
 ) -> Result<ExitStatus, String> {
-    let until = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            return Ok(status);
-        }
-        if Instant::now() >= until {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(late());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait::exit_within(child, within).ok_or_else(late)
 }
 
 /// What `/proc` says about a process at one moment.
@@ -196,6 +192,32 @@ impl Report {
             return f64::NAN;
         }
         xs[((xs.len() - 1) as f64 * q).round() as usize]
+    }
+
+    /// Fails unless the server stayed flat: its open descriptors within 2 of the warm-up's after the
+    /// run one after another and after the burst (a leaked pipe, staging file or socket per generation
+    /// would show as one per generation), and its resident memory within 16 MiB (far below the
+    /// images' worth).
+    pub fn assert_flat(&self) {
+        let (warm, after) = (self.warm, self.after_sequential);
+        assert!(
+            after.fds <= warm.fds + 2,
+            "open file descriptors grew from {} to {}",
+            warm.fds,
+            after.fds
+        );
+        assert!(
+            after.rss_kib <= warm.rss_kib + 16 * 1024,
+            "resident memory grew from {} KiB to {} KiB",
+            warm.rss_kib,
+            after.rss_kib
+        );
+        assert!(
+            self.after_concurrent.fds <= warm.fds + 2,
+            "descriptors left open after the burst: {} against {}",
+            self.after_concurrent.fds,
+            warm.fds
+        );
     }
 
     /// A few lines for people.

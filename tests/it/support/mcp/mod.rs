@@ -169,26 +169,7 @@ pub fn mark(world: &World) -> String {
 
 /// Pids of live processes whose environment carries `mark`, once none is left or `within` passed.
 pub fn processes_marked(mark: &str, within: Duration) -> Vec<i32> {
-    let needle = format!("CODEX_IMG_TEST_MARK={mark}\0");
-    let until = std::time::Instant::now() + within;
-    loop {
-        let found: Vec<i32> = std::fs::read_dir("/proc")
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-                    .filter(|pid| {
-                        std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
-                            env.windows(needle.len()).any(|w| w == needle.as_bytes())
-                        }) && support::alive(*pid)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if found.is_empty() || std::time::Instant::now() >= until {
-            return found;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::processes_with_env("CODEX_IMG_TEST_MARK", mark.as_ref(), within)
 }
 
 /// The MIME type and the decoded bytes of an MCP `image` content block.

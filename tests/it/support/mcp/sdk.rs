@@ -1,26 +1,19 @@
-//! The official MCP Python SDK as a test client: finding it, and running `client.py` on a plan. Used by
-//! the fake-backed tests (through `mod.rs`) and by the live test, so it needs nothing but the plan.
-//!
-//! The SDK comes from the virtualenv that `.ci/run` creates (`.cache/venv`, with `mcp==2.3.0`), or from
-//! `CODEX_IMG_MCP_PYTHON`. Without it the tests skip with a message, except under `CI=true`, where a
-//! missing client is a failure.
+//! The official MCP Python SDK as a test client: running `client.py` (beside this file) on a plan.
+//! Used by the fake-backed tests (through `mod.rs`) and by the live tests, which include this file by
+//! path, so it needs nothing but the plan and [`clients`], which installs the SDK on first use.
 #![allow(dead_code)]
+
+// The installer of every official client the tests drive, declared here so that a package that
+// includes this file by path gets it too; the integration tests reach it as `support::clients`.
+#[path = "../clients.rs"]
+pub mod clients;
+
+pub use clients::repo_root;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{json, Value};
-
-/// The repository's root: the first folder up from this package's that holds `tests/it/support/mcp/client.py`, so
-/// a test in another package of the workspace finds the client and the virtualenv too.
-pub fn repo_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .find(|dir| dir.join("tests/it/support/mcp/client.py").is_file())
-        .unwrap_or(manifest)
-        .to_path_buf()
-}
 
 /// The `codex-img` binary: Cargo's own when this test belongs to the codex-img package, else built
 /// (once, quietly) into this test's target folder.
@@ -48,43 +41,10 @@ pub fn codex_img_bin() -> PathBuf {
     .clone()
 }
 
-/// The SDK release the tests are written against.
-pub const SDK_VERSION: &str = "2.3.0";
-
-/// The Python with the MCP SDK, or `None` (after saying why) when the tests must skip.
-pub fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("CODEX_IMG_MCP_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".cache/venv/bin/python"));
-    let version = Command::new(&python)
-        .args([
-            "-c",
-            "import importlib.metadata as m; print(m.version('mcp'))",
-        ])
-        .output();
-    let problem = match version {
-        Ok(out) if out.status.success() => {
-            let found = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            if found == SDK_VERSION {
-                return Some(python);
-            }
-            format!("{} has mcp {found}, not {SDK_VERSION}", python.display())
-        }
-        Ok(out) => format!(
-            "{} cannot import the MCP SDK: {}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(e) => format!("no Python at {}: {e}", python.display()),
-    };
-    let fix = format!(
-        "create it with `python3 -m venv .cache/venv && .cache/venv/bin/pip install mcp=={SDK_VERSION}` (as .ci/run does), or set CODEX_IMG_MCP_PYTHON"
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("the MCP Python SDK is required in CI: {problem}; {fix}");
-    }
-    eprintln!("SKIPPED: the MCP tests need the official MCP Python SDK: {problem}; {fix}");
-    None
+/// The Python with the MCP SDK at [`clients::MCP_SDK`]: `CODEX_IMG_MCP_PYTHON`, or the tests' own
+/// virtualenv, installed on first use. A machine without Python fails the test; none skips.
+pub fn python() -> PathBuf {
+    clients::mcp_python()
 }
 
 /// Runs `client.py` on `plan` (see its docstring) and returns its report. The server's stderr goes to
@@ -158,17 +118,4 @@ pub fn phases(step: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Files in a folder, by name, sorted.
-pub fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
