@@ -1,7 +1,7 @@
 //! `ignore_known_usage_limit` through serve-stdio and the CLI, against the fake app-server: after a
 //! usage limit with a known reset, the next request is refused (`runtime/usage_limit`, with the same
 //! `resets_at`) and the fake's record shows no new `turn/start`; a request that sets the option gets a
-//! turn. (serve-mcp's are in `tests/mcp_python.rs`, serve-http's in `tests/http_generate.rs`.)
+//! turn. (serve-mcp's are in `mcp::python`, serve-http's in `http::generate`.)
 
 use std::process::Stdio;
 

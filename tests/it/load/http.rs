@@ -1,7 +1,7 @@
 //! Load through `codex-img serve-http` (a real process) against the fake app-server: 500
 //! `POST /v1/images/generations` one after another on one HTTP/1.1 keep-alive connection, then 32 at
 //! once on a connection each, zero failures, every answer one PNG, and the server's open file
-//! descriptors and resident memory flat across the 500 (the bounds of `tests/load_bridge.rs`).
+//! descriptors and resident memory flat across the 500 (the bounds of `load::bridge`, `Report::assert_flat`).
 
 #![cfg(all(feature = "cli", feature = "http"))]
 

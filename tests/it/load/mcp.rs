@@ -1,7 +1,7 @@
 //! Load through `codex-img serve-mcp` (a real process on pipes, spoken to line by line) against the fake
 //! app-server: 500 `generate_image` calls one after another, then 32 at once, zero failures, every
 //! image on disk with the size its report gives, and the server's open file descriptors and resident
-//! memory flat across the 500 (the bounds of `tests/load_bridge.rs`).
+//! memory flat across the 500 (the bounds of `load::bridge`, `Report::assert_flat`).
 
 #![cfg(all(feature = "cli", feature = "mcp"))]
 

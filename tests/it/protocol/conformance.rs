@@ -1,7 +1,7 @@
 //! The protocol's own values against the JSON Schema bundles (the pinned one in `schemas/`, see
 //! `schemas/VERSION`, and the 0.122.0 floor in `schemas/floor/`), and the schema oracle itself.
 //!
-//! The oracle (`tests/protocol_support/bundle.rs`) makes three checks per value: it validates against
+//! The oracle (`tests/it/support/bundle.rs`) makes three checks per value: it validates against
 //! the named definition (`#/definitions/v2/ThreadStartParams`, ...); every member it carries is declared
 //! by that definition (the bundles never say `additionalProperties: false`, so schema validation alone
 //! would let a member through that a release silently ignores); and whole lines validate against the

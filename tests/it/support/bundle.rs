@@ -1,7 +1,7 @@
 //! The JSON Schema bundles in `schemas/` as test oracles: validation against one definition, and the
 //! members an instance carries that the definition does not declare.
 //!
-//! Shared by `tests/protocol_conformance.rs` (the protocol's own values) and
+//! Shared by `protocol::conformance` (the protocol's own values) and
 //! `src/session/conformance_tests.rs` (what the session builds), through `#[path]`, so both hold
 //! codex-img to the same checks.
 #![allow(dead_code)]

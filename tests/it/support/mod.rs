@@ -18,8 +18,8 @@ pub mod serve;
 mod wait;
 mod world;
 
-// The official clients, declared by `mcp/sdk.rs` (which the live tests include by path).
 pub use files::{b64, entries, png, sha256, staged};
+// The official clients: declared by `mcp/sdk.rs`, which the live tests include by path.
 pub use mcp::clients;
 pub use process::{alive, all_gone, all_gone_blocking, exited_whole, processes_with_env};
 pub use wait::{eventually, eventually_async};

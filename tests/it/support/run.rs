@@ -1,4 +1,5 @@
-//! The `codex-img` binary run to its end: its exit code and what it printed, with a deadline.
+//! The `codex-img` binary run to its end: its exit code and what it printed, with a deadline; and a test
+//! run alone in a child process of the test binary.
 
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;

@@ -1,5 +1,6 @@
-//! Shared test support: builds the fake app-server once, and sets up a private `CODEX_HOME` and record
-//! directory per test, so tests never touch the real `~/.codex`.
+//! A private world per test: builds the fake app-server once, and sets up a private `CODEX_HOME` and
+//! record directory per test, so tests never touch the real `~/.codex`; what the fake recorded there,
+//! and the `codex-img` binary run in it.
 
 use std::ffi::OsStr;
 use std::path::PathBuf;

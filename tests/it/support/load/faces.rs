@@ -2,7 +2,7 @@
 //! [`BridgeProcess`] (line-delimited JSON-RPC, `tools/call generate_image`), and `codex-img serve-http`
 //! driven by a plain HTTP/1.1 keep-alive client on a `TcpStream`. The same shape as [`super::run`]:
 //! one warm-up, N one after another, M at once, every answer checked, `/proc` read after each stage.
-//! Standard library and `serde_json` only, like the rest of `load_support`.
+//! The same dependencies as the rest of `load`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;

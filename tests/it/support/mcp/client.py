@@ -1,4 +1,4 @@
-"""Drives `codex-img serve-mcp` with the official MCP Python SDK (PyPI `mcp`), for tests/mcp_*.rs.
+"""Drives `codex-img serve-mcp` with the official MCP Python SDK (PyPI `mcp`), for the integration tests (`tests/it/support/mcp`) and the live tests.
 
 Usage: python client.py PLAN.json
 
