@@ -180,7 +180,9 @@ fn python_versions(python: &Path, packages: &[&str]) -> Result<Vec<String>, Stri
         "a virtualenv",
     )?;
     if !out.status.success() {
-        return Err(tail(&out.stderr));
+        // The exception's own line, such as `PackageNotFoundError: No package metadata was found for mcp`.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(stderr.lines().last().unwrap_or_default().to_owned());
     }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
