@@ -2,7 +2,7 @@
 //! in a row then M at once (500 and 32 by default), every answer checked against the file written,
 //! and the bridge's resident memory and open file descriptors read from `/proc` after a warm-up, after
 //! the sequential run and after the burst. Prints the figures; exits 1 on any failure or growth.
-//! `cargo test --test load_bridge` is the bounded version.
+//! `cargo test --test it load::bridge` is the bounded version.
 //!
 //! ```sh
 //! cargo build --release --bin codex-img -p codex-img -p fake-app-server
@@ -12,7 +12,7 @@
 //! The binaries are taken from the example's own target directory (`target/release`); set
 //! `CODEX_IMG_BIN` and `CODEX_BIN` to use others.
 
-#[path = "../tests/load_support/mod.rs"]
+#[path = "../tests/it/support/load/mod.rs"]
 mod load_support;
 
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every distributable with `cargo xtask dist`, then installs each one the way a user would, offline
 # and into a clean place of its own, and runs codex-img through it: `--version`, `doctor --json` against
-# the fake app-server, and the MCP Python SDK suite (`cargo test --test mcp_python`, pointed at the
+# the fake app-server, and the MCP Python SDK suite (`cargo test --test it mcp::python`, pointed at the
 # installed entry point through CODEX_IMG_MCP_SERVER). Covered: the wheel (uvx, pip, pipx; its manylinux
 # tag with auditwheel), the npm packages (npm -g with and without install scripts, npx, the launcher
 # without its platform package, the launcher's pass-through of streams, signals and exit codes), the
@@ -77,7 +77,7 @@ check_cli() {
 # The MCP Python SDK suite, with codex-img started as the JSON array of strings $1.
 mcp_suite() {
   env -u CODEX_BIN -u CODEX_HOME CODEX_IMG_MCP_SERVER="$1" CI=true \
-    timeout 900 cargo test --quiet --test mcp_python
+    timeout 900 cargo test --quiet --test it mcp::python
 }
 
 json_array() { "$SDK_PYTHON" -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@"; }

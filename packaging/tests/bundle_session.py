@@ -1,6 +1,6 @@
 """Runs the Claude Desktop bundle the way Claude Desktop would: the command and arguments that the
 official library resolved from its manifest (see packaging/mcpb/resolve-config.mjs), driven by the
-official MCP Python SDK (tests/mcp/client.py). Checks that the bundle's tool list matches what its
+official MCP Python SDK (tests/it/support/mcp/client.py). Checks that the bundle's tool list matches what its
 manifest declares, that codex_status answers, and that an image made without `output` lands in the
 output folder the user chose (the `--root` setting).
 
@@ -16,7 +16,7 @@ import sys
 config, manifest_path, output_dir, work = sys.argv[1:]
 config = json.loads(config)
 manifest = json.load(open(manifest_path))
-client = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "mcp", "client.py")
+client = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "it", "support", "mcp", "client.py")
 
 os.makedirs(os.path.join(work, "home"), exist_ok=True)
 plan = {

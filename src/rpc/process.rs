@@ -189,6 +189,15 @@ impl ChildProcess {
         self.child.try_wait().ok().flatten().map(|s| s.to_string())
     }
 
+    /// The exit status, waiting at most `within` for it: a process closes its pipes a moment before
+    /// the kernel reports it exited.
+    pub(crate) async fn exit_status_within(&mut self, within: Duration) -> Option<String> {
+        match tokio::time::timeout(within, self.child.wait()).await {
+            Ok(Ok(status)) => Some(status.to_string()),
+            _ => None,
+        }
+    }
+
     /// Waits for the process to end after its stdin was closed; after `grace`, terminates the group,
     /// then kills it. Helpers left in the group are killed too, even when the leader exited cleanly.
     pub(crate) async fn shutdown(mut self, grace: Duration) {

@@ -4,10 +4,10 @@
 //! recorded in `tests/fixtures/transcripts` compared with what `params` builds.
 //!
 //! These checks need the session's own builders (`params`, `policy`), so they live inside the crate;
-//! the protocol's public checks stay in `tests/protocol_conformance.rs` and
-//! `tests/protocol_transcripts.rs`, and share the schema oracle `tests/protocol_support/bundle.rs`.
+//! the protocol's public checks stay in `tests/it/protocol/conformance.rs` and
+//! `tests/it/protocol/transcripts.rs`, and share the schema oracle `tests/it/support/bundle.rs`.
 
-#[path = "../../tests/protocol_support/bundle.rs"]
+#[path = "../../tests/it/support/bundle.rs"]
 mod bundle;
 
 use std::collections::BTreeSet;

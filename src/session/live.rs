@@ -10,6 +10,9 @@ use semver::Version;
 use tokio::sync::Mutex;
 
 use crate::rpc::process::{ChildProcess, StderrTail, STDERR_SETTLE};
+
+/// How long an exited process's status may take to be reported after its pipes closed.
+const EXIT_SETTLE: Duration = Duration::from_millis(500);
 use crate::rpc::transport::Connection;
 use crate::session::auth_file::AuthFile;
 use crate::session::login::AccountCheck;
@@ -206,15 +209,6 @@ impl Live {
         }
     }
 
-    /// The exit status if the process has ended.
-    pub(crate) async fn exit_status(&self) -> Option<String> {
-        self.process
-            .lock()
-            .await
-            .as_mut()
-            .and_then(ChildProcess::exit_status)
-    }
-
     /// The process id, while the process is held (not yet stopped).
     pub(crate) async fn pid(&self) -> Option<i32> {
         self.process
@@ -244,8 +238,12 @@ impl Live {
     /// The error for a generation whose process went away.
     pub(crate) async fn exited_error(&self, turn_started: bool) -> Error {
         self.tail.settled(STDERR_SETTLE).await;
+        let status = match self.process.lock().await.as_mut() {
+            Some(process) => process.exit_status_within(EXIT_SETTLE).await,
+            None => None,
+        };
         Error::AppServerExited {
-            status: self.exit_status().await,
+            status,
             stderr_tail: self.stderr_tail(),
             turn_started,
         }

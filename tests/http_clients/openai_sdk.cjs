@@ -1,4 +1,4 @@
-// The official `openai` Node SDK against `codex-img serve-http` (driven by tests/http_sdk.rs).
+// The official `openai` Node SDK against `codex-img serve-http` (driven by tests/it/http/sdk.rs).
 //
 // Prints one JSON object with what the SDK returned and threw; the Rust test checks it against the fake
 // app-server's record. Default retries are kept, so a wrongly retryable answer shows up as extra turns.

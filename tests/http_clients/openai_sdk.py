@@ -1,4 +1,4 @@
-"""The official `openai` Python SDK against `codex-img serve-http` (driven by tests/http_sdk.rs).
+"""The official `openai` Python SDK against `codex-img serve-http` (driven by tests/it/http/sdk.rs).
 
 Prints one JSON object with what the SDK returned and raised; the Rust test checks it against the fake
 app-server's record. Every call keeps the SDK's default retries, so a wrongly retryable answer would show

@@ -16,7 +16,7 @@
 
 #[path = "../tests/agents_support/mod.rs"]
 mod agents_support;
-#[path = "../../mcp/sdk.rs"]
+#[path = "../../it/support/mcp/sdk.rs"]
 mod mcp_sdk;
 
 use std::time::Instant;

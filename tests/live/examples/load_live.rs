@@ -11,7 +11,7 @@
 //!
 //! The `codex-img` binary is taken from the workspace's `target/debug` (or `CODEX_IMG_BIN`).
 
-#[path = "../../load_support/mod.rs"]
+#[path = "../../it/support/load/mod.rs"]
 mod load_support;
 
 use std::path::PathBuf;

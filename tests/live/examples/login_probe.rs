@@ -25,6 +25,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, Command};
 use tokio::sync::mpsc;
 
+/// One change to the login on disk, and its name.
+type Step<'a> = (&'a str, &'a dyn Fn(&Path));
+
 struct Peer {
     stdin: ChildStdin,
     lines: mpsc::UnboundedReceiver<Value>,
@@ -141,7 +144,7 @@ async fn probe(version: &str) {
     for n in seen {
         println!("  notification before it: {}", brief(&n));
     }
-    let steps: [(&str, &dyn Fn(&Path)); 4] = [
+    let steps: [Step; 4] = [
         ("signed in with ChatGPT", &|_| {}),
         ("auth.json removed (a logout)", &|h| {
             std::fs::remove_file(h.join("auth.json")).expect("rm auth.json")

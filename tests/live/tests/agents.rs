@@ -23,7 +23,7 @@
 //! ```
 
 mod agents_support;
-#[path = "../../mcp/sdk.rs"]
+#[path = "../../it/support/mcp/sdk.rs"]
 mod mcp_sdk;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};

@@ -4,12 +4,12 @@
 //! served, the file must be saved, and afterwards no process with the scenario's `CODEX_HOME` may be
 //! left and no copy under Codex's `generated_images`.
 //!
-//! Needs the MCP SDK virtualenv (`.ci/run` creates it; see `tests/mcp/sdk.rs`) besides what every live
-//! test needs. It works from the codex-img package or from another package of the workspace (the
-//! `#[path]` below must then lead to `tests/mcp/sdk.rs`).
+//! Needs the MCP Python SDK besides what every live test needs; the tests install it on first use (see
+//! `tests/it/support/clients.rs`, which `tests/it/support/mcp/sdk.rs` brings in through the `#[path]`
+//! below).
 
 mod live_support;
-#[path = "../../mcp/sdk.rs"]
+#[path = "../../it/support/mcp/sdk.rs"]
 mod mcp_sdk;
 
 use base64::Engine as _;
@@ -19,9 +19,7 @@ use pretty_assertions::assert_eq;
 use serde_json::json;
 
 async fn generate_over_mcp(version: String) {
-    let Some(python) = mcp_sdk::python() else {
-        return;
-    };
+    let python = mcp_sdk::python();
     let served = test_png(80, 56, 11);
     let config = BackendConfig {
         image_png: served.clone(),

@@ -10,7 +10,7 @@
 //! Needs `python3` besides what every live test needs; a missing one fails the test.
 
 mod live_support;
-#[path = "../../mcp/sdk.rs"]
+#[path = "../../it/support/mcp/sdk.rs"]
 mod mcp_sdk;
 
 use std::io::Read;

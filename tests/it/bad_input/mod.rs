@@ -1,0 +1,5 @@
+mod bridge;
+mod cli;
+mod http;
+mod library;
+mod mcp;

@@ -1,0 +1,6 @@
+mod conformance;
+mod generate;
+mod hosts;
+mod options;
+mod process;
+mod root;

@@ -1,0 +1,4 @@
+mod generate;
+mod process;
+mod sdk;
+mod security;

@@ -1,0 +1,4 @@
+mod add;
+mod arrival_order;
+mod process;
+mod python;

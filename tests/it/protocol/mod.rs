@@ -1,0 +1,6 @@
+mod allowlist;
+mod conformance;
+mod methods;
+mod shapes;
+mod transcripts;
+mod wire;

@@ -1,0 +1,10 @@
+mod arrival_order;
+mod errors;
+mod generate;
+mod limits;
+mod longrun;
+mod pool;
+mod process;
+mod shutdown;
+mod speed;
+mod workdir;
