@@ -278,7 +278,7 @@ async fn the_answer_does_not_wait_for_the_turn_to_end() {
 }
 
 /// Figures against the fake app-server, printed, never asserted (CI does not time things):
-/// `cargo test --test session_speed -- --ignored --nocapture measure`
+/// `cargo test --test it session::speed -- --ignored --nocapture measure`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "prints timings; run by hand"]
 async fn measure_pool_and_concurrency() {

@@ -37,7 +37,7 @@
 //!   of this: the thread's parameters win over configuration.
 //!
 //! So the decline in `src/rpc/policy.rs` is not reached through these releases; it is proved
-//! against the fake app-server (`tests/session_generate.rs`). This test still records every server
+//! against the fake app-server (`tests/it/session/generate.rs`). This test still records every server
 //! request codex-img answers during a case, from its own log, and requires that none was asked (the
 //! case's own `turn/start` in the same log shows the log is this client's): a release that starts
 //! asking under "never" fails here, with what it asked and how it was answered.
