@@ -104,10 +104,13 @@ pub(crate) async fn generate(
     // The answer does not wait for the turn's end: the interrupt and the cleanup run on a counted task.
     guard.finish_in_background();
     let outcome = with_reset(outcome, manager, &live).await;
+    if outcome.is_ok() {
+        // Counted before the place is given back: a recycle decided at that moment sees this image.
+        live.note_made();
+    }
     tell_the_queue(manager, queue, &outcome);
     drop(permit);
     let found = outcome?;
-    live.note_made();
     manager.note_success().await;
     reporter.enter(Phase::Done);
     Ok(Made {

@@ -341,6 +341,14 @@ impl Manager {
                 "shutting down with generations that did not stop within {grace:?}"
             );
         }
+        // A recycle under way sees the flag and stops the process it started.
+        if !self
+            .recycler
+            .finished(self.config.shutdown_grace + Duration::from_secs(1))
+            .await
+        {
+            tracing::warn!("a recycle under way did not end in time");
+        }
         let live = self.slot.lock().await.live.take();
         let draining: Vec<Arc<Live>> = lock(&self.draining).drain(..).collect();
         for live in live.into_iter().chain(draining) {

@@ -15,7 +15,7 @@
 //! [`Config::recycle_after_images`]: crate::session::config::Config
 //! [`Config::recycle_above_bytes`]: crate::session::config::Config
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -34,8 +34,8 @@ pub(crate) const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(60);
 pub(crate) struct Recycler {
     /// How many processes were replaced so far.
     done: AtomicU64,
-    /// A recycle is under way: no second one starts.
-    running: AtomicBool,
+    /// A recycle is under way: no second one starts, and shutdown waits for it.
+    running: tokio::sync::watch::Sender<bool>,
     /// No recycle before this instant: the last new process did not start.
     paused_until: Mutex<Option<Instant>>,
 }
@@ -48,7 +48,18 @@ impl Recycler {
 
     /// Claims the one recycle that may run: false while another runs or after a failed start.
     pub(crate) fn begin(&self) -> bool {
-        !self.paused() && !self.running.swap(true, Ordering::SeqCst)
+        !self.paused()
+            && self
+                .running
+                .send_if_modified(|running| !std::mem::replace(running, true))
+    }
+
+    /// Waits, at most `within`, until no recycle is under way.
+    pub(crate) async fn finished(&self, within: Duration) -> bool {
+        let mut running = self.running.subscribe();
+        tokio::time::timeout(within, running.wait_for(|r| !r))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// The recycle claimed by [`begin`](Self::begin) ended; `replaced` says whether it swapped the
@@ -57,7 +68,7 @@ impl Recycler {
         if replaced {
             self.done.fetch_add(1, Ordering::SeqCst);
         }
-        self.running.store(false, Ordering::SeqCst);
+        self.running.send_replace(false);
     }
 
     /// A new process did not start: no recycle is tried for a while (the old one keeps serving).

@@ -73,7 +73,13 @@ async fn recycle_if_due(manager: &Arc<Manager>) {
 /// Starts a new process, lets it start its threads, and swaps it in for `old`; true when it did.
 async fn replace(manager: &Arc<Manager>, old: Arc<Live>, why: String) -> bool {
     tracing::info!("replacing the idle app-server: {why}");
-    let new = match handshake::start(manager.config()).await {
+    // Shutdown ends a recycle at once: a start under way is dropped (its process killed with it), and
+    // a new process that is up is stopped below.
+    let started = tokio::select! {
+        started = handshake::start(manager.config()) => started,
+        () = manager.closed() => return false,
+    };
+    let new = match started {
         Ok(new) => manager.started(new),
         Err(e) => {
             // The old process keeps serving (Codex may have been removed or downgraded underneath
@@ -86,8 +92,11 @@ async fn replace(manager: &Arc<Manager>, old: Arc<Live>, why: String) -> bool {
             return false;
         }
     };
-    if !new.pool().first_ready(WARM_WITHIN).await {
-        tracing::info!("the new app-server has no thread ready yet; it takes over all the same");
+    tokio::select! {
+        ready = new.pool().first_ready(WARM_WITHIN) => if !ready {
+            tracing::info!("the new app-server has no thread ready yet; it takes over all the same");
+        },
+        () = manager.closed() => {}
     }
     if manager.replace(&old, new.clone()).await {
         tracing::info!(

@@ -344,3 +344,23 @@ async fn a_logout_an_api_key_login_and_a_new_login_are_followed_without_a_restar
         "every process started along the way is gone"
     );
 }
+
+#[tokio::test]
+async fn a_shutdown_during_a_recycle_leaves_no_process() {
+    // Each process takes 1.5 s to answer `initialize`: the shutdown comes while the new one starts.
+    let world = World::new().set("FAKE_INIT_DELAY_MS", "1500");
+    let client = world.builder().recycle_after_images(Some(1)).build();
+    client.generate(request("1.png")).await.expect("image");
+    eventually_async(Duration::from_secs(20), || {
+        (world.server_pids().len() >= 2).then_some(())
+    })
+    .await
+    .expect("a replacement began");
+    client.shutdown().await;
+    let pids = world.server_pids();
+    assert!(
+        all_gone(&pids, Duration::from_secs(5)).await,
+        "processes outlived the shutdown: {pids:?}"
+    );
+    assert_eq!(client.app_server_pid().await, None);
+}
