@@ -242,6 +242,7 @@ impl Manager {
             return false;
         }
         slot.live = Some(new);
+        self.recycler.note_replaced();
         drop(slot);
         self.drain(old.clone());
         true

@@ -7,10 +7,10 @@
 //! tree holds more than [`Config::recycle_above_bytes`] (where `/proc` tells), the manager's background
 //! task replaces it, but only when no request is anywhere between its call and its answer and no
 //! generation runs on it (the cleanup of a turn whose image was delivered may still run: the old
-//! process is stopped only after it). The new process is started and its threads started ahead *before* it takes the slot,
-//! so the next request is as warm as ever; a request that arrives meanwhile is served by the old process
-//! as usual (its threads are still there), which then drains and stops. A turn is never cut off by a
-//! recycle, and no request waits on one.
+//! process is stopped only after it). The new process is started and its threads started ahead
+//! *before* it takes the slot, so the next request is as warm as ever; a request that arrives
+//! meanwhile is served by the old process as usual (its threads are still there), which then drains
+//! and stops. A turn is never cut off by a recycle, and no request waits on one.
 //!
 //! [`Config::recycle_after_images`]: crate::session::config::Config
 //! [`Config::recycle_above_bytes`]: crate::session::config::Config
@@ -62,12 +62,13 @@ impl Recycler {
             .is_ok_and(|r| r.is_ok())
     }
 
-    /// The recycle claimed by [`begin`](Self::begin) ended; `replaced` says whether it swapped the
-    /// process.
-    pub(crate) fn end(&self, replaced: bool) {
-        if replaced {
-            self.done.fetch_add(1, Ordering::SeqCst);
-        }
+    /// Counts a process replaced, as the new one takes its place.
+    pub(crate) fn note_replaced(&self) {
+        self.done.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The recycle claimed by [`begin`](Self::begin) ended, whether or not it replaced the process.
+    pub(crate) fn end(&self) {
         self.running.send_replace(false);
     }
 

@@ -65,19 +65,19 @@ async fn recycle_if_due(manager: &Arc<Manager>) {
     }
     let manager = manager.clone();
     tokio::spawn(async move {
-        let replaced = replace(&manager, live, why).await;
-        manager.recycler.end(replaced);
+        replace(&manager, live, why).await;
+        manager.recycler.end();
     });
 }
 
-/// Starts a new process, lets it start its threads, and swaps it in for `old`; true when it did.
-async fn replace(manager: &Arc<Manager>, old: Arc<Live>, why: String) -> bool {
+/// Starts a new process, lets it start its threads, and swaps it in for `old`.
+async fn replace(manager: &Arc<Manager>, old: Arc<Live>, why: String) {
     tracing::info!("replacing the idle app-server: {why}");
     // Shutdown ends a recycle at once: a start under way is dropped (its process killed with it), and
     // a new process that is up is stopped below.
     let started = tokio::select! {
         started = handshake::start(manager.config()) => started,
-        () = manager.closed() => return false,
+        () = manager.closed() => return,
     };
     let new = match started {
         Ok(new) => manager.started(new),
@@ -89,7 +89,7 @@ async fn replace(manager: &Arc<Manager>, old: Arc<Live>, why: String) -> bool {
                 PAUSE_AFTER_FAILURE.as_secs()
             );
             manager.recycler.pause();
-            return false;
+            return;
         }
     };
     tokio::select! {
@@ -103,10 +103,8 @@ async fn replace(manager: &Arc<Manager>, old: Arc<Live>, why: String) -> bool {
             made = old.made(),
             "the app-server was replaced; the old one stops once its turns are done"
         );
-        true
     } else {
         // Shutdown began, or the process was replaced meanwhile (it died, or the login changed).
         new.stop(manager.config().shutdown_grace).await;
-        false
     }
 }
