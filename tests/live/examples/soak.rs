@@ -1567,25 +1567,10 @@ fn unix_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Now as `YYYY-MM-DD HH:MM UTC`, from the days since the epoch (the civil calendar of Howard
-/// Hinnant's `civil_from_days`).
+/// Now as `YYYY-MM-DD HH:MM UTC`.
 fn utc_now() -> String {
-    let secs = unix_secs();
-    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60
-    )
+    let stamp = loopback_backend::rfc3339(unix_secs() as i64);
+    format!("{} {} UTC", &stamp[..10], &stamp[11..16])
 }
 
 fn shorten(s: &str) -> String {

@@ -48,7 +48,7 @@ pub use install::{
     at_least, ensure_claude_code, ensure_codex, BELOW_FLOOR, CI_RELEASES, CLAUDE_CODE, FLOOR,
     NEWEST, RELEASES,
 };
-pub use login::{write_api_key_login, write_fake_chatgpt_login, FAKE_ACCOUNT_ID};
+pub use login::{rfc3339, write_api_key_login, write_fake_chatgpt_login, FAKE_ACCOUNT_ID};
 pub use png::{png_size, subject_png, test_png, SUBJECT_RGB};
 pub use record::{EditInputs, RecordedRequest, ToolExchange};
 pub use server::{Backend, BackendConfig, Mode, Transport};

@@ -94,7 +94,7 @@ fn unix_now() -> i64 {
 }
 
 /// Unix seconds as RFC 3339 UTC (`2026-05-01T12:00:00Z`), by the civil-from-days algorithm.
-fn rfc3339(secs: i64) -> String {
+pub fn rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let z = days + 719_468;
