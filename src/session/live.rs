@@ -10,14 +10,14 @@ use semver::Version;
 use tokio::sync::Mutex;
 
 use crate::rpc::process::{ChildProcess, StderrTail, STDERR_SETTLE};
-
-/// How long an exited process's status may take to be reported after its pipes closed.
-const EXIT_SETTLE: Duration = Duration::from_millis(500);
 use crate::rpc::transport::Connection;
 use crate::session::auth_file::AuthFile;
 use crate::session::login::AccountCheck;
 use crate::session::pool::Pool;
 use crate::types::error::Error;
+
+/// How long an exited process's status may take to be reported after its pipes closed.
+const EXIT_SETTLE: Duration = Duration::from_millis(500);
 
 /// A live, handshaken app-server.
 #[derive(Debug)]

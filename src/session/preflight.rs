@@ -160,18 +160,15 @@ fn changed(report: &mut PreflightReport, before: Option<String>) {
 /// removal underneath a long-running codex-img, which the next process (after a recycle, an idle exit,
 /// a crash) will meet. The running process keeps working meanwhile, so only a warning.
 async fn installed_now(report: &mut PreflightReport, live: &Live, config: &Config) {
-    let (status, note) = match version::probe(config, Duration::from_secs(15)).await {
+    let now = match version::probe(config, Duration::from_secs(15)).await {
         Ok(now) if now == live.version => return,
-        Ok(now) => match version::check(&now, config) {
-            Ok(()) => (
-                None,
-                format!("; Codex {now} is installed now, and the next app-server will run it"),
-            ),
-            Err(e) => (
-                Some(Status::Warn),
-                format!("; the Codex installed now will not run ({e}); the running app-server works until it is replaced"),
-            ),
-        },
+        found => found.and_then(|now| version::check(&now, config).map(|()| now)),
+    };
+    let (status, note) = match now {
+        Ok(now) => (
+            None,
+            format!("; Codex {now} is installed now, and the next app-server will run it"),
+        ),
         Err(e) => (
             Some(Status::Warn),
             format!("; the Codex installed now will not run ({e}); the running app-server works until it is replaced"),

@@ -39,6 +39,17 @@ fn turns_on(world: &World, pid: i32) -> usize {
         .count()
 }
 
+/// Each process that ran a turn, with how many. Read from the fake's records rather than asked of the
+/// client: a recycle may already have begun by the time the test looks.
+fn with_turns(world: &World) -> Vec<(i32, usize)> {
+    world
+        .server_pids()
+        .into_iter()
+        .map(|pid| (pid, turns_on(world, pid)))
+        .filter(|(_, turns)| *turns > 0)
+        .collect()
+}
+
 /// Every turn of process `pid` made its image and ended (interrupted by codex-img once it held the
 /// image) before the process was told to stop: `(images made, all before the stop)`.
 fn ended_before_stop(world: &World, pid: i32) -> (usize, bool) {
@@ -81,7 +92,9 @@ async fn an_idle_process_that_made_enough_images_is_replaced_and_the_next_reques
     for name in ["1.png", "2.png"] {
         client.generate(request(name)).await.expect("image");
     }
-    let old = client.app_server_pid().await.expect("a process");
+    let served = with_turns(&world);
+    assert_eq!(served.len(), 1, "one process made both: {served:?}");
+    let old = served[0].0;
     // The manager looks every 2 s; the new process starts its threads before it takes over.
     let new = replaced(&client, old, Duration::from_secs(20))
         .await
@@ -128,14 +141,11 @@ async fn no_process_is_replaced_while_a_request_runs_or_waits() {
     for result in [a, b, c] {
         result.expect("every request gets its image");
     }
-    let first_pid = world.server_pids();
-    assert_eq!(
-        first_pid.len(),
-        1,
-        "one process served all three: {first_pid:?}"
-    );
-    let old = first_pid[0];
-    assert_eq!(turns_on(&world, old), 3);
+    // A replacement may begin the moment the last answer is out; none may have come between them.
+    let served = with_turns(&world);
+    assert_eq!(served.len(), 1, "one process served all three: {served:?}");
+    let (old, turns) = served[0];
+    assert_eq!(turns, 3);
     // Quiet now, with three images made: replaced.
     replaced(&client, old, Duration::from_secs(20))
         .await
@@ -195,7 +205,8 @@ async fn codex_changed_underneath_is_run_gated_and_reported_while_codex_img_keep
         "FAKE_CODEX_VERSION_FILE",
         &version_file.display().to_string(),
     );
-    let client = world.builder().recycle_after_images(Some(1)).build();
+    // Due after two images: after the first, nothing is replaced while the test looks.
+    let client = world.builder().recycle_after_images(Some(2)).build();
     let before = client.generate(request("1.png")).await.expect("image");
     assert_eq!(before.codex_version, "0.169.0");
 
@@ -214,12 +225,15 @@ async fn codex_changed_underneath_is_run_gated_and_reported_while_codex_img_keep
             "0.169.0 (at least 0.122.0); Codex 0.171.0 is installed now, and the next app-server will run it".to_owned()
         ))
     );
-    // The idle process is replaced (it made its one image); the new one runs the upgrade.
-    let old = client.app_server_pid().await.expect("a process");
-    replaced(&client, old, Duration::from_secs(20))
+    // Its second image makes it due: once idle it is replaced, and the new one runs the upgrade.
+    let second = client.generate(request("2.png")).await.expect("image");
+    assert_eq!(second.codex_version, "0.169.0");
+    let served = with_turns(&world);
+    assert_eq!(served.len(), 1, "one process made both: {served:?}");
+    replaced(&client, served[0].0, Duration::from_secs(20))
         .await
         .expect("replaced");
-    let after = client.generate(request("2.png")).await.expect("image");
+    let after = client.generate(request("3.png")).await.expect("image");
     assert_eq!(after.codex_version, "0.171.0");
     let report = client.preflight().await;
     assert_eq!(
@@ -250,8 +264,10 @@ async fn codex_changed_underneath_is_run_gated_and_reported_while_codex_img_keep
         version.detail
     );
     assert!(report.ready(), "the running process still generates");
+    // Its second image makes it due; its replacement would run 0.100.0, which the gate refuses, so it
+    // keeps serving.
     client
-        .generate(request("3.png"))
+        .generate(request("4.png"))
         .await
         .expect("served by the running process");
 
@@ -260,7 +276,7 @@ async fn codex_changed_underneath_is_run_gated_and_reported_while_codex_img_keep
     client.shutdown().await;
     let client = world.builder().build();
     let refused = client
-        .generate(request("4.png"))
+        .generate(request("5.png"))
         .await
         .expect_err("below the floor");
     assert_eq!(refused.code(), "preflight/unsupported_version");
@@ -271,7 +287,7 @@ async fn codex_changed_underneath_is_run_gated_and_reported_while_codex_img_keep
     );
     write_version(&version_file, "0.171.0");
     client
-        .generate(request("5.png"))
+        .generate(request("6.png"))
         .await
         .expect("works again once upgraded");
     client.shutdown().await;
