@@ -6,8 +6,9 @@
 //!   turn: a logout fails with `preflight/not_signed_in`, an API-key login with
 //!   `preflight/api_key_login`, each before any model request; a new ChatGPT login works again, with the
 //!   same client.
-//! - **One recycle.** With `recycle_after_images(1)` the idle process is replaced after its image; the
-//!   old process tree is gone, the next image is made by the new one with a thread started ahead, and
+//! - **One recycle.** With `recycle_after_images(2)` the idle process is replaced after its second
+//!   image (the first leaves it running, so its pid is read while it cannot change); the old process
+//!   tree is gone, the next image is made by the new one with a thread started ahead, and
 //!   `doctor` counts the recycle.
 
 mod live_support;
@@ -76,14 +77,19 @@ async fn live_login_changes_are_followed_without_a_restart() {
 
 async fn one_recycle(version: String) {
     let rig = Rig::start_with(&version, BackendConfig::default(), Login::ChatGpt, |b| {
-        b.recycle_after_images(Some(1))
+        b.recycle_after_images(Some(2))
     })
     .await;
     rig.client
         .generate(GenerateRequest::new(PROMPT))
         .await
         .unwrap_or_else(|e| panic!("{version}: {} ({e})", e.code()));
+    // Not due yet: the process cannot change while its pid is read.
     let old = rig.client.app_server_pid().await.expect("a process");
+    rig.client
+        .generate(GenerateRequest::new(PROMPT))
+        .await
+        .unwrap_or_else(|e| panic!("{version}: the second image: {} ({e})", e.code()));
     // The manager looks every 2 s; the new process starts its threads before it takes over.
     let until = tokio::time::Instant::now() + Duration::from_secs(60);
     let new = loop {
@@ -114,6 +120,7 @@ async fn one_recycle(version: String) {
         (None, Duration::ZERO),
         "{version}: the request after a recycle is as warm as before"
     );
+    // The new process made one image of two: it stays.
     assert_eq!(rig.client.app_server_pid().await, Some(new));
     let state = rig
         .client
