@@ -26,9 +26,10 @@ pub(crate) const DEFAULT_POOL_SIZE: usize = 2;
 pub(crate) const DEFAULT_POOL_REFRESH: Duration = Duration::from_secs(300);
 pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
-/// An idle process is replaced after this many images: Codex's process tree grows by about 1 MiB an
-/// image and keeps it (measured on 0.171.0: 266 MiB after 20 images, about 730 MiB after 500; see
-/// BENCHMARKS.md, "A server that runs for weeks"), and a new process starts in well under a second.
+/// An idle process is replaced after this many images: Codex's process tree grows by 0.7 to 1 MiB an
+/// image and keeps it (measured on 0.171.0: 266 MiB after 20 images, about 730 MiB after 500, about
+/// 930 MiB from 1,000 on; see BENCHMARKS.md, "A server that runs for weeks"), and a new process starts in
+/// well under a second. At 100 the tree stays near 300 MiB.
 pub(crate) const DEFAULT_RECYCLE_AFTER_IMAGES: u64 = 100;
 /// An idle process is replaced when its tree holds more than this, whatever the count (Linux).
 pub(crate) const DEFAULT_RECYCLE_ABOVE_BYTES: u64 = 512 * 1024 * 1024;

@@ -1,8 +1,8 @@
 //! When a warm process that has grown should be replaced, and the state of its replacement; the
 //! manager's background task (`upkeep`) does the replacing, at a moment nobody waits for it.
 //!
-//! Codex's process tree keeps memory for every thread it has run (measured on 0.171.0: about 1 MiB an
-//! image, 266 MiB after 20 images, about 730 MiB after 500), and a host that runs for weeks would hold
+//! Codex's process tree keeps memory for every thread it has run (measured on 0.171.0: 266 MiB after
+//! 20 images, about 730 MiB after 500, about 930 MiB from 1,000 on), and a host that runs for weeks would hold
 //! it all for nothing. So once the process has made [`Config::recycle_after_images`] images, or its
 //! tree holds more than [`Config::recycle_above_bytes`] (where `/proc` tells), the manager's background
 //! task replaces it, but only when no request is anywhere between its call and its answer and no
