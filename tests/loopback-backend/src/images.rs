@@ -14,6 +14,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
+use crate::agent::decode_data_url;
 use crate::record::{EditInputs, RecordedRequest};
 use crate::routes::{now_secs, usage_limit, Limit, Reply};
 use crate::server::{lock, Mode, Shared};
@@ -95,16 +96,6 @@ fn edit_inputs(body: &Value) -> EditInputs {
         }
     }
     inputs
-}
-
-fn decode_data_url(url: &str) -> Option<(String, Vec<u8>)> {
-    let rest = url.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    let media_type = meta.strip_suffix(";base64")?.to_string();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .ok()?;
-    Some((media_type, bytes))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! npm folder. Nothing is installed globally.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// maturin builds the wheel (the standard builder of Rust binary wheels: ruff and uv ship with it).
@@ -20,29 +20,7 @@ pub fn run(command: &mut Command, deadline: Duration) -> Result<(), String> {
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot run `{what}`: {e}"))?;
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child
-            .try_wait()
-            .map_err(|e| format!("waiting for `{what}`: {e}"))?
-        {
-            return if status.success() {
-                Ok(())
-            } else {
-                Err(format!("`{what}` failed ({status})"))
-            };
-        }
-        if started.elapsed() > deadline {
-            kill_tree(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "`{what}` did not finish within {}s and was stopped",
-                deadline.as_secs()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    succeeded(&what, wait_within(&mut child, &what, deadline)?)
 }
 
 /// Runs `command` and returns its stdout (stderr is shown), with the same deadline rule.
@@ -53,17 +31,28 @@ pub fn output(command: &mut Command, deadline: Duration) -> Result<String, Strin
         .spawn()
         .map_err(|e| format!("cannot run `{what}`: {e}"))?;
     let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    // Read on a thread while waiting: a command that fills the pipe would otherwise never exit.
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut stdout, &mut text).map(|_| text)
     });
+    let status = wait_within(&mut child, &what, deadline)?;
+    let text = reader
+        .join()
+        .map_err(|_| "stdout reader panicked".to_owned())?
+        .map_err(|e| format!("reading the output of `{what}`: {e}"))?;
+    succeeded(&what, status).map(|()| text)
+}
+
+/// Waits for `child`, killing it with its descendants once it outlives `deadline`.
+fn wait_within(child: &mut Child, what: &str, deadline: Duration) -> Result<ExitStatus, String> {
     let started = Instant::now();
-    let status = loop {
+    loop {
         if let Some(status) = child
             .try_wait()
             .map_err(|e| format!("waiting for `{what}`: {e}"))?
         {
-            break status;
+            return Ok(status);
         }
         if started.elapsed() > deadline {
             kill_tree(child.id());
@@ -75,13 +64,12 @@ pub fn output(command: &mut Command, deadline: Duration) -> Result<String, Strin
             ));
         }
         std::thread::sleep(Duration::from_millis(50));
-    };
-    let text = reader
-        .join()
-        .map_err(|_| "stdout reader panicked".to_owned())?
-        .map_err(|e| format!("reading the output of `{what}`: {e}"))?;
+    }
+}
+
+fn succeeded(what: &str, status: ExitStatus) -> Result<(), String> {
     if status.success() {
-        Ok(text)
+        Ok(())
     } else {
         Err(format!("`{what}` failed ({status})"))
     }

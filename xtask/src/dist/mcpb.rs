@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::exec::{self, Tools};
-use super::npm::{copy, write};
+use super::npm::{copy, licences, write};
 use super::targets::Target;
 use super::wheel::make_executable;
 
@@ -36,9 +36,7 @@ pub fn pack(
     let server = dir.join("server").join(target.exe());
     copy(binary, &server)?;
     make_executable(&server)?;
-    for name in ["LICENSE-MIT", "LICENSE-APACHE"] {
-        copy(&root.join(name), &dir.join(name))?;
-    }
+    licences(root, &dir)?;
     exec::run(
         tools
             .mcpb()

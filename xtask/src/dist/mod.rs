@@ -60,7 +60,8 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), String> {
     let version = packages.version.clone();
 
     let dist = root.join("dist");
-    let stage = target_dir(root)?.join("dist-stage");
+    let target_dir = target_dir(root)?;
+    let stage = target_dir.join("dist-stage");
     for dir in [&dist, &stage] {
         if dir.exists() {
             std::fs::remove_dir_all(dir)
@@ -89,7 +90,13 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), String> {
     }
 
     step("the crate");
-    artifacts.push(package_crate(root, &version, allow_dirty, &dist)?);
+    artifacts.push(package_crate(
+        root,
+        &target_dir,
+        &version,
+        allow_dirty,
+        &dist,
+    )?);
 
     step("server.json");
     let mut server = server;
@@ -158,11 +165,12 @@ fn read_server(root: &Path) -> Result<Value, String> {
 /// the install test builds and runs it (`cargo install` from the unpacked crate).
 fn package_crate(
     root: &Path,
+    target_dir: &Path,
     version: &str,
     allow_dirty: bool,
     dist: &Path,
 ) -> Result<PathBuf, String> {
-    let mut command = Command::new(cargo());
+    let mut command = Command::new(crate::cargo());
     command
         .args([
             "package",
@@ -177,20 +185,16 @@ fn package_crate(
     }
     exec::run(&mut command, Duration::from_secs(600))?;
     let name = format!("codex-img-{version}.crate");
-    let built = target_dir(root)?.join("package").join(&name);
+    let built = target_dir.join("package").join(&name);
     let out = dist.join(&name);
     npm::copy(&built, &out)?;
     Ok(out)
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
 /// Cargo's target directory for this workspace.
 fn target_dir(root: &Path) -> Result<PathBuf, String> {
     let out = exec::output(
-        Command::new(cargo())
+        Command::new(crate::cargo())
             .args(["metadata", "--format-version", "1", "--no-deps"])
             .current_dir(root),
         Duration::from_secs(120),

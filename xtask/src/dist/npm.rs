@@ -102,7 +102,8 @@ fn npm_pack(dir: &Path, dist: &Path) -> Result<PathBuf, String> {
     Ok(dist.join(name))
 }
 
-fn licences(root: &Path, dir: &Path) -> Result<(), String> {
+/// The licence files the `license` field names, beside a package's other files.
+pub fn licences(root: &Path, dir: &Path) -> Result<(), String> {
     for name in ["LICENSE-MIT", "LICENSE-APACHE"] {
         copy(&root.join(name), &dir.join(name))?;
     }
