@@ -13,7 +13,7 @@ use crate::session::config::Config;
 use crate::session::generation;
 use crate::session::manager::Manager;
 use crate::session::preflight;
-use crate::session::queue::{Queue, Ticket};
+use crate::session::queue::Ticket;
 use crate::types::preflight::PreflightReport;
 use std::future::Future;
 use std::path::Path;
@@ -36,12 +36,7 @@ use crate::types::request::GenerateRequest;
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
     manager: Arc<Manager>,
-    queue: Arc<Queue>,
 }
 
 impl Client {
@@ -57,7 +52,7 @@ impl Client {
     /// Checks binary, version, login, capability, backend and quota. Starts the app-server if needed
     /// (and keeps it warm), but never starts a turn, so it spends no quota.
     pub async fn preflight(&self) -> PreflightReport {
-        preflight::run(&self.inner.manager).await
+        preflight::run(&self.manager).await
     }
 
     /// Generates one image. Dropping the future cancels: the turn is interrupted and cleaned up.
@@ -85,8 +80,8 @@ impl Client {
     pub(crate) fn ticket(&self, request: &GenerateRequest) -> Ticket {
         let ignores_limit = request
             .ignore_known_usage_limit
-            .unwrap_or(self.inner.manager.config().ignore_known_usage_limit);
-        self.inner.queue.ticket(ignores_limit)
+            .unwrap_or(self.manager.config().ignore_known_usage_limit);
+        self.manager.queue.ticket(ignores_limit)
     }
 
     /// [`generate`](Self::generate) with a place in the queue taken earlier.
@@ -95,12 +90,12 @@ impl Client {
         ticket: Ticket,
         request: GenerateRequest,
     ) -> impl std::future::Future<Output = Result<GeneratedImage>> + Send + 'static {
-        let inner = self.inner.clone();
+        let manager = self.manager.clone();
         async move {
             let plan = request.image_plan()?;
             let requested = request.hints.size;
-            let made = generation::generate(&inner.manager, &inner.queue, ticket, request).await?;
-            let recovery_dir = inner.manager.config().recovery_dir.clone();
+            let made = generation::generate(&manager, ticket, request).await?;
+            let recovery_dir = manager.config().recovery_dir.clone();
             crate::session::postprocess::finish(made, &plan, requested, recovery_dir).await
         }
     }
@@ -144,26 +139,21 @@ impl Client {
     /// process or a turn: build a new client to go on. Every clone shares this; a second call waits
     /// for the first and returns once the process is stopped.
     pub async fn shutdown(&self) {
-        self.inner.manager.shutdown().await;
+        self.manager.shutdown().await;
     }
 
     /// Resolves once [`shutdown`](Self::shutdown) has begun, so a face can stop taking work.
     pub(crate) fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let manager = self.inner.manager.clone();
+        let manager = self.manager.clone();
         async move { manager.closed().await }
     }
 
     /// The app-server's process id, if one is running (for diagnostics and tests).
     pub async fn app_server_pid(&self) -> Option<i32> {
-        match self.inner.manager.current().await {
+        match self.manager.current().await {
             Some(live) => live.pid().await,
             None => None,
         }
-    }
-
-    #[allow(dead_code)] // For the crate's own diagnostics; `Config` is not public.
-    pub(crate) fn config(&self) -> &Config {
-        self.inner.manager.config()
     }
 }
 
@@ -310,13 +300,8 @@ impl ClientBuilder {
 
     /// Builds the client. Nothing is started until the first request.
     pub fn build(self) -> Client {
-        // One queue, the manager's: a recycle waits until no request waits in it.
-        let manager = Manager::new(Arc::new(self.config));
         Client {
-            inner: Arc::new(Inner {
-                queue: manager.queue.clone(),
-                manager,
-            }),
+            manager: Manager::new(Arc::new(self.config)),
         }
     }
 }

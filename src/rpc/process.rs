@@ -21,6 +21,9 @@ const TAIL_LINE_BYTES: usize = 1024;
 /// How long an exit's error waits for the last lines of stderr.
 pub(crate) const STDERR_SETTLE: Duration = Duration::from_millis(250);
 
+/// How long an exited process's status may take to be reported after its pipes closed.
+const EXIT_SETTLE: Duration = Duration::from_millis(500);
+
 /// The last lines the child wrote to stderr, and whether its stderr has ended.
 #[derive(Debug, Clone)]
 pub(crate) struct StderrTail(Arc<Tail>);
@@ -189,10 +192,10 @@ impl ChildProcess {
         self.child.try_wait().ok().flatten().map(|s| s.to_string())
     }
 
-    /// The exit status, waiting at most `within` for it: a process closes its pipes a moment before
-    /// the kernel reports it exited.
-    pub(crate) async fn exit_status_within(&mut self, within: Duration) -> Option<String> {
-        match tokio::time::timeout(within, self.child.wait()).await {
+    /// The exit status of a process whose pipes closed, waiting at most [`EXIT_SETTLE`] for it: a
+    /// process closes its pipes a moment before the kernel reports it exited.
+    pub(crate) async fn exit_status_settled(&mut self) -> Option<String> {
+        match tokio::time::timeout(EXIT_SETTLE, self.child.wait()).await {
             Ok(Ok(status)) => Some(status.to_string()),
             _ => None,
         }

@@ -21,7 +21,7 @@ use crate::session::manager::Manager;
 use crate::session::outcome::{spent_window, take_image, Ended, Found, ImageProblem};
 use crate::session::params;
 use crate::session::pool::Fresh;
-use crate::session::queue::{Permit, Queue, Ticket};
+use crate::session::queue::{Permit, Ticket};
 use crate::session::thread;
 use crate::types::check::Checked;
 use crate::types::error::{Error, Result};
@@ -65,10 +65,10 @@ pub(crate) struct Made {
     pub(crate) codex_version: String,
 }
 
-/// Generates one image. `ticket` is the request's place in `queue`, taken when it was called.
+/// Generates one image. `ticket` is the request's place in the manager's queue, taken when it was
+/// called.
 pub(crate) async fn generate(
     manager: &Arc<Manager>,
-    queue: &Queue,
     ticket: Ticket,
     request: GenerateRequest,
 ) -> Result<Made> {
@@ -108,7 +108,7 @@ pub(crate) async fn generate(
         // Counted before the place is given back: a recycle decided at that moment sees this image.
         live.note_made();
     }
-    tell_the_queue(manager, queue, &outcome);
+    tell_the_queue(manager, &outcome);
     drop(permit);
     let found = outcome?;
     manager.note_success().await;
@@ -203,15 +203,15 @@ async fn with_reset(outcome: Result<Found>, manager: &Manager, live: &Live) -> R
 }
 
 /// After a usage limit or a 429, the requests still queued fail with it, without a turn.
-fn tell_the_queue(manager: &Manager, queue: &Queue, outcome: &Result<Found>) {
+fn tell_the_queue(manager: &Manager, outcome: &Result<Found>) {
     match outcome {
         Err(Error::UsageLimit {
             resets_at,
             limit_id,
             ..
-        }) => stop_the_queue(manager, queue, *resets_at, limit_id),
+        }) => stop_the_queue(manager, *resets_at, limit_id),
         Err(Error::RateLimited { .. }) => {
-            let told = queue.fail_waiting(|| Error::RateLimited {
+            let told = manager.queue.fail_waiting(|| Error::RateLimited {
                 message: "not started: a request before it in the queue was answered 429"
                     .to_owned(),
             });
@@ -225,16 +225,11 @@ fn tell_the_queue(manager: &Manager, queue: &Queue, outcome: &Result<Found>) {
 
 /// A usage limit: remember its reset (new requests are refused until then), and fail every request
 /// still queued with the same error, so none starts a turn to learn it.
-fn stop_the_queue(
-    manager: &Manager,
-    queue: &Queue,
-    resets_at: Option<i64>,
-    limit_id: &Option<String>,
-) {
+fn stop_the_queue(manager: &Manager, resets_at: Option<i64>, limit_id: &Option<String>) {
     if let Some(at) = resets_at {
         manager.limit.note(at, limit_id.clone());
     }
-    let told = queue.fail_waiting(|| Error::UsageLimit {
+    let told = manager.queue.fail_waiting(|| Error::UsageLimit {
         limit_id: limit_id.clone(),
         resets_at,
         message: "not started: a request before it in the queue reached the usage limit".to_owned(),
@@ -443,6 +438,7 @@ struct Ready {
 
 /// Everything before `turn/start`: nothing here spends quota.
 async fn prepare(manager: &Arc<Manager>, reporter: &Reporter, use_pool: bool) -> Result<Ready> {
+    // Started here, not by the manager, which `upkeep` depends on.
     crate::session::upkeep::ensure(manager);
     let (active, process_start) = manager
         .acquire(|| reporter.enter(Phase::StartingProcess))

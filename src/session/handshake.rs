@@ -51,8 +51,7 @@ pub(crate) async fn start(config: &Config) -> Result<Live> {
     let codex_home = Some(init.codex_home.clone())
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
-        .or_else(|| config.codex_home.clone())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")));
+        .or_else(|| config.login_home());
     tracing::info!(version = %version, "app-server ready");
     Ok(Live::new(
         conn,
@@ -90,7 +89,7 @@ async fn initialize(
         Ok(Err(RpcError::Exited | RpcError::NotSent)) => {
             process.tail().settled(STDERR_SETTLE).await;
             Err(Error::AppServerExited {
-                status: process.exit_status(),
+                status: process.exit_status_settled().await,
                 stderr_tail: process.tail().text(),
                 turn_started: false,
             })

@@ -16,9 +16,6 @@ use crate::session::login::AccountCheck;
 use crate::session::pool::Pool;
 use crate::types::error::Error;
 
-/// How long an exited process's status may take to be reported after its pipes closed.
-const EXIT_SETTLE: Duration = Duration::from_millis(500);
-
 /// A live, handshaken app-server.
 #[derive(Debug)]
 pub(crate) struct Live {
@@ -239,7 +236,7 @@ impl Live {
     pub(crate) async fn exited_error(&self, turn_started: bool) -> Error {
         self.tail.settled(STDERR_SETTLE).await;
         let status = match self.process.lock().await.as_mut() {
-            Some(process) => process.exit_status_within(EXIT_SETTLE).await,
+            Some(process) => process.exit_status_settled().await,
             None => None,
         };
         Error::AppServerExited {

@@ -82,7 +82,6 @@ impl Pool {
         self.wake.notify_one();
     }
 
-    /// How many threads are ready (for tests and diagnostics).
     /// How many threads it keeps.
     pub(crate) fn size(&self) -> usize {
         self.size
@@ -116,6 +115,7 @@ impl Pool {
         self.wake.notified().await;
     }
 
+    /// How many threads are ready.
     pub(crate) fn ready(&self) -> usize {
         self.lock().len()
     }

@@ -44,7 +44,8 @@ pub(crate) async fn finish(
         .and_then(|r| r);
     let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|bytes| bytes.to_vec());
     let mut image = GeneratedImage {
-        sha256: image::sha256_hex(&bytes),
+        // Hashed once, for the bytes delivered: Codex's own, or the processed ones.
+        sha256: String::new(),
         bytes,
         format: made.info.format,
         width: made.info.width,
@@ -63,20 +64,21 @@ pub(crate) async fn finish(
     let processed = match processed {
         Ok(p) => p,
         Err(error) => {
+            image.sha256 = image::sha256_hex(&image.bytes);
             return Err(Error::ProcessFailed {
                 reason: error.to_string(),
                 image: Box::new(image),
                 kept: None,
-            })
+            });
         }
     };
     if let Some(Keyed::Skipped { reason }) = &processed.keyed {
         tracing::info!("keying skipped: {reason}");
     }
     if !processed.passthrough {
-        image.sha256 = image::sha256_hex(&processed.bytes);
         image.bytes = processed.bytes;
     }
+    image.sha256 = image::sha256_hex(&image.bytes);
     image.format = processed.format;
     image.width = processed.width;
     image.height = processed.height;

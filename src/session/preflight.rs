@@ -84,8 +84,8 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
     }
     // Held to the end: the process is in use while it is checked, so no recycle stops it meanwhile.
     crate::session::upkeep::ensure(manager);
-    let active = match manager.acquire(|| {}).await {
-        Ok((active, _)) => active,
+    let (active, started_now) = match manager.acquire(|| {}).await {
+        Ok((active, start)) => (active, start.is_some()),
         Err(e) => {
             not_started(&mut report, e);
             // The last version that ran, when the one found now differs (or cannot run at all).
@@ -101,16 +101,15 @@ async fn checks(manager: &Arc<Manager>) -> PreflightReport {
         tree_rss_bytes: live.tree_rss(),
         recycles: manager.recycler.count(),
     };
-    if let Some(check) = report
-        .checks
-        .iter_mut()
-        .find(|c| c.name == CheckName::AppServer)
-    {
+    if let Some(check) = report.check_mut(CheckName::AppServer) {
         check.detail.push_str(&running_for(&state));
     }
     report.app_server = Some(state);
     changed(&mut report, manager.versions().0.map(|v| v.to_string()));
-    installed_now(&mut report, &live, config).await;
+    if !started_now {
+        // A process started by this check was just probed and gated: nothing can differ yet.
+        installed_now(&mut report, &live, config).await;
+    }
     let signed_in = login(&mut report, &live);
     image_generation(&mut report, &live);
     if live.account.blocking_error().is_some() {
@@ -144,11 +143,7 @@ fn changed(report: &mut PreflightReport, before: Option<String>) {
     let Some(before) = before.filter(|b| report.version.as_ref() != Some(b)) else {
         return;
     };
-    if let Some(check) = report
-        .checks
-        .iter_mut()
-        .find(|c| c.name == CheckName::Version)
-    {
+    if let Some(check) = report.check_mut(CheckName::Version) {
         check.detail.push_str(&format!(
             "; Codex changed while codex-img ran: {before} ran before"
         ));
@@ -174,11 +169,7 @@ async fn installed_now(report: &mut PreflightReport, live: &Live, config: &Confi
             format!("; the Codex installed now will not run ({e}); the running app-server works until it is replaced"),
         ),
     };
-    if let Some(check) = report
-        .checks
-        .iter_mut()
-        .find(|c| c.name == CheckName::Version)
-    {
+    if let Some(check) = report.check_mut(CheckName::Version) {
         check.detail.push_str(&note);
         if let Some(status) = status {
             check.status = status;

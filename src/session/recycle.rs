@@ -46,6 +46,11 @@ impl Recycler {
         self.done.load(Ordering::SeqCst)
     }
 
+    /// Whether a recycle could begin now: none runs, and no failed start paused them.
+    pub(crate) fn may_begin(&self) -> bool {
+        !self.paused() && !*self.running.borrow()
+    }
+
     /// Claims the one recycle that may run: false while another runs or after a failed start.
     pub(crate) fn begin(&self) -> bool {
         !self.paused()

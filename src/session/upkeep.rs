@@ -51,15 +51,16 @@ async fn recycle_if_due(manager: &Arc<Manager>) {
     let Some((live, busy)) = manager.current_and_busy().await else {
         return;
     };
-    if busy > 0 || recycle::reason(manager.config(), &live).is_none() {
-        return;
-    }
-    if !live.no_generation(SETTLE).await || manager.queue.busy() > 0 {
+    // Asked first, as it costs nothing: the reason may read all of `/proc`.
+    if busy > 0 || !manager.recycler.may_begin() {
         return;
     }
     let Some(why) = recycle::reason(manager.config(), &live) else {
         return;
     };
+    if !live.no_generation(SETTLE).await || manager.queue.busy() > 0 {
+        return;
+    }
     if !manager.recycler.begin() {
         return;
     }

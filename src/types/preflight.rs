@@ -170,6 +170,11 @@ impl PreflightReport {
         }
     }
 
+    /// The check `name`, to add to what it says.
+    pub(crate) fn check_mut(&mut self, name: CheckName) -> Option<&mut Check> {
+        self.checks.iter_mut().find(|c| c.name == name)
+    }
+
     pub(crate) fn skip_rest(&mut self, names: &[CheckName]) {
         for name in names {
             self.push(
