@@ -15,6 +15,7 @@
 //! `bridge/shutdown`: the requests in flight are answered as the library ends them
 //! (`runtime/shutting_down`, their turns interrupted), and then it stops.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -431,17 +432,20 @@ impl Server {
     }
 }
 
-/// Claims the right to answer: false when a cancel got there first.
-/// The bytes of an image a failure still carries (not saved anywhere) or kept (the recovery copy).
-fn paid_for(error: &Error) -> Option<Vec<u8>> {
+/// The bytes of the paid-for image a failure leaves: borrowed from the error when it still carries the
+/// image (saved nowhere), else read whole from its recovery copy on disk; `None` when it has neither,
+/// or the copy cannot be read.
+fn paid_for(error: &Error) -> Option<Cow<'_, [u8]>> {
     match error.unsaved_image() {
-        Some(image) => Some(image.bytes.clone()),
+        Some(image) => Some(Cow::Borrowed(image.bytes.as_slice())),
         None => error
             .recovered_path()
-            .and_then(|kept| std::fs::read(kept).ok()),
+            .and_then(|kept| std::fs::read(kept).ok())
+            .map(Cow::Owned),
     }
 }
 
+/// Claims the right to answer: false when a cancel got there first.
 fn commit(state: &AtomicU8) -> bool {
     state
         .compare_exchange(RUNNING, COMMITTED, Ordering::SeqCst, Ordering::SeqCst)

@@ -4,7 +4,8 @@
 //! arguments, JSON-RPC params, MCP arguments, OpenAI fields) and renders what comes back.
 //!
 //! What is checked here, before any quota is spent: `size` and `aspect` are not both given; the prompt
-//! is usable; there are at most [`MAX_REFERENCES`] references; each input image is read by
+//! is usable; there are at most
+//! [`MAX_REFERENCES`](crate::types::limits::MAX_REFERENCES) references; each input image is read by
 //! [`image_input`] under the face's rules (paths only where the face allows them, and only inside
 //! `--root` when there is one); an output target is confined to the root. `Client::generate_batch`
 //! then checks the options against the target, the input images' bytes, and every output file.
@@ -17,7 +18,6 @@ use crate::face::root::{self, Root};
 use crate::image::{Fit, IfExists, Key, OutputFormat};
 use crate::types::error::Error;
 use crate::types::hints::{Aspect, Background, Hints, Quality, Size};
-use crate::types::limits::MAX_REFERENCES;
 use crate::types::options::Options;
 use crate::types::request::GenerateRequest;
 
@@ -117,15 +117,7 @@ impl GenerateParams {
         }
         // Empty and control-bearing prompts cost nothing to refuse here, with the library's own error.
         crate::types::check::check_prompt(&self.prompt)?;
-        if self.references.len() > MAX_REFERENCES {
-            return Err(Refusal::App(Error::InvalidImage {
-                which: "references".to_owned(),
-                reason: format!(
-                    "{} reference images given; at most {MAX_REFERENCES} are allowed",
-                    self.references.len()
-                ),
-            }));
-        }
+        crate::types::check::check_reference_count(self.references.len())?;
         let paths = match (rules.paths, rules.root) {
             (false, _) => PathPolicy::Refuse,
             (true, Some(root)) => PathPolicy::Under(root),

@@ -5,8 +5,8 @@
 //!
 //! The first image is the one to edit; the others are references, in order. An uploaded file's name and
 //! declared type are never used: the library checks the bytes and stages them under neutral names. JSON
-//! image values and multipart text parts go through [`host_image`](crate::face::image_input), the one parser
-//! every face shares. A `mask` is refused, since Codex's image tool cannot take one.
+//! image values and multipart text parts go through [`image_input::parse`], the one parser every face
+//! shares. A `mask` is refused, since Codex's image tool cannot take one.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest as _, Multipart, Request};

@@ -22,7 +22,7 @@ const KEYS: [&str; 4] = ["path", "data", "b64_json", "url"];
 /// One input image as the agent gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ImageArg {
-    /// A path, a data URI or base64: [`image_input::parse`] decides.
+    /// A path, a data URI or base64: [`image_input::parse`](crate::face::image_input::parse) decides.
     Text(String),
     /// `{"path": ...}`: a file, never read as base64.
     Path(String),

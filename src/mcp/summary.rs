@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::api::report::ErrorReport;
-use crate::image::{ImageFormat, Preview};
+use crate::image::Preview;
 use crate::types::output::GeneratedImage;
 
 /// What is attached for one delivered image.
@@ -87,7 +87,7 @@ fn attachment(attached: Attached<'_>) -> String {
         Attached::Preview(p) => {
             let mut line = format!(
                 "The attached image is a preview for viewing only ({} {}x{}, {} bytes",
-                format_name(p.format),
+                p.format,
                 p.width,
                 p.height,
                 p.bytes.len()
@@ -104,15 +104,6 @@ fn attachment(attached: Attached<'_>) -> String {
         Attached::Failed(reason) => {
             format!("No preview could be made ({reason}); the file is linked.")
         }
-    }
-}
-
-fn format_name(format: ImageFormat) -> &'static str {
-    match format {
-        ImageFormat::Png => "PNG",
-        ImageFormat::Jpeg => "JPEG",
-        ImageFormat::Webp => "WebP",
-        ImageFormat::Gif => "GIF",
     }
 }
 

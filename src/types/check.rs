@@ -65,19 +65,22 @@ pub(crate) fn check_prompt(prompt: &str) -> Result<String> {
     Ok(trimmed.to_owned())
 }
 
+/// Refuses more than [`MAX_REFERENCES`] reference images; `n` is how many were given.
+pub(crate) fn check_reference_count(n: usize) -> Result<()> {
+    if n > MAX_REFERENCES {
+        return Err(Error::InvalidImage {
+            which: "references".to_owned(),
+            reason: format!("{n} reference images given; at most {MAX_REFERENCES} are allowed"),
+        });
+    }
+    Ok(())
+}
+
 /// Validates the request and reads its images. Nothing here talks to Codex.
 pub(crate) async fn check(request: &GenerateRequest) -> Result<Checked> {
     let prompt = check_prompt(&request.prompt)?;
     let plan = request.image_plan()?;
-    if request.references.len() > MAX_REFERENCES {
-        return Err(Error::InvalidImage {
-            which: "references".to_owned(),
-            reason: format!(
-                "{} reference images given; at most {MAX_REFERENCES} are allowed",
-                request.references.len()
-            ),
-        });
-    }
+    check_reference_count(request.references.len())?;
     let image = match &request.image {
         Some(source) => Some(read_image(source, "input image").await?),
         None => None,

@@ -53,7 +53,7 @@ pub struct McpArgs {
 
     /// The most kilobytes (1000 bytes) of the preview attached to a result (default 200).
     #[arg(long, value_name = "KB", default_value_t = (PreviewSpec::DEFAULT_MAX_BYTES / 1000) as u32,
-          value_parser = clap::value_parser!(u32).range(8..=20_000))]
+          value_parser = clap::value_parser!(u32).range((PreviewSpec::MIN_BYTES / 1000) as i64..=20_000))]
     pub preview_max_kb: u32,
 
     /// Add structuredContent (the --json report) to every result and declare each tool's

@@ -13,10 +13,7 @@ use super::error::ConfigError;
 
 /// The `claude` executable on PATH.
 pub fn find() -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .filter(|dir| dir.is_absolute())
-        .map(|dir| dir.join("claude"))
-        .find(|candidate| candidate.is_file())
+    super::launch::find_on_path("claude")
 }
 
 /// The command line that adds `entry`, as it is run and as it is shown:

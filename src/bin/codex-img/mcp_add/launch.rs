@@ -79,6 +79,12 @@ pub fn on_path() -> Option<PathBuf> {
     } else {
         "codex-img"
     };
+    find_on_path(name)
+}
+
+/// The first file named `name` in an absolute directory of `PATH`, as found (not resolved through
+/// links); `name` is used as given, with no extension added.
+pub(super) fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(name))
