@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::support::{
     bridge::{app_error, Bridge},
-    png, World,
+    entries, png, World,
 };
 
 struct Layout {
@@ -35,15 +35,6 @@ fn layout() -> Layout {
         root,
         outside,
     }
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 fn refusal(code: i64, data_code: &str, message: String) -> Value {
@@ -122,7 +113,7 @@ async fn targets_and_inputs_that_leave_the_root_are_refused() {
         ]
     );
     assert_eq!(
-        listing(&l.outside),
+        entries(&l.outside),
         vec!["secret.png"],
         "nothing written outside"
     );
@@ -191,7 +182,7 @@ async fn paths_inside_the_root_work() {
         inputs[0]["localImages"][0]["sha256"],
         codex_img::image::sha256_hex(&png(5, 5, 1))
     );
-    assert_eq!(listing(&l.outside), vec!["secret.png"]);
+    assert_eq!(entries(&l.outside), vec!["secret.png"]);
     let (served, _) = bridge.finish().await;
     assert!(served.is_ok(), "{served:?}");
 }

@@ -8,7 +8,7 @@ use codex_img::image::decode::decode_rgba;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-use crate::support::{run::run, sha256, World};
+use crate::support::{entries, run::run, sha256, World};
 
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
@@ -393,11 +393,6 @@ fn convert_and_fit_into_a_directory_with_a_sidecar() {
         )
     );
     // Only the image and its sidecar were written.
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("list")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = entries(&dir);
     assert_eq!(names.len(), 2, "{names:?}");
 }

@@ -12,7 +12,7 @@ use pretty_assertions::assert_eq;
 use serde_json::json;
 
 use crate::support::{
-    alive, entries, eventually,
+    all_gone_blocking, entries, eventually,
     faults::{work_folders, PLANTED, STDERR_LINE},
     serve::Serve,
     World,
@@ -183,10 +183,7 @@ fn sigterm_and_sigint_mid_turn_stop_every_face_and_leave_nothing() {
             let interrupted_first = interrupt.is_some()
                 && world.events("interrupted").len() == 1
                 && (eof.is_none() || interrupt < eof);
-            let gone = eventually(Duration::from_secs(10), || {
-                everyone.iter().all(|p| !alive(*p)).then_some(())
-            })
-            .is_some();
+            let gone = all_gone_blocking(&everyone, Duration::from_secs(10));
             let root = world.dir.path().join("root");
             let clean = eventually(Duration::from_secs(5), || {
                 (work_folders(&tmp).is_empty()

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use codex_img::GenerateRequest;
 use pretty_assertions::assert_eq;
 
-use crate::support::{alive, eventually_async, faults::work_folders, run, World};
+use crate::support::{all_gone, eventually_async, faults::work_folders, run, World};
 
 /// What one case showed.
 #[derive(Debug, PartialEq, Eq)]
@@ -249,11 +249,7 @@ async fn run(case: &Case, tmp: &std::path::Path) -> (Row, Row) {
         .await;
     let pids = world.server_pids();
     client.shutdown().await;
-    let orphans = eventually_async(Duration::from_secs(10), || {
-        pids.iter().all(|p| !alive(*p)).then_some(())
-    })
-    .await
-    .is_none();
+    let orphans = !all_gone(&pids, Duration::from_secs(10)).await;
     let left_behind = eventually_async(Duration::from_secs(5), || {
         (work_folders(tmp).is_empty() && world.generated_images().is_empty()).then_some(())
     })

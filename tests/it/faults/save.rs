@@ -12,7 +12,7 @@ use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
 use crate::support::{
-    self, all_gone, entries,
+    all_gone, all_gone_blocking, entries,
     faults::FullFs,
     run::{OutputWithin as _, RUN_DEADLINE},
     sha256, World,
@@ -147,11 +147,7 @@ fn the_cli_names_the_recovered_file_in_its_json_error() {
     assert_eq!(full.left_behind(), Vec::<String>::new());
     let pids = world.server_pids();
     assert!(
-        support::eventually(Duration::from_secs(10), || pids
-            .iter()
-            .all(|p| !support::alive(*p))
-            .then_some(()))
-        .is_some(),
+        all_gone_blocking(&pids, Duration::from_secs(10)),
         "{pids:?}"
     );
 
@@ -235,11 +231,7 @@ fn serve_stdio_reports_the_recovered_file_and_still_returns_the_bytes() {
     assert!(status.success(), "{status}");
     let pids = world.server_pids();
     assert!(
-        support::eventually(Duration::from_secs(10), || pids
-            .iter()
-            .all(|p| !support::alive(*p))
-            .then_some(()))
-        .is_some(),
+        all_gone_blocking(&pids, Duration::from_secs(10)),
         "{pids:?}"
     );
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
-use crate::support::{alive, entries, eventually, faults::work_folders, serve::Serve, World};
+use crate::support::{
+    all_gone_blocking, entries, eventually, faults::work_folders, serve::Serve, World,
+};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -51,11 +53,7 @@ fn a_killed_instance_s_folder_is_swept_on_the_next_start_and_a_live_one_s_is_kep
     a.signal(libc::SIGKILL);
     assert!(a.wait(DEADLINE).is_some(), "A did not die");
     assert!(
-        eventually(DEADLINE, || a_servers
-            .iter()
-            .all(|p| !alive(*p))
-            .then_some(()))
-        .is_some(),
+        all_gone_blocking(&a_servers, DEADLINE),
         "A's app-server outlived it: {a_servers:?}"
     );
     assert_eq!(
@@ -93,13 +91,6 @@ fn a_killed_instance_s_folder_is_swept_on_the_next_start_and_a_live_one_s_is_kep
         assert!(status.success(), "{status}");
     }
     let servers = world.server_pids();
-    assert!(
-        eventually(DEADLINE, || servers
-            .iter()
-            .all(|p| !alive(*p))
-            .then_some(()))
-        .is_some(),
-        "{servers:?}"
-    );
+    assert!(all_gone_blocking(&servers, DEADLINE), "{servers:?}");
     assert_eq!(work_folders(&tmp), Vec::<String>::new());
 }

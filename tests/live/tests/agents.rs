@@ -29,10 +29,9 @@ mod mcp_sdk;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use agents_support::{
-    claude, codex_agent, real_sized_png, rfc3339_utc, Agent, ImageSide, Received, Return,
-    ServerEntry, SERVER,
+    claude, codex_agent, real_sized_png, Agent, ImageSide, Received, Return, ServerEntry, SERVER,
 };
-use loopback_backend::{png_size, BackendConfig, Mode, Script, Step};
+use loopback_backend::{png_size, rfc3339, BackendConfig, Mode, Script, Step};
 use serde_json::json;
 
 /// The most a preview may weigh, in bytes (200 KiB).
@@ -561,7 +560,7 @@ async fn a_usage_limit_reaches_the_model_as_text() {
         ]
     };
     let runs = on_both(&entry, script, |_| {}).await;
-    let reset_text = rfc3339_utc(resets_at);
+    let reset_text = rfc3339(resets_at);
     let mut targets = Targets::new("usage limit");
     for received in &runs {
         let agent = received.agent;
@@ -605,8 +604,8 @@ const _: () = {
 
 #[test]
 fn rfc3339_is_utc() {
-    assert_eq!(rfc3339_utc(1_800_000_000), "2027-01-15T08:00:00Z");
-    assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+    assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
+    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -673,7 +672,7 @@ async fn the_aimed_shape_meets_every_target_through_both_agents() {
         preview.len()
     );
     let resets_at = 1_800_000_000;
-    let reset_text = rfc3339_utc(resets_at);
+    let reset_text = rfc3339(resets_at);
     let error = format!(
         "error[runtime/usage_limit]: the ChatGPT plan's usage limit is reached until {reset_text}. \
          A retry before then cannot help."

@@ -47,6 +47,15 @@ pub const SERVER_TIMEOUT_SECS: u64 = 300;
 /// 300.
 pub const TOOL_TIMEOUT_SECS: u64 = 320;
 
+/// Installs (or finds) Codex [`NEWEST`], off the async runtime; returns its launcher. Fails the test
+/// when it cannot be installed.
+async fn install_codex() -> PathBuf {
+    tokio::task::spawn_blocking(|| ensure_codex(NEWEST))
+        .await
+        .expect("install task")
+        .unwrap_or_else(|e| panic!("installing Codex {NEWEST}: {e}"))
+}
+
 // ---------------------------------------------------------------------------------------------------
 // codex-img's side.
 
@@ -64,10 +73,7 @@ impl ImageSide {
     /// Installs (or finds) Codex [`NEWEST`], starts the image backend with `config`, and writes a fake
     /// ChatGPT login into a new `CODEX_HOME`.
     pub async fn start(config: BackendConfig) -> ImageSide {
-        let launcher = tokio::task::spawn_blocking(|| ensure_codex(NEWEST))
-            .await
-            .expect("install task")
-            .unwrap_or_else(|e| panic!("installing Codex {NEWEST}: {e}"));
+        let launcher = install_codex().await;
         let backend = Backend::start(config)
             .await
             .expect("start the image backend");
@@ -131,17 +137,12 @@ impl ImageSide {
     /// Checks that no process with codex-img's `CODEX_HOME` is left and that Codex kept no copy of
     /// an image under `generated_images`.
     pub async fn finish(self) {
-        let left =
-            wait_for_no_processes(&[env_marker("CODEX_HOME", &self.home())], EXIT_GRACE).await;
-        let killed = kill_all(&left);
-        assert!(
-            left.is_empty(),
-            "processes with codex-img's CODEX_HOME outlived the agent (killed {killed}):\n{}",
-            left.iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        check_no_processes(
+            &[env_marker("CODEX_HOME", &self.home())],
+            "codex-img's CODEX_HOME",
+            &String::new,
+        )
+        .await;
         let generated = self.home().join("generated_images");
         let deadline = Instant::now() + EXIT_GRACE;
         let leftovers = loop {
@@ -304,29 +305,6 @@ pub fn noisy_png(width: u32, height: u32, noise_bits: u32) -> Vec<u8> {
         .write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)
         .expect("encode the PNG");
     png
-}
-
-/// `1800000000` -> `2027-01-15T08:00:00Z` (RFC 3339, UTC), computed here so the check does not use
-/// codex-img's own formatter.
-pub fn rfc3339_utc(unix_seconds: i64) -> String {
-    let days = unix_seconds.div_euclid(86_400);
-    let secs = unix_seconds.rem_euclid(86_400);
-    // Howard Hinnant's days-from-civil, inverted.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -810,10 +788,7 @@ pub mod codex_agent {
     /// (with `default_tools_approval_mode = "approve"` and `tool_timeout_sec = 300`), against a
     /// second loopback backend whose model follows `script`; returns what its model received.
     pub async fn run(entry: &ServerEntry, script: Script) -> Received {
-        let launcher = tokio::task::spawn_blocking(|| ensure_codex(NEWEST))
-            .await
-            .expect("install task")
-            .unwrap_or_else(|e| panic!("installing Codex {NEWEST}: {e}"));
+        let launcher = install_codex().await;
         let model = Backend::start(BackendConfig {
             mode: Mode::Agent(script),
             ..BackendConfig::default()
