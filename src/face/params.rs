@@ -65,16 +65,25 @@ pub struct GenerateParams {
 pub struct Rules<'a> {
     /// Outputs and input paths are confined to this folder.
     pub(crate) root: Option<&'a Root>,
-    /// Input images may be named by path (every face but the Images API).
+    /// Input images may be named by path (every face but the Images API without a root).
     pub(crate) paths: bool,
 }
 
-impl Rules<'_> {
+impl<'a> Rules<'a> {
     /// The rules of a face run by its own user on their own files: paths anywhere, no root (the CLI).
     pub fn local() -> Self {
         Self {
             root: None,
             paths: true,
+        }
+    }
+
+    /// Where input images may be named by path: nowhere, only inside the root, or anywhere.
+    pub(crate) fn path_policy(&self) -> PathPolicy<'a> {
+        match (self.paths, self.root) {
+            (false, _) => PathPolicy::Refuse,
+            (true, Some(root)) => PathPolicy::Under(root),
+            (true, None) => PathPolicy::Anywhere,
         }
     }
 }
@@ -118,11 +127,7 @@ impl GenerateParams {
         // Empty and control-bearing prompts cost nothing to refuse here, with the library's own error.
         crate::types::check::check_prompt(&self.prompt)?;
         crate::types::check::check_reference_count(self.references.len())?;
-        let paths = match (rules.paths, rules.root) {
-            (false, _) => PathPolicy::Refuse,
-            (true, Some(root)) => PathPolicy::Under(root),
-            (true, None) => PathPolicy::Anywhere,
-        };
+        let paths = rules.path_policy();
         let mut request = GenerateRequest::new(self.prompt)
             .hints(Hints {
                 size: self.size,

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use super::errors::ApiError;
 use super::limits::MAX_IMAGES;
-use crate::face::image_input::{self, PathPolicy};
-use crate::face::root::Root;
+use crate::face::image_input;
+use crate::face::params::Rules;
 use crate::types::limits::MAX_IMAGE_BYTES;
 use crate::types::request::ImageSource;
 
@@ -50,13 +50,6 @@ fn no_image(param: &str) -> ApiError {
     )
 }
 
-fn policy(root: Option<&Root>) -> PathPolicy<'_> {
-    match root {
-        Some(root) => PathPolicy::Under(root),
-        None => PathPolicy::Refuse,
-    }
-}
-
 fn image_error(e: crate::Error, param: &str) -> ApiError {
     ApiError::from_library(&e, 0).param(Some(param))
 }
@@ -64,7 +57,7 @@ fn image_error(e: crate::Error, param: &str) -> ApiError {
 /// A JSON edit: the fields, and `images` (`[{image_url}]`).
 pub(crate) fn from_json(
     mut fields: Map<String, Value>,
-    root: Option<&Root>,
+    rules: Rules<'_>,
 ) -> Result<Edit, ApiError> {
     if fields.get("mask").is_some_and(|m| !m.is_null()) {
         return Err(mask_refused());
@@ -116,7 +109,8 @@ pub(crate) fn from_json(
             ));
         };
         images.push(
-            image_input::parse(url, &param, policy(root)).map_err(|e| image_error(e, &param))?,
+            image_input::parse(url, &param, rules.path_policy())
+                .map_err(|e| image_error(e, &param))?,
         );
     }
     Ok(Edit { fields, images })
@@ -126,7 +120,7 @@ pub(crate) fn from_json(
 pub(crate) async fn from_multipart(
     parts: axum::http::request::Parts,
     body: Bytes,
-    root: Option<&Root>,
+    rules: Rules<'_>,
 ) -> Result<Edit, ApiError> {
     let request = Request::from_parts(parts, Body::from(body));
     let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| {
@@ -171,7 +165,7 @@ pub(crate) async fn from_multipart(
                 } else {
                     // A text part: a data: URI or base64, by the shared rules.
                     let text = String::from_utf8_lossy(&bytes);
-                    image_input::parse(&text, &param, policy(root))
+                    image_input::parse(&text, &param, rules.path_policy())
                         .map_err(|e| image_error(e, &param))?
                 };
                 images.push(source);
@@ -208,6 +202,14 @@ mod tests {
         b
     }
 
+    /// The rules without a root: no paths.
+    fn no_root() -> Rules<'static> {
+        Rules {
+            root: None,
+            paths: false,
+        }
+    }
+
     fn object(v: Value) -> Map<String, Value> {
         match v {
             Value::Object(m) => m,
@@ -223,7 +225,7 @@ mod tests {
         );
         let edit = from_json(
             object(json!({"prompt": "x", "images": [{"image_url": uri}, {"image_url": uri}]})),
-            None,
+            no_root(),
         )
         .expect("edit");
         assert_eq!(
@@ -233,7 +235,7 @@ mod tests {
         assert_eq!(edit.fields, object(json!({"prompt": "x"})));
 
         let refused = |v: Value| {
-            from_json(object(v), None)
+            from_json(object(v), no_root())
                 .map(|_| ())
                 .map_err(|e| (e.param.unwrap_or_default(), e.code))
         };

@@ -46,6 +46,17 @@ pub(crate) struct AppState {
     pub stopping: watch::Receiver<bool>,
 }
 
+impl AppState {
+    /// The shared rules on this face: an edit's `image_url` may name a file only inside `--root`, and
+    /// none without one.
+    pub(crate) fn rules(&self) -> Rules<'_> {
+        Rules {
+            root: self.root.as_ref(),
+            paths: self.root.is_some(),
+        }
+    }
+}
+
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/images/generations", post(generations))
@@ -171,11 +182,9 @@ async fn edits(State(state): State<Arc<AppState>>, request: Request) -> Response
         Err(e) => return e.into_response(),
     };
     let edit = match media_type(&parts.headers).as_deref() {
-        Some("multipart/form-data") => {
-            edits::from_multipart(parts, bytes, state.root.as_ref()).await
-        }
+        Some("multipart/form-data") => edits::from_multipart(parts, bytes, state.rules()).await,
         None | Some("application/json") => {
-            json_object(&bytes).and_then(|map| edits::from_json(map, state.root.as_ref()))
+            json_object(&bytes).and_then(|map| edits::from_json(map, state.rules()))
         }
         Some(other) => Err(ApiError::bad_request(
             "request/invalid_content_type",
@@ -193,11 +202,8 @@ async fn edits(State(state): State<Arc<AppState>>, request: Request) -> Response
 /// Runs the generation (`n` turns) and answers it; the image to edit first, then references.
 async fn generate(state: &AppState, fields: Fields, images: Vec<ImageSource>) -> Response {
     let Fields { model, params } = fields;
-    // The shared rules: nothing here names a file, and the images were read by `edits`.
-    let job = match params.into_job(Rules {
-        root: None,
-        paths: false,
-    }) {
+    // The shared rules: the fields name no file and no output, and the images were read by `edits`.
+    let job = match params.into_job(state.rules()) {
         Ok(job) => job,
         Err(Refusal::Arguments(message)) => {
             return ApiError::bad_request("request/invalid_field", None, message).into_response()

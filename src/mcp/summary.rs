@@ -32,19 +32,8 @@ pub(crate) fn image(
     attached: Attached<'_>,
 ) -> String {
     let mut what = format!("{} {}x{}", image.format, image.width, image.height);
-    if let (Some(fit), Some(original)) = (image.fit, image.original) {
-        let _ = write!(
-            what,
-            " ({} from {}x{})",
-            fit.as_str(),
-            original.width,
-            original.height
-        );
-    } else if let Some(asked) = image
-        .requested
-        .filter(|s| (s.width, s.height) != (image.width, image.height))
-    {
-        let _ = write!(what, " (asked {}x{}; a hint)", asked.width, asked.height);
+    if let Some(note) = image.size_note() {
+        let _ = write!(what, " ({note})");
     }
     let mut text = match saved {
         Some(path) => format!(

@@ -131,6 +131,19 @@ impl GeneratedImage {
         }
     }
 
+    /// How the delivered size came about, for a summary to write in parentheses after the size:
+    /// `cover from 64x48` (the fit and the size Codex returned) when `fit` resized the image, else
+    /// `asked 1024x1024; a hint` when a size hint was given and the delivered size differs; `None`
+    /// when there is nothing to say.
+    pub fn size_note(&self) -> Option<String> {
+        if let (Some(fit), Some(original)) = (self.fit, self.original) {
+            return Some(format!("{fit} from {}x{}", original.width, original.height));
+        }
+        self.requested
+            .filter(|asked| (asked.width, asked.height) != (self.width, self.height))
+            .map(|asked| format!("asked {}x{}; a hint", asked.width, asked.height))
+    }
+
     /// Where saving to `target` writes: `target` itself, or, when it is an existing directory, a file in
     /// it named by [`default_file_name`](Self::default_file_name).
     pub fn resolve_target(&self, target: &Path) -> PathBuf {
@@ -147,5 +160,35 @@ impl GeneratedImage {
             &self.sha256[..self.sha256.len().min(12)],
             self.format.extension()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_note_says_how_the_size_came_about() {
+        let size = |width, height| Some(Size { width, height });
+        let mut image = GeneratedImage {
+            width: 32,
+            height: 32,
+            ..GeneratedImage::sample()
+        };
+        assert_eq!(image.size_note(), None);
+        image.requested = size(32, 32);
+        assert_eq!(image.size_note(), None);
+        image.requested = size(1024, 1024);
+        assert_eq!(
+            image.size_note().as_deref(),
+            Some("asked 1024x1024; a hint")
+        );
+        image.fit = Some(Fit::Cover);
+        assert_eq!(
+            image.size_note().as_deref(),
+            Some("asked 1024x1024; a hint")
+        );
+        image.original = size(64, 48);
+        assert_eq!(image.size_note().as_deref(), Some("cover from 64x48"));
     }
 }

@@ -222,16 +222,8 @@ fn report_batch(args: &GenerateArgs, outcome: &BatchOutcome) -> u8 {
 fn summary(report: &ImageReport, image: &codex_img::GeneratedImage) -> String {
     let path = report.path.as_deref().unwrap_or("-");
     let mut size = format!("{}x{}", report.width, report.height);
-    match (report.fit, report.original) {
-        (Some(fit), Some(o)) => size.push_str(&format!(" ({fit} from {}x{})", o.width, o.height)),
-        (None, _) => {
-            if let Some(r) = report.requested {
-                if (r.width, r.height) != (report.width, report.height) {
-                    size.push_str(&format!(" (asked {}x{}; a hint)", r.width, r.height));
-                }
-            }
-        }
-        _ => {}
+    if let Some(note) = image.size_note() {
+        size.push_str(&format!(" ({note})"));
     }
     format!(
         "{path}\n{} {size}, {} bytes, sha256 {}, alpha {}, {:.1}s\n",
