@@ -18,25 +18,19 @@
 //! [`Messages::returns`] reads what the model received for each of its calls (the `tool_result`
 //! blocks of the requests that followed), decoded into [`ToolReturn`]s.
 
-use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::agent::{decode_base64, step_at, Block, Script, Step, ToolReturn};
 use crate::error::{Error, Result};
 use crate::record::RecordedRequest;
-use crate::server::lock;
+use crate::routes::Reply;
+use crate::server::{accept_loop, lock, Handler};
 
 /// The model Claude Code is told exists when it lists models before asking for one.
 const DEFAULT_MODEL: &str = "claude-opus-5-5";
@@ -66,7 +60,8 @@ impl Messages {
             script: Mutex::new(script),
             log: Mutex::new(Vec::new()),
         });
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
+        // Plain HTTP: Claude Code takes a plain-HTTP base URL.
+        let task = tokio::spawn(accept_loop(listener, None, Arc::clone(&state)));
         Ok(Messages { addr, state, task })
     }
 
@@ -106,10 +101,7 @@ impl Messages {
 
     /// One line a request (method, path, status, body size), for a failure message.
     pub fn request_log(&self) -> String {
-        self.requests()
-            .iter()
-            .map(|r| format!("{}\n", r.summary()))
-            .collect()
+        crate::record::log_text(&self.requests())
     }
 }
 
@@ -218,73 +210,34 @@ fn blocks_of(content: &Value) -> Vec<Block> {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                if let Ok((stream, _peer)) = accepted {
-                    let state = Arc::clone(&state);
-                    connections.spawn(async move {
-                        let service = service_fn(move |request| handle(request, Arc::clone(&state)));
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
+impl Handler for State {
+    /// Claude Code's requests are recorded as they come.
+    const DECODES_ZSTD: bool = false;
+
+    fn log(&self) -> &Mutex<Vec<RecordedRequest>> {
+        &self.log
+    }
+
+    fn answer(&self, request: &RecordedRequest) -> impl Future<Output = Reply> + Send {
+        std::future::ready(answer(self, request))
     }
 }
 
-async fn handle(
-    request: Request<Incoming>,
-    state: Arc<State>,
-) -> std::result::Result<Response<Full<Bytes>>, Infallible> {
-    let at = SystemTime::now();
-    let (parts, body) = request.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes().to_vec(),
-        Err(_) => Vec::new(),
-    };
-    let mut recorded = RecordedRequest {
-        method: parts.method.to_string(),
-        path: parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_else(|| parts.uri.path().to_owned()),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        wire_len: body.len(),
+/// A reply as the API sends it: with a `request-id` header and no other (no `cache-control`, even
+/// for a stream).
+fn reply(status: u16, content_type: &'static str, body: Vec<u8>) -> Reply {
+    Reply {
+        status,
+        content_type,
+        headers: vec![("request-id".to_owned(), "req_loopback".to_owned())],
         body,
-        at,
-        status: 0,
-    };
-    let (status, content_type, reply) = answer(&state, &recorded);
-    recorded.status = status;
-    lock(&state.log).push(recorded);
-    let response = Response::builder()
-        .status(status)
-        .header("content-type", content_type)
-        .header("request-id", "req_loopback")
-        .body(Full::new(Bytes::from(reply)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
-    Ok(response)
+    }
 }
 
-fn answer(state: &State, request: &RecordedRequest) -> (u16, &'static str, Vec<u8>) {
-    let json_reply =
-        |status: u16, value: Value| (status, "application/json", value.to_string().into_bytes());
+fn answer(state: &State, request: &RecordedRequest) -> Reply {
+    let json_reply = |status: u16, value: Value| {
+        reply(status, "application/json", value.to_string().into_bytes())
+    };
     let route = request.route();
     match (request.method.as_str(), route) {
         ("POST", "/v1/messages/count_tokens") => json_reply(
@@ -327,7 +280,7 @@ fn answer(state: &State, request: &RecordedRequest) -> (u16, &'static str, Vec<u
             };
             let model = body["model"].as_str().unwrap_or(DEFAULT_MODEL).to_owned();
             if body["stream"] == true {
-                (200, "text/event-stream", sse(&model, &content).into_bytes())
+                reply(200, "text/event-stream", sse(&model, &content).into_bytes())
             } else {
                 json_reply(200, message(&model, &content, true))
             }
@@ -461,6 +414,8 @@ fn sse(model: &str, content: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
 
     fn request(body: Value) -> RecordedRequest {

@@ -26,6 +26,39 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// A request as it arrived, before it is answered (status 0): its method, its path with the
+    /// query, every header (names lowercased, in arrival order), and `body` as it is to be kept
+    /// (decoded when it came compressed) with `wire_len`, the body's size on the wire.
+    pub(crate) fn from_parts(
+        parts: &hyper::http::request::Parts,
+        body: Vec<u8>,
+        wire_len: usize,
+        at: SystemTime,
+    ) -> Self {
+        Self {
+            method: parts.method.to_string(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|pq| pq.as_str().to_owned())
+                .unwrap_or_else(|| parts.uri.path().to_owned()),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_ascii_lowercase(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body,
+            wire_len,
+            at,
+            status: 0,
+        }
+    }
+
     /// The first header with this (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -156,6 +189,16 @@ impl RecordedRequest {
             self.body.len()
         )
     }
+}
+
+/// The request log as text, one [`RecordedRequest::summary`] line a request, for a failure message.
+pub(crate) fn log_text(requests: &[RecordedRequest]) -> String {
+    let mut out = String::new();
+    for request in requests {
+        out.push_str(&request.summary());
+        out.push('\n');
+    }
+    out
 }
 
 /// The input images of one `/images/edits` call, decoded from their data URLs, in request order.

@@ -10,6 +10,7 @@
 //! so one Codex process can run several scenarios against one backend.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,7 +29,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::error::{Error, Result};
 use crate::record::{EditInputs, RecordedRequest};
-use crate::routes;
+use crate::routes::{self, Reply};
 
 /// How the fake model behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,12 +286,7 @@ impl Backend {
 
     /// The request log as text, one summary line a request, for a failure message.
     pub fn request_log(&self) -> String {
-        let mut out = String::new();
-        for request in self.requests() {
-            out.push_str(&request.summary());
-            out.push('\n');
-        }
-        out
+        crate::record::log_text(&self.requests())
     }
 }
 
@@ -300,13 +296,45 @@ impl Drop for Backend {
     }
 }
 
-async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, shared: Arc<Shared>) {
+impl Handler for Shared {
+    const DECODES_ZSTD: bool = true;
+
+    fn log(&self) -> &Mutex<Vec<RecordedRequest>> {
+        &self.log
+    }
+
+    fn answer(&self, request: &RecordedRequest) -> impl Future<Output = Reply> + Send {
+        routes::answer(self, request)
+    }
+}
+
+/// What a server built on [`accept_loop`] does with each request: the backend's [`Shared`] state, or
+/// the Anthropic stand-in's.
+pub(crate) trait Handler: Send + Sync + 'static {
+    /// Whether a body sent with `content-encoding: zstd` is recorded (and answered) decoded.
+    const DECODES_ZSTD: bool;
+
+    /// Where every request is recorded, with its status, once it is answered.
+    fn log(&self) -> &Mutex<Vec<RecordedRequest>>;
+
+    /// The reply to a request (recorded so far with status 0).
+    fn answer(&self, request: &RecordedRequest) -> impl Future<Output = Reply> + Send;
+}
+
+/// Accepts connections on `listener` until the task is aborted, serving each with HTTP/1.1 over TLS
+/// when there is an `acceptor`, plain HTTP otherwise. The `JoinSet` owns every connection, so
+/// aborting this task drops them all.
+pub(crate) async fn accept_loop<H: Handler>(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    handler: Arc<H>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 if let Ok((stream, _peer)) = accepted {
-                    connections.spawn(serve(stream, acceptor.clone(), Arc::clone(&shared)));
+                    connections.spawn(serve(stream, acceptor.clone(), Arc::clone(&handler)));
                 }
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -314,8 +342,8 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, share
     }
 }
 
-async fn serve(stream: TcpStream, acceptor: Option<TlsAcceptor>, shared: Arc<Shared>) {
-    let service = service_fn(move |request| handle(request, Arc::clone(&shared)));
+async fn serve<H: Handler>(stream: TcpStream, acceptor: Option<TlsAcceptor>, handler: Arc<H>) {
+    let service = service_fn(move |request| handle(request, Arc::clone(&handler)));
     let http = hyper::server::conn::http1::Builder::new();
     match acceptor {
         Some(acceptor) => {
@@ -329,9 +357,11 @@ async fn serve(stream: TcpStream, acceptor: Option<TlsAcceptor>, shared: Arc<Sha
     }
 }
 
-async fn handle(
+/// Reads the request whole, answers it, records it with the status, and turns the reply into the
+/// response.
+async fn handle<H: Handler>(
     request: Request<Incoming>,
-    shared: Arc<Shared>,
+    handler: Arc<H>,
 ) -> std::result::Result<Response<Full<Bytes>>, Infallible> {
     let at = SystemTime::now();
     let (parts, body) = request.into_parts();
@@ -341,34 +371,13 @@ async fn handle(
     };
     let wire_len = body.len();
     let body = match parts.headers.get("content-encoding").map(|v| v.as_bytes()) {
-        Some(b"zstd") => decode_zstd(&body).unwrap_or(body),
+        Some(b"zstd") if H::DECODES_ZSTD => decode_zstd(&body).unwrap_or(body),
         _ => body,
     };
-    let mut recorded = RecordedRequest {
-        method: parts.method.to_string(),
-        path: parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str().to_string())
-            .unwrap_or_else(|| parts.uri.path().to_string()),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body,
-        wire_len,
-        at,
-        status: 0,
-    };
-    let reply = routes::answer(&shared, &recorded).await;
+    let mut recorded = RecordedRequest::from_parts(&parts, body, wire_len, at);
+    let reply = handler.answer(&recorded).await;
     recorded.status = reply.status;
-    lock(&shared.log).push(recorded);
+    lock(handler.log()).push(recorded);
 
     let mut response = Response::builder().status(reply.status);
     response = response.header("content-type", reply.content_type);
