@@ -31,9 +31,7 @@ fn not_cancelled(id: &str) -> Value {
 
 /// Closes the bridge's input and checks it ended cleanly, answered everything, and never started Codex.
 async fn finish_without_codex(bridge: Bridge, world: &World) {
-    let (served, rest) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
-    assert_eq!(rest, Vec::<Value>::new());
+    bridge.finish_clean().await;
     assert_eq!(
         world.server_pids(),
         Vec::<i32>::new(),
@@ -179,9 +177,7 @@ async fn an_unknown_method_is_method_not_found() {
             Some(not_found(json!(9), "rpc.discover"))
         ]
     );
-    let (served, rest) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
-    assert_eq!(rest, Vec::<Value>::new());
+    bridge.finish_clean().await;
 }
 
 #[tokio::test]
@@ -209,9 +205,7 @@ async fn a_notification_where_a_request_was_expected_is_ignored() {
         still_serving(&mut bridge, "after").await,
         not_cancelled("after")
     );
-    let (served, rest) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
-    assert_eq!(rest, Vec::<Value>::new());
+    bridge.finish_clean().await;
     assert!(!target.exists());
     assert_eq!(
         world.server_pids(),
@@ -248,9 +242,7 @@ async fn batches_are_refused_with_one_error() {
         still_serving(&mut bridge, "after").await,
         not_cancelled("after")
     );
-    let (served, rest) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
-    assert_eq!(rest, Vec::<Value>::new());
+    bridge.finish_clean().await;
 }
 
 #[tokio::test]
@@ -275,9 +267,7 @@ async fn an_over_long_line_is_refused_and_the_next_request_is_served() {
         still_serving(&mut bridge, "after").await,
         not_cancelled("after")
     );
-    let (served, rest) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
-    assert_eq!(rest, Vec::<Value>::new());
+    bridge.finish_clean().await;
 }
 
 #[tokio::test]
@@ -302,8 +292,7 @@ async fn a_line_split_across_many_writes_is_one_request() {
         answer["result"]["revised_prompt"],
         "a fox in pieces, revised"
     );
-    let (served, _) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
+    bridge.finish_ok().await;
 }
 
 #[tokio::test]
@@ -340,8 +329,7 @@ async fn a_duplicate_id_in_flight_is_refused_and_free_again_after_the_answer() {
         bridge.answer(&json!(1)).await["result"],
         json!({"cancelled": false})
     );
-    let (served, _) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
+    bridge.finish_ok().await;
 }
 
 #[tokio::test]

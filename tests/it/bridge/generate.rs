@@ -80,9 +80,7 @@ async fn generate_saves_reports_like_the_cli_and_streams_progress() {
             "done"
         ]
     );
-    let (served, rest) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
-    assert_eq!(rest, Vec::<Value>::new());
+    bridge.finish_clean().await;
 }
 
 #[tokio::test]
@@ -103,8 +101,7 @@ async fn progress_notifications_have_the_documented_shape() {
     );
     assert!(first["params"]["elapsedMs"].is_u64());
     bridge.answer(&json!("p")).await;
-    let (served, _) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
+    bridge.finish_ok().await;
 }
 
 #[tokio::test]
@@ -143,8 +140,7 @@ async fn bytes_in_and_out_without_any_file() {
         seen,
         vec![&json!(sha256_hex(&primary)), &json!(sha256_hex(&reference))]
     );
-    let (served, _) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
+    bridge.finish_ok().await;
 }
 
 #[tokio::test]
@@ -240,8 +236,7 @@ async fn failures_are_application_errors_with_the_cli_codes() {
             .is_some_and(|t| t.ends_with('Z')),
         "{limit}"
     );
-    let (served, _) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
+    bridge.finish_ok().await;
 }
 
 #[tokio::test]
@@ -276,8 +271,7 @@ async fn sixteen_requests_at_once_each_get_their_own_image() {
         1,
         "one warm app-server served them all"
     );
-    let (served, _) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
+    bridge.finish_ok().await;
 }
 
 #[tokio::test]
@@ -339,8 +333,7 @@ async fn cancel_interrupts_the_turn_and_answers_the_generate_cancelled() {
         bridge.answer(&json!("n")).await,
         json!({"jsonrpc": "2.0", "id": "n", "error": cancelled})
     );
-    let (served, rest) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
+    let rest = bridge.finish_ok().await;
     assert!(
         rest.iter().all(|v| v["method"] == "image/progress"),
         "{rest:?}"
@@ -381,8 +374,7 @@ async fn doctor_returns_the_preflight_report_and_readiness() {
             "backend"
         ]
     );
-    let (served, _) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
+    bridge.finish_ok().await;
 
     let world = World::new().set("FAKE_LOGIN", "apikey");
     let mut bridge = Bridge::start(world.client(), BridgeOptions::default());
@@ -395,8 +387,7 @@ async fn doctor_returns_the_preflight_report_and_readiness() {
         result["blocking"],
         json!({"ok": false, "code": "preflight/api_key_login", "message": "Codex is signed in with an API key, but image generation needs a ChatGPT login; run `codex logout`, then `codex login` and choose ChatGPT", "retryable": false})
     );
-    let (served, _) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
+    bridge.finish_ok().await;
 }
 
 #[tokio::test]
@@ -425,8 +416,7 @@ async fn closing_input_answers_every_request_cancelled_and_stops_codex() {
         .wait_events("turn_inputs", 3, Duration::from_secs(20))
         .await;
     let started = std::time::Instant::now();
-    let (served, lines) = bridge.finish().await;
-    assert!(served.is_ok(), "{served:?}");
+    let lines = bridge.finish_ok().await;
     let mut answered: Vec<(Value, Value)> = lines
         .iter()
         .filter(|v| v.get("method").is_none())

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::support::{
     self, entries as files,
-    mcp::{error_report, phases, result, Session},
+    mcp::{error_report, ok_result, phases, result, Session},
     staged, World,
 };
 
@@ -155,8 +155,7 @@ fn an_image_comes_inline_and_saved_with_progress_for_every_phase() {
         .call("codex_status", json!({}), false)
         .run(&python);
     let step = &out.steps[0];
-    let r = result(step);
-    assert_eq!(r["isError"], json!(false), "{step}");
+    let r = ok_result(step);
     let saved = root.join("lighthouse.png");
     let on_disk = std::fs::read(&saved).expect("the saved file");
     // The SDK validated structuredContent against the declared outputSchema; check its values.
@@ -228,8 +227,7 @@ fn an_image_comes_inline_and_saved_with_progress_for_every_phase() {
         .collect();
     assert_eq!(counters, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     // The status tool reports ready, spending nothing (no new turn).
-    let status = result(&out.steps[1]);
-    assert_eq!(status["isError"], json!(false));
+    let status = ok_result(&out.steps[1]);
     assert_eq!(status["structuredContent"]["ready"], json!(true));
     assert_eq!(status["structuredContent"]["blocking"], Value::Null);
     assert_eq!(world.events("turn_inputs").len(), 1);
@@ -249,7 +247,7 @@ fn a_slow_image_gets_heartbeats_while_it_is_generated() {
         )
         .run(&python);
     let step = &out.steps[0];
-    assert_eq!(result(step)["isError"], json!(false), "{step}");
+    ok_result(step);
     let seen = phases(step);
     let generating = seen.iter().filter(|p| *p == "generating").count();
     assert!(generating >= 2, "no heartbeat while generating: {seen:?}");
@@ -273,8 +271,7 @@ fn without_output_the_image_is_saved_in_the_cache_folder_or_the_root_never_in_th
     let out = Session::new(&world, &[])
         .call("generate_image", json!({"prompt": "a fox"}), false)
         .run(&python);
-    let r = result(&out.steps[0]);
-    assert_eq!(r["isError"], json!(false), "{r}");
+    let r = ok_result(&out.steps[0]);
     let sha = r["structuredContent"]["sha256"].as_str().expect("sha256");
     let folder = world.dir.path().join("cache/codex-img/images");
     let name = format!("codex-img-{}.png", &sha[..12]);
@@ -310,8 +307,7 @@ fn large_images_come_as_a_preview_and_inline_false_as_a_link_to_the_file() {
             false,
         )
         .run(&python);
-    let r = result(&out.steps[0]);
-    assert_eq!(r["isError"], json!(false), "{r}");
+    let r = ok_result(&out.steps[0]);
     let path = root.join("small.png");
     let len = std::fs::metadata(&path).expect("saved").len();
     assert_eq!(
@@ -321,8 +317,7 @@ fn large_images_come_as_a_preview_and_inline_false_as_a_link_to_the_file() {
     assert_eq!(r["structuredContent"]["width"], json!(64));
 
     // The big image is saved whole; the result attaches a preview within the default bounds.
-    let r = result(&out.steps[1]);
-    assert_eq!(r["isError"], json!(false), "{r}");
+    let r = ok_result(&out.steps[1]);
     let big = std::fs::read(root.join("big.png")).expect("big");
     assert!(big.len() > 2 * 1024 * 1024);
     assert_eq!(r["structuredContent"]["width"], json!(2048));
@@ -382,8 +377,7 @@ fn agents_get_every_fact_in_the_text_a_preview_and_no_structured_content() {
     assert!(!tools.to_string().contains("null"), "{tools}");
 
     // The tiny image: every fact in the text, the file itself attached.
-    let r = result(&out.steps[1]);
-    assert_eq!(r["isError"], json!(false), "{r}");
+    let r = ok_result(&out.steps[1]);
     assert_eq!(r.get("structuredContent"), None, "{r}");
     let saved = root.join("tiny.png");
     let bytes = std::fs::read(&saved).expect("saved");
@@ -574,8 +568,7 @@ fn preflight_failures_are_coded_results_and_the_status_tool_explains_them() {
         error_report(&out.steps[0])["code"],
         "preflight/api_key_login"
     );
-    let status = result(&out.steps[1]);
-    assert_eq!(status["isError"], json!(false));
+    let status = ok_result(&out.steps[1]);
     assert_eq!(status["structuredContent"]["ready"], json!(false));
     assert_eq!(
         status["structuredContent"]["blocking"]["code"],
@@ -626,7 +619,7 @@ fn cancelling_a_call_interrupts_the_turn_writes_nothing_and_frees_the_slot() {
     let cancelled = &out.steps[0];
     assert_eq!(cancelled["cancelled"], json!(true), "{cancelled}");
     let next = &out.steps[1];
-    assert_eq!(result(next)["isError"], json!(false), "{next}");
+    ok_result(next);
     assert_eq!(files(&root), ["quick.png"]);
     let interrupted = world.events("interrupted");
     let turns = world.events("turn_inputs");
@@ -729,11 +722,7 @@ fn format_fit_and_key_deliver_what_was_asked_and_say_so() {
             false,
         )
         .run(&python);
-    let report = |i: usize| -> Value {
-        let r = result(&out.steps[i]);
-        assert_eq!(r["isError"], json!(false), "{r}");
-        r["structuredContent"].clone()
-    };
+    let report = |i: usize| -> Value { ok_result(&out.steps[i])["structuredContent"].clone() };
     let webp = report(0);
     assert_eq!(
         (webp["format"].clone(), webp["mime"].clone()),
@@ -802,8 +791,7 @@ fn several_images_come_numbered_with_a_batch_report_and_a_failure_costs_only_its
         false,
     )
     .run(&python);
-    let cats = result(&out.steps[0]);
-    assert_eq!(cats["isError"], json!(false), "{cats}");
+    let cats = ok_result(&out.steps[0]);
     let report = &cats["structuredContent"];
     assert_eq!(
         (report["ok"].clone(), report["errors"].clone()),
@@ -837,8 +825,7 @@ fn several_images_come_numbered_with_a_batch_report_and_a_failure_costs_only_its
     }
     assert_eq!(world.events("turn_inputs").len(), 5);
     // Of two turns one fails; the other image is delivered and the call is not an error.
-    let dogs = result(&out.steps[1]);
-    assert_eq!(dogs["isError"], json!(false), "{dogs}");
+    let dogs = ok_result(&out.steps[1]);
     let report = &dogs["structuredContent"];
     assert_eq!(report["ok"], json!(false));
     assert_eq!(report["images"].as_array().expect("images").len(), 1);
@@ -931,12 +918,7 @@ fn images_come_as_paths_data_uris_base64_or_objects_and_reach_the_turn_as_sent()
             false,
         )
         .run(&python);
-    assert_eq!(
-        result(&out.steps[0])["isError"],
-        json!(false),
-        "{}",
-        out.steps[0]
-    );
+    ok_result(&out.steps[0]);
     let turns = world.events("turn_inputs");
     assert_eq!(turns.len(), 1, "the refused calls started no turn");
     let sha = |bytes: &[u8]| codex_img::image::sha256_hex(bytes);
@@ -1007,12 +989,7 @@ fn after_a_usage_limit_calls_are_refused_without_a_turn_unless_they_ignore_it() 
             (json!("runtime/usage_limit"), resets_at, json!(true))
         ]
     );
-    assert_eq!(
-        result(&out.steps[2])["isError"],
-        json!(false),
-        "{}",
-        out.steps[2]
-    );
+    ok_result(&out.steps[2]);
     let prompts: Vec<Value> = world
         .events("turn_inputs")
         .iter()

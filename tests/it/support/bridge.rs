@@ -119,6 +119,24 @@ impl Bridge {
             .expect("serve did not panic");
         (served, rest)
     }
+
+    /// [`finish`](Self::finish), asserting that serve returned `Ok`; the lines written until the
+    /// output ended.
+    pub async fn finish_ok(self) -> Vec<Value> {
+        let (served, rest) = self.finish().await;
+        assert!(served.is_ok(), "serve did not return Ok: {served:?}");
+        rest
+    }
+
+    /// [`finish_ok`](Self::finish_ok), asserting too that no line was left: every answer was read.
+    pub async fn finish_clean(self) {
+        let rest = self.finish_ok().await;
+        pretty_assertions::assert_eq!(
+            rest,
+            Vec::<Value>::new(),
+            "lines left after the last answer"
+        );
+    }
 }
 
 /// An application error answer's `error` member with volatile parts removed: the message is kept only

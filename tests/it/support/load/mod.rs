@@ -17,7 +17,7 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -280,6 +280,37 @@ fn generate(id: &str, prompt: &str) -> Value {
     json!({"prompt": prompt, "output": format!("{id}.png")})
 }
 
+/// `serve-stdio --root root` under load, as a [`faces::Face`]: each generation an `image/generate`
+/// saving `root/<id>.png`, checked by `check` (saved at exactly that path).
+pub struct BridgeFace<'a> {
+    pub bridge: &'a mut BridgeProcess,
+    pub root: &'a Path,
+}
+
+impl faces::Face for BridgeFace<'_> {
+    fn pid(&self) -> u32 {
+        self.bridge.pid
+    }
+
+    fn start(&mut self, id: &str, prompt: &str) -> Result<(), String> {
+        self.bridge
+            .request(id, "image/generate", generate(id, prompt))
+            .map_err(|e| e.to_string())
+    }
+
+    fn finish(
+        &mut self,
+        ids: &[String],
+        patience: Duration,
+    ) -> Result<HashMap<String, Result<(), String>>, String> {
+        let answers = self.bridge.answers(ids, patience)?;
+        Ok(answers
+            .iter()
+            .map(|(id, answer)| (id.clone(), check(id, answer, self.root)))
+            .collect())
+    }
+}
+
 /// Runs one warm-up generation, `sequential` one after another, then `concurrent` at once, through
 /// `bridge` (started with `--root root`); `patience` bounds the wait for each answer.
 pub fn run(
@@ -289,64 +320,12 @@ pub fn run(
     concurrent: usize,
     patience: Duration,
 ) -> Result<Report, String> {
-    let mut failures = Vec::new();
-    let io = |e: std::io::Error| e.to_string();
-    bridge
-        .request("warm", "image/generate", generate("warm", "a warm-up fox"))
-        .map_err(io)?;
-    let warm_answer = bridge.answers(&["warm".to_owned()], patience)?;
-    check("warm", &warm_answer["warm"], root)?;
-    let warm = probe(bridge.pid)?;
-
-    let mut sequential_ms = Vec::with_capacity(sequential);
-    for i in 0..sequential {
-        let id = format!("seq-{i}");
-        let started = Instant::now();
-        bridge
-            .request(
-                &id,
-                "image/generate",
-                generate(&id, &format!("fox number {i}")),
-            )
-            .map_err(io)?;
-        let answers = bridge.answers(std::slice::from_ref(&id), patience)?;
-        sequential_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        if let Err(e) = check(&id, &answers[&id], root) {
-            failures.push(e);
-        }
-    }
-    let after_sequential = settled_probe(bridge.pid, warm)?;
-
-    let ids: Vec<String> = (0..concurrent).map(|i| format!("burst-{i}")).collect();
-    let started = Instant::now();
-    for (i, id) in ids.iter().enumerate() {
-        bridge
-            .request(
-                id,
-                "image/generate",
-                generate(id, &format!("one of many foxes, {i}")),
-            )
-            .map_err(io)?;
-    }
-    let answers = bridge.answers(&ids, patience)?;
-    let concurrent_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-    for id in &ids {
-        if let Err(e) = check(id, &answers[id], root) {
-            failures.push(e);
-        }
-    }
-    let after_concurrent = settled_probe(bridge.pid, warm)?;
-    sequential_ms.sort_by(f64::total_cmp);
-    Ok(Report {
+    faces::run_face(
+        &mut BridgeFace { bridge, root },
         sequential,
-        sequential_ms,
         concurrent,
-        concurrent_wall_ms,
-        failures,
-        warm,
-        after_sequential,
-        after_concurrent,
-    })
+        patience,
+    )
 }
 
 pub mod faces;

@@ -86,6 +86,13 @@ pub fn result(step: &Value) -> &Value {
     &step["result"]
 }
 
+/// A successful call's result, checked not to be an `isError` result.
+pub fn ok_result(step: &Value) -> &Value {
+    let r = result(step);
+    assert_eq!(r["isError"], json!(false), "the call failed: {step}");
+    r
+}
+
 /// A failed call's error report (its `structuredContent`), checked to be a coded `isError` result whose
 /// text names the code and message.
 pub fn error_report(step: &Value) -> Value {
